@@ -1,0 +1,134 @@
+import { z } from 'zod';
+
+/**
+ * drift_config.yaml. Every key of the original design's example is here with its
+ * meaning and default; unknown keys are rejected so that a typo is an error, not a
+ * silently ignored setting.
+ */
+
+const fraction = z.number().min(0).max(1);
+const positiveInt = z.number().int().positive();
+
+export const embeddingThresholdsSchema = z
+  .object({
+    /** Descriptive: cosine distance between baseline and current centroids above which the original design called drift. Reported, not used alone to alarm. */
+    distance_threshold: z.number().nonnegative().default(0.15),
+    /** Descriptive: absolute change of the KMeans silhouette score that counts as a structural change. */
+    silhouette_threshold: z.number().nonnegative().default(0.2),
+    /** Descriptive: relative change of the total variance (trace of the covariance) that counts as a spread change. */
+    variance_threshold: z.number().nonnegative().default(0.3),
+    /** Descriptive: PSI above this is "significant" (0.1..0.2 moderate). */
+    psi_threshold: z.number().nonnegative().default(0.2),
+    /** Minimum effect for an alarm: the domain classifier's AUC must exceed 0.5 by at least this much (or MMD's effect, see monitors/embedding). */
+    min_effect: z.number().nonnegative().default(0.02),
+    /** Number of permutations of the MMD test; p-values can be no smaller than 1/(B+1). */
+    permutations: positiveInt.default(200),
+    /** Rows sampled per window (uniformly, in SQL) before any computation. */
+    max_sample: positiveInt.default(2000),
+    /** KMeans cluster count. */
+    clusters: positiveInt.default(8),
+    /** Dimension after random projection, before kernels and PCA. */
+    projection_dim: positiveInt.default(64),
+  })
+  .strict();
+
+export const behaviorThresholdsSchema = z
+  .object({
+    /** Current refusal rate above which the rate is out of bounds (original design: 0.10). */
+    refusal_rate_threshold: fraction.default(0.1),
+    /** Current toxicity rate above which the rate is out of bounds (original design: 0.05). */
+    toxicity_rate_threshold: fraction.default(0.05),
+    /** Current error rate above which the rate is out of bounds. */
+    error_rate_threshold: fraction.default(0.05),
+    /** Relative change of the median response length that counts as an anomaly. */
+    length_change_threshold: z.number().nonnegative().default(0.5),
+    /** Extra refusal patterns (case-insensitive regular expressions) added to the defaults. */
+    refusal_patterns: z.array(z.string()).default([]),
+    /** Rows sampled per window. */
+    max_sample: positiveInt.default(5000),
+  })
+  .strict();
+
+export const accuracyThresholdsSchema = z
+  .object({
+    /** Relative drop of evaluation accuracy that counts as drift (0.05 = 5% drop). */
+    accuracy_threshold: fraction.default(0.05),
+    /** Relative drop of mean user feedback that counts as drift (0.30 = 30% drop). */
+    feedback_threshold: fraction.default(0.3),
+    /** Relative drop of task success rate that counts as drift. */
+    task_success_threshold: fraction.default(0.05),
+  })
+  .strict();
+
+export const modelSchema = z
+  .object({
+    /** Name the application logs under (model column of the log tables). */
+    name: z.string().min(1),
+    /** Cron (5 or 6 fields) for the monitor run of this model. */
+    schedule: z.string().min(1).default('0 0 * * *'),
+    /** IANA time zone for the cron. */
+    timezone: z.string().default('UTC'),
+    /** Base model to fine-tune from when a fine-tune is decided. */
+    base_model: z.string().default('gpt-4o-mini-2024-07-18'),
+    /** Embedding model used for documents and queries of this model. */
+    embedding_model: z.string().default('text-embedding-3-small'),
+  })
+  .strict();
+
+export const actionsSchema = z
+  .object({
+    /** Decide and record, but call nothing external: every decision is stored as skipped with the reason. */
+    dry_run: z.boolean().default(false),
+    /** Decisions wait in awaiting_approval until `driftwatch approve ID`. */
+    require_approval: z.boolean().default(false),
+    /** No second action of the same kind for the same model within this many hours. */
+    cooldown_hours: z.number().nonnegative().default(24),
+    /** Only interactions with feedback score >= this become fine-tuning examples. */
+    min_feedback_score: z.number().int().min(1).max(5).default(4),
+    /** At most this many training examples per fine-tune. */
+    training_limit: positiveInt.default(1000),
+  })
+  .strict();
+
+export const driftConfigSchema = z
+  .object({
+    /** Days of history before the current window used as the baseline. */
+    baseline_days: positiveInt.default(30),
+    /** Days ending now that form the current window. */
+    current_days: positiveInt.default(7),
+    /** Below this many rows on either side a monitor reports insufficient_data, never drift. */
+    min_samples: positiveInt.default(100),
+    /** Family-wise false-alarm rate of each monitor's calibrated test. */
+    alpha: z.number().gt(0).lt(1).default(0.05),
+    /** Seed for sampling and permutation tests: same seed, same result. */
+    seed: z.number().int().nonnegative().default(42),
+    embedding_thresholds: embeddingThresholdsSchema.default(() => embeddingThresholdsSchema.parse({})),
+    behavior_thresholds: behaviorThresholdsSchema.default(() => behaviorThresholdsSchema.parse({})),
+    accuracy_thresholds: accuracyThresholdsSchema.default(() => accuracyThresholdsSchema.parse({})),
+    /** Port of /metrics on every process. */
+    prometheus_port: z.number().int().min(0).max(65535).default(8000),
+    actions: actionsSchema.default(() => actionsSchema.parse({})),
+    /** The models Driftwatch monitors; one job scheduler each. */
+    models: z.array(modelSchema).min(1),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.models.forEach((m, i) => {
+      if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"; each model must be listed once` });
+      seen.add(m.name);
+    });
+  });
+
+export type DriftConfig = z.infer<typeof driftConfigSchema>;
+export type EmbeddingThresholds = z.infer<typeof embeddingThresholdsSchema>;
+export type BehaviorThresholds = z.infer<typeof behaviorThresholdsSchema>;
+export type AccuracyThresholds = z.infer<typeof accuracyThresholdsSchema>;
+export type ModelConfig = z.infer<typeof modelSchema>;
+
+/** What each monitor function receives: its thresholds plus the shared statistical settings. */
+export interface MonitorSettings {
+  min_samples: number;
+  alpha: number;
+  seed: number;
+}
