@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# One image for every Driftwatch process: scheduler, workers and one-shot
+# commands (migrate, approve, ...). The CLI runs the TypeScript source through
+# tsx, so the image carries the source and the full dependency tree.
+FROM node:20-bookworm-slim
+
+WORKDIR /app
+
+# Manifests first, so that the dependency layer is rebuilt only when they
+# change. Every npm workspace of package.json must be listed here.
+COPY package.json package-lock.json ./
+COPY packages/core/package.json packages/core/
+COPY apps/scheduler/package.json apps/scheduler/
+COPY apps/workers/package.json apps/workers/
+COPY apps/cli/package.json apps/cli/
+RUN npm ci --no-audit --no-fund && npm cache clean --force
+
+# The source stays owned by root (read-only for the process); only the data
+# folder of the embedded database is writable.
+COPY . .
+RUN mkdir -p /app/.driftwatch && chown node:node /app/.driftwatch
+
+ENV NODE_ENV=production \
+    DRIFTWATCH_DATA_DIR=/app/.driftwatch
+
+USER node
+
+# 3000: scheduler HTTP (ingest, approvals, Bull Board, /healthz); 8000: /metrics.
+EXPOSE 3000 8000
+
+# Workers finish or hand back their running jobs on SIGTERM.
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["node", "apps/cli/bin/driftwatch.js"]
+CMD ["--help"]
