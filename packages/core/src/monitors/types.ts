@@ -39,6 +39,12 @@ export interface MonitorResult {
   gauges: Partial<Record<'model_accuracy' | 'model_refusal_rate' | 'model_toxicity_rate', number>>;
   /** One human sentence: why this status. */
   reason: string;
+  /**
+   * Wall-clock milliseconds per method and `total`, where the monitor measures them
+   * (embedding). Informational only: the one field that differs between two runs
+   * with the same seed.
+   */
+  timings_ms?: Record<string, number>;
 }
 
 /** Row-major dense matrix; embeddings travel as one Float32Array, never as arrays of arrays. */

@@ -1,0 +1,133 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import {
+  OfflineModerationProvider,
+  Queues,
+  ensureRedis,
+  loadDeploymentConfig,
+  loadDriftConfig,
+  loadEnvironment,
+  migrate,
+  openDb,
+  redisConnection,
+  systemClock,
+  type AppContext,
+  type Db,
+  type DeploymentConfig,
+  type DriftConfig,
+  type Environment,
+} from '@driftwatch/core';
+
+export interface Settings {
+  env: Environment;
+  config: DriftConfig;
+  deployment: DeploymentConfig;
+  logger: Logger;
+}
+
+/** Reads and validates the environment and both config files; throws ConfigError before anything starts. */
+export function loadSettings(): Settings {
+  const env = loadEnvironment();
+  const config = loadDriftConfig(env.DRIFT_CONFIG);
+  const deployment = loadDeploymentConfig(env.DEPLOYMENT_CONFIG);
+  // Logs go to stderr: stdout is reserved for the JSON a command prints.
+  const logger = pino({ level: env.LOG_LEVEL, base: { pid: process.pid } }, pino.destination(2));
+  return { env, config, deployment, logger };
+}
+
+/**
+ * One process owns an embedded data folder at a time (PGlite is single-process);
+ * a second one gets a clear error instead of a corrupted database.
+ */
+function lockDataDir(dir: string): () => void {
+  mkdirSync(dir, { recursive: true });
+  const lock = join(dir, 'driftwatch.pid');
+  if (existsSync(lock)) {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    let alive = false;
+    try {
+      if (pid && pid !== process.pid) {
+        process.kill(pid, 0);
+        alive = true;
+      }
+    } catch {
+      alive = false;
+    }
+    if (alive) {
+      throw new Error(
+        `the embedded database in ${dir} is in use by process ${pid}. Stop it, use another DRIFTWATCH_DATA_DIR, or run a fleet on a shared Postgres with DATABASE_URL`,
+      );
+    }
+  }
+  writeFileSync(lock, String(process.pid));
+  return () => rmSync(lock, { force: true });
+}
+
+export async function openDatabase(s: Settings): Promise<{ db: Db; close(): Promise<void> }> {
+  const unlock = s.env.DATABASE_URL ? () => {} : lockDataDir(s.env.DRIFTWATCH_DATA_DIR);
+  try {
+    const db = await openDb({ databaseUrl: s.env.DATABASE_URL, dataDir: s.env.DRIFTWATCH_DATA_DIR });
+    await migrate(db);
+    return {
+      db,
+      close: async () => {
+        await db.close();
+        unlock();
+      },
+    };
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+export interface Runtime {
+  ctx: AppContext;
+  redisUrl: string;
+  /** Connection for workers (blocking commands, never give up). */
+  workerConnection: Redis;
+  ready(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Database, Redis, queues and providers of one process. */
+export async function startRuntime(s: Settings): Promise<Runtime> {
+  const database = await openDatabase(s);
+  let redis;
+  try {
+    redis = await ensureRedis(s.env.REDIS_URL);
+  } catch (e) {
+    await database.close();
+    throw e;
+  }
+  const producer = redisConnection(redis.url, 'producer');
+  const workerConnection = redisConnection(redis.url, 'worker');
+  const queues = new Queues(producer, s.env.DRIFTWATCH_QUEUE_PREFIX, s.deployment);
+  const ctx: AppContext = {
+    env: s.env,
+    config: s.config,
+    deployment: s.deployment,
+    db: database.db,
+    queues,
+    providers: { moderation: new OfflineModerationProvider() },
+    clock: systemClock,
+    logger: s.logger,
+  };
+  return {
+    ctx,
+    redisUrl: redis.url,
+    workerConnection,
+    ready: async () => {
+      await Promise.all([database.db.query('SELECT 1'), producer.ping()]);
+      return true;
+    },
+    close: async () => {
+      await queues.close();
+      await Promise.allSettled([producer.quit(), workerConnection.quit()]);
+      await database.close();
+      await redis.stop();
+    },
+  };
+}

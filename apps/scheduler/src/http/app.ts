@@ -1,0 +1,106 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { ExpressAdapter } from '@bull-board/express';
+import { ZodError, type ZodType } from 'zod';
+import {
+  PermanentError,
+  DecisionNotFoundError,
+  approveDecision,
+  embeddingInput,
+  evaluationInput,
+  ingestEmbeddings,
+  ingestEvaluations,
+  ingestInteractions,
+  interactionInput,
+  keyPath,
+  listDecisions,
+  rejectDecision,
+  type AppContext,
+  type DecisionState,
+} from '@driftwatch/core';
+import { requireAdmin } from './auth.js';
+
+/** Validates a body that is one item or an array of items; errors name the item and field. */
+function items<T>(schema: ZodType<T>, body: unknown): unknown[] {
+  const list = Array.isArray(body) ? body : [body];
+  if (list.length === 0) throw new PermanentError('empty body: send one object or a non-empty array');
+  list.forEach((item, i) => {
+    const r = schema.safeParse(item);
+    if (!r.success) {
+      const at = Array.isArray(body) ? `[${i}]` : '';
+      const first = r.error.issues[0];
+      throw new PermanentError(`${at}${at && first.path.length ? '.' : ''}${keyPath(first.path) === '(root)' && at ? '' : keyPath(first.path)}: ${first.message}`);
+    }
+  });
+  return list;
+}
+
+/**
+ * The scheduler's HTTP API: ingest (interactions, embeddings, evaluations), decisions
+ * and approvals, Bull Board at /admin/queues, /healthz and /readyz.
+ */
+export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<boolean> }) {
+  const app = express();
+  const admin = requireAdmin(ctx.env.DRIFTWATCH_ADMIN_TOKEN);
+  // Ingest is protected by the same token when one is configured.
+  const ingestAuth = ctx.env.DRIFTWATCH_ADMIN_TOKEN ? admin : (_req: Request, _res: Response, next: NextFunction) => next();
+  app.use(express.json({ limit: '20mb' }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await opts.ready().catch(() => false);
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready' });
+  });
+
+  app.post('/v1/interactions', ingestAuth, async (req, res) => {
+    const ids = await ingestInteractions(ctx.db, items(interactionInput, req.body) as never);
+    res.status(201).json({ ids });
+  });
+  app.post('/v1/embeddings', ingestAuth, async (req, res) => {
+    const ids = await ingestEmbeddings(ctx.db, items(embeddingInput, req.body) as never);
+    res.status(201).json({ ids });
+  });
+  app.post('/v1/evaluations', ingestAuth, async (req, res) => {
+    const ids = await ingestEvaluations(ctx.db, items(evaluationInput, req.body) as never);
+    res.status(201).json({ ids });
+  });
+
+  app.get('/v1/decisions', admin, async (req, res) => {
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 50) || 50));
+    const rows = await listDecisions(ctx.db, { limit, state: req.query.state as DecisionState | undefined, model: req.query.model as string | undefined });
+    res.json({ decisions: rows });
+  });
+  const decide = (verb: 'approve' | 'reject') => async (req: Request, res: Response) => {
+    const id = Number(req.params.id);
+    if (!Number.isInteger(id) || id <= 0) throw new PermanentError(`id: expected a positive integer decision id, got "${req.params.id}"`);
+    const by = typeof req.body?.by === 'string' && req.body.by ? req.body.by : 'http';
+    const row = verb === 'approve' ? await approveDecision(ctx.db, ctx.queues, id, by) : await rejectDecision(ctx.db, id, by);
+    res.json({ decision: row });
+  };
+  app.post('/v1/decisions/:id/approve', admin, decide('approve'));
+  app.post('/v1/decisions/:id/reject', admin, decide('reject'));
+
+  if (ctx.env.DRIFTWATCH_ADMIN_TOKEN) {
+    const board = new ExpressAdapter();
+    board.setBasePath('/admin/queues');
+    createBullBoard({ queues: ctx.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: board });
+    app.use('/admin/queues', admin, board.getRouter());
+  } else {
+    app.use('/admin/queues', admin);
+  }
+
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    if (err instanceof DecisionNotFoundError) res.status(404).json({ error: err.message });
+    else if (err instanceof PermanentError) res.status(err.name === 'DecisionStateError' ? 409 : 400).json({ error: err.message });
+    else if (err instanceof ZodError) res.status(400).json({ error: err.issues.map((i) => `${keyPath(i.path)}: ${i.message}`).join('; ') });
+    else if ((err as { type?: string }).type === 'entity.parse.failed') res.status(400).json({ error: 'body is not valid JSON' });
+    else {
+      ctx.logger.error({ err: (err as Error).message }, 'http error');
+      res.status(500).json({ error: 'internal error; see the scheduler log' });
+    }
+  });
+  return app;
+}

@@ -1,0 +1,73 @@
+import type { Server } from 'node:http';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { QUEUE_NAMES, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
+import { createHttpApp } from './http/app.js';
+import { pipelineProcessor } from './pipeline.js';
+import { syncJobSchedulers } from './schedules.js';
+
+export { createHttpApp, syncJobSchedulers, pipelineProcessor };
+
+const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+
+/** Queue depth by state, exported by the scheduler only so that worker replicas don't multiply it. */
+export async function refreshQueueDepth(ctx: AppContext): Promise<void> {
+  for (const name of QUEUE_NAMES) {
+    const counts = await ctx.queues.get(name).getJobCounts(...STATES);
+    for (const s of STATES) queueJobs.set({ queue: name, state: s }, counts[s] ?? 0);
+  }
+}
+
+export interface SchedulerHandle {
+  worker: Worker;
+  server: Server;
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * The control plane: job schedulers from config, the pipeline worker that turns ticks
+ * into runs, queue-depth metrics, and the HTTP API.
+ */
+export async function startScheduler(
+  ctx: AppContext,
+  connection: Redis,
+  opts: { ready: () => Promise<boolean>; port?: number; host?: string; depthIntervalMs?: number },
+): Promise<SchedulerHandle> {
+  const synced = await syncJobSchedulers(ctx);
+  ctx.logger.info(synced, 'job schedulers in place');
+  const worker = registerProcessor('pipeline', pipelineProcessor(ctx), {
+    connection,
+    prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX,
+    deployment: ctx.deployment,
+    logger: ctx.logger,
+  });
+  const depth = setInterval(() => refreshQueueDepth(ctx).catch((e) => ctx.logger.warn({ err: e.message }, 'queue depth refresh failed')), opts.depthIntervalMs ?? 10_000);
+  depth.unref();
+  await refreshQueueDepth(ctx);
+
+  const app = createHttpApp(ctx, { ready: opts.ready });
+  const port = opts.port ?? ctx.deployment.http.port;
+  const host = opts.host ?? ctx.deployment.http.host;
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    s.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`HTTP port ${port} is in use; set http.port in ${ctx.env.DEPLOYMENT_CONFIG}`) : e),
+    );
+  });
+  const actualPort = (server.address() as { port: number }).port;
+  ctx.logger.info({ port: actualPort, board: ctx.env.DRIFTWATCH_ADMIN_TOKEN ? `/admin/queues` : 'off (no DRIFTWATCH_ADMIN_TOKEN)' }, 'scheduler HTTP listening');
+  return {
+    worker,
+    server,
+    port: actualPort,
+    close: async () => {
+      clearInterval(depth);
+      await new Promise<void>((r) => {
+        server.close(() => r());
+        server.closeIdleConnections();
+      });
+      await worker.close();
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import {
+  ACTION_RUNNERS,
+  PermanentError,
+  getDecision,
+  reindexEventsTotal,
+  retrainEventsTotal,
+  safetyEventsTotal,
+  transitionDecision,
+  type ActionKind,
+  type AppContext,
+  type Processor,
+} from '@driftwatch/core';
+
+const eventCounter = { reindex: reindexEventsTotal, finetune: retrainEventsTotal, safety: safetyEventsTotal } as const;
+
+/**
+ * An action job: claims its decision (queued -> running; a retry after a crash finds
+ * it running and carries on), runs the action, stores the outcome. A decision that
+ * already finished is not run again, whatever job points at it.
+ */
+export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<ActionKind> {
+  return async (job, data, { log }) => {
+    const decision = await getDecision(ctx.db, data.decision_id);
+    if (!decision) throw new PermanentError(`decision ${data.decision_id} does not exist`);
+    if (decision.action !== action) throw new PermanentError(`decision ${decision.id} is a ${decision.action} decision, not ${action}`);
+    const claimed = await transitionDecision(ctx.db, decision.id, ['queued', 'running'], 'running');
+    if (!claimed) {
+      log.info({ decision: decision.id, state: decision.state }, 'decision is no longer runnable; nothing to do');
+      return { decision_id: decision.id, state: decision.state, skipped: true };
+    }
+    try {
+      const result = await ACTION_RUNNERS[action](ctx, claimed);
+      await transitionDecision(ctx.db, decision.id, ['running'], 'succeeded', { result });
+      eventCounter[action].inc({ model: decision.model, outcome: 'succeeded' });
+      return { decision_id: decision.id, state: 'succeeded', result };
+    } catch (e) {
+      const final = e instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (final) {
+        await transitionDecision(ctx.db, decision.id, ['running'], 'failed', { result: { error: (e as Error).message } });
+        eventCounter[action].inc({ model: decision.model, outcome: 'failed' });
+      }
+      throw e;
+    }
+  };
+}

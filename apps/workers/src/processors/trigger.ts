@@ -1,0 +1,78 @@
+import {
+  ACTION_KINDS,
+  decide,
+  decisionsTotal,
+  driftOverallScore,
+  insertDecision,
+  jobIds,
+  lastActedAt,
+  overallScore,
+  runsOf,
+  windowsFor,
+  type AppContext,
+  type DecisionRow,
+  type Processor,
+} from '@driftwatch/core';
+
+export interface RunSummary {
+  run_id: string;
+  model: string;
+  overall_score: number;
+  results: Record<string, unknown>[];
+  monitor_failures: Record<string, string>;
+  decisions: Pick<DecisionRow, 'id' | 'action' | 'state' | 'priority' | 'reason'>[];
+  /** Ids of the action jobs this trigger enqueued (or found already enqueued). */
+  action_jobs: { queue: string; job_id: string }[];
+}
+
+/**
+ * The trigger of a run: the monitors' stored results through the pure policy into
+ * stored decisions, and queued decisions onto their action queues. Replaying it finds
+ * the decisions already stored (dedup_key) and the jobs already added (job ids).
+ */
+export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSummary> {
+  return async (job, data) => {
+    const cfg = ctx.config;
+    const runs = await runsOf(ctx.db, data.run_id);
+    const results = runs.map((r) => r.result);
+    const monitor_failures = await job.getIgnoredChildrenFailures();
+    const overall = overallScore(results);
+    driftOverallScore.set({ model: data.model }, overall);
+
+    const now = new Date(data.now);
+    const { current } = windowsFor(now, cfg.baseline_days, cfg.current_days);
+    const last_acted = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, await lastActedAt(ctx.db, data.model, a)])));
+    const planned = decide({
+      results,
+      dry_run: data.dry_run || cfg.actions.dry_run,
+      require_approval: cfg.actions.require_approval,
+      cooldown_hours: cfg.actions.cooldown_hours,
+      last_acted,
+      now,
+    });
+
+    const decisions: RunSummary['decisions'] = [];
+    const action_jobs: RunSummary['action_jobs'] = [];
+    for (const p of planned) {
+      const { row, created } = await insertDecision(ctx.db, {
+        run_id: data.run_id,
+        model: data.model,
+        action: p.action,
+        state: p.state,
+        priority: p.priority,
+        reason: p.reason,
+        dedup_key: `${data.model}|${p.action}|${current.start.toISOString()}|${current.end.toISOString()}`,
+        window_start: current.start,
+        window_end: current.end,
+        details: { evidence: p.evidence },
+      });
+      if (created) decisionsTotal.inc({ model: data.model, action: p.action, state: row.state });
+      if (row.state === 'queued') {
+        const added = await ctx.queues.add(p.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
+        action_jobs.push({ queue: p.action, job_id: added.id! });
+      }
+      decisions.push({ id: row.id, action: row.action, state: row.state, priority: row.priority, reason: row.reason });
+    }
+    return { run_id: data.run_id, model: data.model, overall_score: overall, results: results as unknown as Record<string, unknown>[], monitor_failures, decisions, action_jobs };
+  };
+}

@@ -1,0 +1,39 @@
+import { PermanentError } from '../errors.js';
+import { getDecision, transitionDecision, type DecisionRow } from '../db/repo/decisions.js';
+import { decisionsTotal } from '../metrics/registry.js';
+import { jobIds } from '../queues/catalog.js';
+import type { Db } from '../db/types.js';
+import type { Queues } from '../queues/queues.js';
+
+export class DecisionNotFoundError extends PermanentError {
+  override name = 'DecisionNotFoundError';
+}
+export class DecisionStateError extends PermanentError {
+  override name = 'DecisionStateError';
+}
+
+async function mustBeAwaiting(db: Db, id: number, verb: string): Promise<DecisionRow> {
+  const d = await getDecision(db, id);
+  if (!d) throw new DecisionNotFoundError(`decision ${id} does not exist; list them with \`driftwatch decisions\``);
+  if (d.state !== 'awaiting_approval') throw new DecisionStateError(`decision ${id} is ${d.state}, not awaiting_approval; only waiting decisions can be ${verb}`);
+  return d;
+}
+
+/** awaiting_approval -> queued, recording who and when, and enqueues the action job. */
+export async function approveDecision(db: Db, queues: Queues, id: number, by: string): Promise<DecisionRow> {
+  await mustBeAwaiting(db, id, 'approved');
+  const row = await transitionDecision(db, id, ['awaiting_approval'], 'queued', { decided_by: by });
+  if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
+  await queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
+  decisionsTotal.inc({ model: row.model, action: row.action, state: 'queued' });
+  return row;
+}
+
+/** awaiting_approval -> rejected, recording who and when. */
+export async function rejectDecision(db: Db, id: number, by: string): Promise<DecisionRow> {
+  await mustBeAwaiting(db, id, 'rejected');
+  const row = await transitionDecision(db, id, ['awaiting_approval'], 'rejected', { decided_by: by });
+  if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
+  decisionsTotal.inc({ model: row.model, action: row.action, state: 'rejected' });
+  return row;
+}

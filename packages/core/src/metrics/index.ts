@@ -1,0 +1,3 @@
+export * from './registry.js';
+export * from './record.js';
+export * from './server.js';

@@ -1,0 +1,40 @@
+import { createServer, type Server } from 'node:http';
+import { registry } from './registry.js';
+
+/**
+ * /metrics, /healthz and /readyz of a process on its own port (prometheus_port).
+ * `ready` says whether the process can do its work (database and Redis reachable).
+ */
+export async function startMetricsServer(port: number, ready: () => Promise<boolean>, host = '0.0.0.0'): Promise<{ server: Server; port: number; close(): Promise<void> }> {
+  const server = createServer(async (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    try {
+      if (path === '/metrics') {
+        const body = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(body);
+      } else if (path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"status":"ok"}');
+      } else if (path === '/readyz') {
+        const ok = await ready().catch(() => false);
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ok ? 'ready' : 'not_ready' }));
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end('{"error":"not found: try /metrics, /healthz or /readyz"}');
+      }
+    } catch (e) {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: (e as Error).message }));
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new Error(`metrics port ${port} is in use; set prometheus_port in the config or DRIFTWATCH_METRICS_PORT for this process`) : e),
+    );
+    server.listen(port, host, () => resolve());
+  });
+  const actual = (server.address() as { port: number }).port;
+  return { server, port: actual, close: () => new Promise((r) => server.close(() => r())) };
+}

@@ -1,0 +1,100 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/**
+ * A connection as BullMQ requires it: workers block on Redis and must never give up
+ * a command (maxRetriesPerRequest null); producers fail fast instead of hanging.
+ */
+export function redisConnection(url: string, role: 'worker' | 'producer'): Redis {
+  const opts: RedisOptions = role === 'worker' ? { maxRetriesPerRequest: null, enableReadyCheck: false } : { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+  return new Redis(url, opts);
+}
+
+function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = new Socket();
+    const done = (ok: boolean) => {
+      s.destroy();
+      resolve(ok);
+    };
+    s.setTimeout(timeoutMs, () => done(false));
+    s.once('error', () => done(false));
+    s.connect(port, host, () => {
+      s.write('PING\r\n');
+      s.once('data', (d) => done(d.toString().startsWith('+PONG') || d.toString().startsWith('-NOAUTH')));
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export class RedisUnavailableError extends Error {
+  override name = 'RedisUnavailableError';
+}
+
+/** A Redis for this process: REDIS_URL, the default port, or one started here for the life of the process. */
+export interface RedisEndpoint {
+  url: string;
+  /** Present when this process started redis-server; stop() ends it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * REDIS_URL set: use it as it is. Unset: redis://127.0.0.1:6379 if something answers
+ * there; otherwise start `redis-server` from PATH on a free loopback port (no
+ * persistence, noeviction as BullMQ needs) and stop it when the process ends.
+ */
+export async function ensureRedis(redisUrl: string | undefined): Promise<RedisEndpoint> {
+  const none = { stop: async () => {} };
+  if (redisUrl) return { url: redisUrl, ...none };
+  if (await answers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL, ...none };
+  const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  if (found.error || found.status !== 0) {
+    throw new RedisUnavailableError(
+      'no Redis answers on 127.0.0.1:6379 and redis-server is not on PATH. Install one (Debian/Ubuntu: `apt-get install -y redis-server`; macOS: `brew install redis`) or set REDIS_URL=redis://host:port to an existing Redis.',
+    );
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'driftwatch-redis-'));
+  const child: ChildProcess = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+    { stdio: 'ignore' },
+  );
+  const kill = () => child.kill('SIGTERM');
+  process.once('exit', kill);
+  for (let i = 0; i < 100; i++) {
+    if (await answers('127.0.0.1', port, 200)) {
+      return {
+        url: `redis://127.0.0.1:${port}`,
+        stop: async () => {
+          process.off('exit', kill);
+          if (child.exitCode === null) {
+            const exited = new Promise((r) => child.once('exit', r));
+            kill();
+            await exited;
+          }
+        },
+      };
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  kill();
+  throw new RedisUnavailableError(`redis-server was started on port ${port} but did not answer; set REDIS_URL to an existing Redis`);
+}

@@ -1,0 +1,97 @@
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { ZodError } from 'zod';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { DeploymentConfig } from '../config/deployment.js';
+import { PermanentError, RateLimitedError, WaitForExternalError } from '../errors.js';
+import * as m from '../metrics/registry.js';
+import { parsePayload, type Payload, type QueueName } from './catalog.js';
+
+export interface ProcessorHelpers {
+  token: string | undefined;
+  worker: Worker;
+  log: Logger;
+}
+
+export type Processor<Q extends QueueName, R = unknown> = (job: Job, data: Payload<Q>, helpers: ProcessorHelpers) => Promise<R>;
+
+/**
+ * The one place where a processor becomes a BullMQ worker: payload validation,
+ * metrics, logging and error mapping happen here, not in every processor.
+ *
+ * Error mapping:
+ * - PermanentError, invalid payloads (ZodError): UnrecoverableError, no retries;
+ * - RateLimitedError: the queue pauses for retryAfterMs (worker.rateLimit) and the
+ *   job goes back to waiting without using up an attempt;
+ * - WaitForExternalError: the job moves to delayed and is picked up again later,
+ *   holding no worker slot meanwhile;
+ * - anything else: retried with the queue's backoff until attempts run out.
+ */
+export function registerProcessor<Q extends QueueName>(
+  queue: Q,
+  processor: Processor<Q>,
+  opts: { connection: Redis; prefix: string; deployment: DeploymentConfig; logger: Logger; autorun?: boolean },
+): Worker {
+  const settings = opts.deployment.queues[queue];
+  const w = opts.deployment.worker;
+  const log = opts.logger.child({ queue });
+  let worker: Worker;
+
+  const wrapped = async (job: Job, token?: string) => {
+    const name = job.name;
+    const readyAt = job.timestamp + (job.delay ?? 0);
+    if (job.attemptsMade === 0 && job.processedOn) m.jobWaitSeconds.observe({ queue, name }, Math.max(0, (job.processedOn - readyAt) / 1000));
+    const end = m.jobDurationSeconds.startTimer({ queue, name });
+    const jobLog = log.child({ jobId: job.id, name, attempt: job.attemptsMade + 1 });
+    try {
+      const data = parsePayload(queue, job.data);
+      return await processor(job, data, { token, worker, log: jobLog });
+    } catch (e) {
+      if (e instanceof RateLimitedError) {
+        m.jobsRateLimitedTotal.inc({ queue, name });
+        jobLog.warn({ retryAfterMs: e.retryAfterMs }, `rate limited: ${e.message}`);
+        await worker.rateLimit(e.retryAfterMs);
+        throw Worker.RateLimitError();
+      }
+      if (e instanceof WaitForExternalError) {
+        jobLog.info({ delayMs: e.delayMs }, `waiting: ${e.message}`);
+        await job.moveToDelayed(Date.now() + e.delayMs, token);
+        throw new DelayedError();
+      }
+      if (e instanceof PermanentError || e instanceof ZodError) {
+        const msg = e instanceof ZodError ? `invalid ${queue} job data: ${e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}` : e.message;
+        throw new UnrecoverableError(msg);
+      }
+      throw e;
+    } finally {
+      end();
+    }
+  };
+
+  worker = new Worker(queue, wrapped, {
+    connection: opts.connection,
+    prefix: opts.prefix,
+    concurrency: settings.concurrency,
+    limiter: settings.limiter ? { max: settings.limiter.max, duration: settings.limiter.duration_ms } : undefined,
+    lockDuration: w.lock_duration_ms,
+    stalledInterval: w.stalled_interval_ms,
+    maxStalledCount: w.max_stalled_count,
+    autorun: opts.autorun ?? true,
+  });
+
+  worker.on('completed', (job) => m.jobsCompletedTotal.inc({ queue, name: job.name }));
+  worker.on('failed', (job, err) => {
+    if (!job) return;
+    if (err instanceof Error && err.name === 'RateLimitError') return;
+    const final = job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
+    m.jobsFailedTotal.inc({ queue, name: job.name, final: String(final) });
+    if (!final) m.jobsRetriedTotal.inc({ queue, name: job.name });
+    log[final ? 'error' : 'warn']({ jobId: job.id, name: job.name, attempt: job.attemptsMade, err: err.message }, final ? 'job failed' : 'job failed, will retry');
+  });
+  worker.on('stalled', (jobId) => {
+    m.jobsStalledTotal.inc({ queue });
+    log.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; handed back');
+  });
+  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  return worker;
+}
