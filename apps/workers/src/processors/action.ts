@@ -1,6 +1,8 @@
 import {
   ACTION_RUNNERS,
   PermanentError,
+  RateLimitedError,
+  WaitForExternalError,
   getDecision,
   reindexEventsTotal,
   retrainEventsTotal,
@@ -34,6 +36,8 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
       eventCounter[action].inc({ model: decision.model, outcome: 'succeeded' });
       return { decision_id: decision.id, state: 'succeeded', result };
     } catch (e) {
+      // Paused or waiting on the provider: the decision stays running and the job comes back.
+      if (e instanceof RateLimitedError || e instanceof WaitForExternalError) throw e;
       const final = e instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
         await transitionDecision(ctx.db, decision.id, ['running'], 'failed', { result: { error: (e as Error).message } });
