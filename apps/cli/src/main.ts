@@ -1,7 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, RedisUnavailableError, PermanentError, WORKER_QUEUES, migrate } from '@driftwatch/core';
 import { parseQueueList } from '@driftwatch/workers';
-import { compareCommand } from './commands/compare.js';
 import { approveCommand, decisionsCommand, formatDecisions, rejectCommand } from './commands/decisions.js';
 import { runOnce } from './commands/run-once.js';
 import { loadSettings, openDatabase, startRuntime } from './runtime.js';
@@ -49,7 +48,10 @@ async function dispatch(argv: string[], io: Out): Promise<number> {
     io.stdout(HELP);
     return 0;
   }
-  if (cmd === 'compare') return compareCommand(rest, io);
+  if (cmd === 'compare') {
+    const { compareCommand } = await import('./commands/compare.js');
+    return compareCommand(rest, io);
+  }
 
   type Parsed = { values: Record<string, string | boolean | undefined>; positionals: string[] };
   const parse = (options: NonNullable<ParseArgsConfig['options']> = {}, allowPositionals = false): Parsed => {
