@@ -7,6 +7,14 @@ import { PermanentError, RateLimitedError, WaitForExternalError } from '../error
 import * as m from '../metrics/registry.js';
 import { parsePayload, type Payload, type QueueName } from './catalog.js';
 
+/**
+ * The limiter of a queue with no `limiter` setting: never reached in practice. It is
+ * there because BullMQ honours a manual rate limit (a provider's 429, see
+ * RateLimitedError) only in workers that have a limiter; without one, the other
+ * workers of the queue would keep calling the provider that just asked us to stop.
+ */
+const UNLIMITED = { max: 1_000_000_000, duration: 1000 };
+
 export interface ProcessorHelpers {
   token: string | undefined;
   worker: Worker;
@@ -72,7 +80,7 @@ export function registerProcessor<Q extends QueueName>(
     connection: opts.connection,
     prefix: opts.prefix,
     concurrency: settings.concurrency,
-    limiter: settings.limiter ? { max: settings.limiter.max, duration: settings.limiter.duration_ms } : undefined,
+    limiter: settings.limiter ? { max: settings.limiter.max, duration: settings.limiter.duration_ms } : UNLIMITED,
     lockDuration: w.lock_duration_ms,
     stalledInterval: w.stalled_interval_ms,
     maxStalledCount: w.max_stalled_count,
