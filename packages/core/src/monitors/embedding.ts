@@ -1,0 +1,217 @@
+import type { EmbeddingThresholds, MonitorSettings } from '../config/schema.js';
+import { domainClassifierTest } from '../stats/classifier.js';
+import { clusterMeans, kmeansFit, silhouette } from '../stats/clustering.js';
+import { ksTwoSample } from '../stats/ks.js';
+import { colMeans, cosineDistance, euclidean, project, sparseProjection, stack, takeRows, totalVariance, zeros } from '../stats/matrix.js';
+import { mmdPermutationTest } from '../stats/mmd.js';
+import { column, pcaFit, pcaTransform } from '../stats/pca.js';
+import { psi } from '../stats/psi.js';
+import { deriveRng, sampleIndices } from '../stats/rng.js';
+import { fmtP, insufficientData, r } from './common.js';
+import type { Matrix, MethodResult, MonitorResult } from './types.js';
+
+/** Principal components tested by KS and binned by PSI. */
+const TOP_COMPONENTS = 10;
+/** Leading principal components whose squares are added to the domain classifier's features (so it sees spread changes too). */
+const QUADRATIC_COMPONENTS = 16;
+/** Calibrated tests combined by Bonferroni: MMD, KS, domain classifier. */
+const TESTS = 3;
+/** Score at or above which a drift is `significant` rather than `moderate` (AUC >= 0.6). */
+const SIGNIFICANT_SCORE = 0.2;
+
+/**
+ * Embedding drift between two windows of embeddings (rows = texts).
+ *
+ * Pipeline (each window is first subsampled to `t.max_sample` rows with the seeded RNG):
+ * 1. Descriptive figures of the original design, reported in `methods` with their
+ *    fixed thresholds (they never decide alone; their scale depends on n and d):
+ *    - `centroid_distance`: cosine distance between the window means (`value`, full
+ *      dimension, all rows) and the Euclidean one (`euclidean`); threshold `distance_threshold`.
+ *    - `variance`: total variance (trace of the covariance) per window; `value` is the
+ *      relative change; threshold `variance_threshold`.
+ *    - `silhouette`: KMeans (`clusters`, ml-kmeans, k-means++) fitted separately on
+ *      each window (in the projected space); `value` = |silhouette change|; threshold `silhouette_threshold`.
+ *    - `cluster_shift`: mean distance (full dimension) from each baseline cluster
+ *      centroid to the nearest current one.
+ *    - `psi`: PSI on projections onto the baseline's top 10 principal directions,
+ *      baseline deciles as bins; `value` = mean over the directions, `max` too;
+ *      threshold `psi_threshold`.
+ * 2. Calibrated tests, all on a sparse random projection to `t.projection_dim`
+ *    dimensions (so 1536-d input never reaches anything quadratic in d):
+ *    - `mmd`: permutation test of RBF-kernel MMD^2 (mixture of bandwidths around the
+ *      median heuristic), `t.permutations` permutations, p = (1 + #{T_b >= T}) / (B + 1).
+ *    - `ks`: two-sample KS on each of the top 10 principal components of the pooled
+ *      sample, Bonferroni over the components. The pooled (not the baseline's own)
+ *      directions are used because directions fitted to the baseline alone fit its
+ *      noise and make the test anticonservative; pooled directions are invariant
+ *      under relabelling, so the KS null holds exactly.
+ *    - `domain_classifier`: 5-fold cross-validated AUC of a regularised linear
+ *      discriminant (features: pooled principal components plus the squares of the
+ *      16 leading ones) telling current rows from baseline rows; p-value by
+ *      `t.permutations` label permutations re-running the cross-validation.
+ *    Each test suits a different shift (MMD: new topics and re-weighting; KS: shifts
+ *    along the main axes; classifier: small mean shifts, spread changes).
+ *
+ * Decision: `p_value` = min(1, 3 x min of the three p-values) (Bonferroni), so the
+ * false-alarm rate is at most `s.alpha` at any sample size. The effect is
+ * `AUC - 0.5` of the cross-validated classifier (how much better than a coin toss
+ * current rows can be told from baseline rows, out of sample). Status is `drift` iff
+ * p_value < alpha AND effect >= `t.min_effect`; `insufficient_data` when either window
+ * has fewer than `s.min_samples` rows (score 0, p_value null).
+ * Note: with fewer than 3/alpha - 1 permutations the permutation tests can never be significant.
+ *
+ * Score (0..1) = clamp(2 x (AUC - 0.5)), the Gini coefficient of the classifier:
+ * 0 = indistinguishable windows, 1 = perfectly separable. Severity: `none` without
+ * drift; `significant` when drift and score >= 0.2 (AUC >= 0.6); else `moderate`.
+ *
+ * Deterministic for a given `s.seed` (except `timings_ms`).
+ * @throws RangeError when the windows differ in dimension or hold a non-finite value.
+ */
+export function embeddingMonitor(baseline: Matrix, current: Matrix, t: EmbeddingThresholds, s: MonitorSettings): MonitorResult {
+  if (baseline.cols !== current.cols && baseline.rows > 0 && current.rows > 0)
+    throw new RangeError(`baseline embeddings have ${baseline.cols} dimensions, current ${current.cols}`);
+  assertFinite(baseline, 'baseline');
+  assertFinite(current, 'current');
+  const nb = baseline.rows;
+  const nc = current.rows;
+  if (nb < s.min_samples || nc < s.min_samples || nb < 2 || nc < 2) return insufficientData('embedding', nb, nc, s.min_samples, 'embeddings');
+
+  const timings: Record<string, number> = {};
+  const started = performance.now();
+  const timed = <T>(name: string, fn: () => T): T => {
+    const t0 = performance.now();
+    const v = fn();
+    timings[name] = Math.round((performance.now() - t0) * 10) / 10;
+    return v;
+  };
+  const methods: Record<string, MethodResult> = {};
+
+  // Descriptive, full dimension, all rows (O(n d)).
+  timed('centroid_distance', () => {
+    const mb = colMeans(baseline);
+    const mc = colMeans(current);
+    const cos = cosineDistance(mb, mc);
+    methods.centroid_distance = { value: r(cos), euclidean: r(euclidean(mb, mc)), threshold: t.distance_threshold, flagged: cos > t.distance_threshold };
+    const vb = totalVariance(baseline, mb);
+    const vc = totalVariance(current, mc);
+    const rel = vb > 0 ? (vc - vb) / vb : 0;
+    methods.variance = { baseline: r(vb), current: r(vc), value: r(rel), threshold: t.variance_threshold, flagged: Math.abs(rel) > t.variance_threshold };
+  });
+
+  // Subsample, then project (O(n d k)).
+  const { xb, xc, zb, zc } = timed('projection', () => {
+    const xb = subsample(baseline, t.max_sample, deriveRng(s.seed, 'sample-baseline'));
+    const xc = subsample(current, t.max_sample, deriveRng(s.seed, 'sample-current'));
+    if (xb.cols <= t.projection_dim) return { xb, xc, zb: xb, zc: xc };
+    const pr = sparseProjection(xb.cols, t.projection_dim, deriveRng(s.seed, 'projection'));
+    return { xb, xc, zb: project(xb, pr), zc: project(xc, pr) };
+  });
+  const p = zb.cols;
+  const q = Math.min(TOP_COMPONENTS, p);
+
+  // Pooled principal components: the coordinates of every calibrated test.
+  const { sb, sc } = timed('pca', () => {
+    const fit = pcaFit(stack(zb, zc), p);
+    return { sb: pcaTransform(zb, fit), sc: pcaTransform(zc, fit) };
+  });
+
+  timed('psi', () => {
+    const fit = pcaFit(zb, q);
+    const pb = pcaTransform(zb, fit);
+    const pc = pcaTransform(zc, fit);
+    const values = Array.from({ length: fit.q }, (_, k) => psi(column(pb, k), column(pc, k)));
+    const mean = values.reduce((a, b) => a + b, 0) / values.length;
+    methods.psi = { value: r(mean), max: r(Math.max(...values)), components: fit.q, threshold: t.psi_threshold, flagged: mean > t.psi_threshold };
+  });
+
+  timed('kmeans', () => {
+    const seed = Math.floor(deriveRng(s.seed, 'kmeans').next() * 2 ** 31);
+    const cb = kmeansFit(zb, t.clusters, seed);
+    const cc = kmeansFit(zc, t.clusters, seed);
+    const silB = silhouette(zb, cb.labels, cb.k, deriveRng(s.seed, 'silhouette-baseline'));
+    const silC = silhouette(zc, cc.labels, cc.k, deriveRng(s.seed, 'silhouette-current'));
+    const delta = Math.abs(silC - silB);
+    methods.silhouette = { baseline: r(silB), current: r(silC), value: r(delta), clusters: cb.k, threshold: t.silhouette_threshold, flagged: delta > t.silhouette_threshold };
+    // Centroids in the original space: means of each cluster's full-dimension rows.
+    const fb = clusterMeans(xb, cb.labels, cb.k);
+    const fc = clusterMeans(xc, cc.labels, cc.k);
+    const d = xb.cols;
+    let shift = 0;
+    for (let a = 0; a < cb.k; a++) {
+      let best = Infinity;
+      for (let b = 0; b < cc.k; b++) best = Math.min(best, euclidean(fb.centroids.subarray(a * d, (a + 1) * d), fc.centroids.subarray(b * d, (b + 1) * d)));
+      shift += best;
+    }
+    methods.cluster_shift = { value: r(shift / cb.k), threshold: null, flagged: false };
+  });
+
+  const mmd = timed('mmd', () => mmdPermutationTest(sb, sc, { permutations: t.permutations, rng: deriveRng(s.seed, 'mmd') }));
+  const ks = timed('ks', () => {
+    let best = { d: 0, p_value: 1, component: 0 };
+    for (let k = 0; k < q; k++) {
+      const res = ksTwoSample(column(sb, k), column(sc, k));
+      if (res.p_value < best.p_value || k === 0) best = { d: res.d, p_value: res.p_value, component: k };
+    }
+    return { ...best, p_value: Math.min(1, best.p_value * q) };
+  });
+  const clf = timed('domain_classifier', () =>
+    domainClassifierTest(withSquares(sb, Math.min(QUADRATIC_COMPONENTS, p)), withSquares(sc, Math.min(QUADRATIC_COMPONENTS, p)), {
+      permutations: t.permutations,
+      rng: deriveRng(s.seed, 'classifier'),
+    }),
+  );
+
+  const effect = clf.auc - 0.5;
+  const bigEnough = effect >= t.min_effect;
+  const share = s.alpha / TESTS;
+  methods.mmd = { value: r(mmd.mmd2, 8), p_value: r(mmd.p_value), standardized: r(mmd.standardized, 3), bandwidth: r(mmd.bandwidth), permutations: mmd.permutations, threshold: r(share), flagged: mmd.p_value < share && bigEnough };
+  methods.ks = { value: r(ks.d), p_value: r(ks.p_value), component: ks.component, components: q, threshold: r(share), flagged: ks.p_value < share && bigEnough };
+  methods.domain_classifier = { value: r(clf.auc), effect: r(effect), p_value: r(clf.p_value), folds: clf.folds, permutations: clf.permutations, threshold: t.min_effect, flagged: clf.p_value < share && bigEnough };
+
+  const pValue = Math.min(1, TESTS * Math.min(mmd.p_value, ks.p_value, clf.p_value));
+  const significant = pValue < s.alpha;
+  const drift = significant && bigEnough;
+  const score = Math.min(1, Math.max(0, 2 * effect));
+  timings.total = Math.round((performance.now() - started) * 10) / 10;
+  const evidence = `MMD p=${fmtP(mmd.p_value)}, KS p=${fmtP(ks.p_value)}, classifier AUC ${clf.auc.toFixed(3)} p=${fmtP(clf.p_value)}; combined p=${fmtP(pValue)}`;
+  const reason = drift
+    ? `drift: ${evidence} < alpha ${s.alpha} and effect AUC-0.5=${effect.toFixed(3)} >= min_effect ${t.min_effect}`
+    : significant
+      ? `no drift: ${evidence} is significant but effect AUC-0.5=${effect.toFixed(3)} < min_effect ${t.min_effect}`
+      : `no drift: ${evidence} >= alpha ${s.alpha}`;
+  return {
+    kind: 'embedding',
+    status: drift ? 'drift' : 'no_drift',
+    score: r(score, 4) ?? 0,
+    severity: drift ? (score >= SIGNIFICANT_SCORE ? 'significant' : 'moderate') : 'none',
+    p_value: r(pValue),
+    n_baseline: nb,
+    n_current: nc,
+    methods,
+    gauges: {},
+    reason,
+    timings_ms: timings,
+  };
+}
+
+function subsample(m: Matrix, max: number, rng: ReturnType<typeof deriveRng>): Matrix {
+  return takeRows(m, sampleIndices(m.rows, max, rng));
+}
+
+/** The matrix with the squares of its first k columns appended. */
+function withSquares(m: Matrix, k: number): Matrix {
+  const out = zeros(m.rows, m.cols + k);
+  for (let i = 0; i < m.rows; i++) {
+    const src = i * m.cols;
+    const dst = i * out.cols;
+    for (let j = 0; j < m.cols; j++) out.data[dst + j] = m.data[src + j];
+    for (let j = 0; j < k; j++) out.data[dst + m.cols + j] = m.data[src + j] ** 2;
+  }
+  return out;
+}
+
+function assertFinite(m: Matrix, name: string): void {
+  if (m.data.length !== m.rows * m.cols) throw new RangeError(`${name}: data holds ${m.data.length} values, expected ${m.rows} x ${m.cols}`);
+  for (let i = 0; i < m.data.length; i++)
+    if (!Number.isFinite(m.data[i])) throw new RangeError(`${name}: row ${Math.floor(i / m.cols)} column ${i % m.cols} is not a finite number`);
+}

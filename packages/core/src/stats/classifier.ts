@@ -1,0 +1,171 @@
+import type { Matrix, Rng } from '../monitors/types.js';
+import { spdInverse } from './matrix.js';
+import { shuffleInPlace } from './rng.js';
+
+export interface DomainClassifierOptions {
+  /** Label permutations B for the p-value; the smallest attainable p-value is 1/(B+1). */
+  permutations: number;
+  rng: Rng;
+  /** Cross-validation folds (default 5). */
+  folds?: number;
+  /** Ridge added to the standardised features' covariance; default 0.1 + features / training rows. */
+  ridge?: number;
+}
+
+export interface DomainClassifierResult {
+  /** Cross-validated AUC of "row belongs to Y": pooled over folds, 0.5 = indistinguishable. */
+  auc: number;
+  /** (1 + #{AUC_b >= AUC}) / (B + 1) over label permutations, the whole cross-validation re-run each time. */
+  p_value: number;
+  folds: number;
+  permutations: number;
+}
+
+/**
+ * Classifier two-sample test (Lopez-Paz & Oquab 2017, Friedman 2003): can a
+ * classifier tell rows of X from rows of Y better than chance?
+ *
+ * Classifier: regularised Fisher linear discriminant on standardised features,
+ * w = (S + ridge I)^-1 (mean_Y - mean_X), with S the training rows' total
+ * covariance (for two classes it gives the same direction as the within-class
+ * covariance, by Sherman-Morrison). AUC is measured out of fold with K-fold
+ * cross-validation. Because S, the folds and the standardisation do not depend
+ * on the labels, each permutation re-fits the full cross-validation for
+ * O((n+m) f + K f^2), so the permutation p-value is exact and cheap.
+ */
+export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifierOptions): DomainClassifierResult {
+  if (x.cols !== y.cols) throw new RangeError('samples differ in dimension');
+  const f = x.cols;
+  const n = x.rows;
+  const N = n + y.rows;
+  const K = Math.max(2, Math.min(opts.folds ?? 5, Math.floor(N / 2)));
+
+  // Pooled, standardised features.
+  const X = new Float64Array(N * f);
+  X.set(x.data, 0);
+  X.set(y.data, n * f);
+  for (let c = 0; c < f; c++) {
+    let s = 0;
+    let s2 = 0;
+    for (let i = 0; i < N; i++) s += X[i * f + c];
+    const mu = s / N;
+    for (let i = 0; i < N; i++) s2 += (X[i * f + c] - mu) ** 2;
+    const sd = Math.sqrt(s2 / Math.max(1, N - 1)) || 1;
+    for (let i = 0; i < N; i++) X[i * f + c] = (X[i * f + c] - mu) / sd;
+  }
+
+  // Folds: a random partition of the pooled rows (label-free).
+  const order = shuffleInPlace(Int32Array.from({ length: N }, (_, i) => i), opts.rng);
+  const fold = new Int32Array(N);
+  order.forEach((row, pos) => (fold[row] = pos % K));
+  const testRows: Int32Array[] = [];
+  for (let k = 0; k < K; k++) testRows.push(Int32Array.from(order.filter((_, pos) => pos % K === k)));
+
+  // Per fold: training row count, sum and inverse regularised covariance.
+  const total = new Float64Array(f);
+  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += X[i * f + c];
+  const trainSum: Float64Array[] = [];
+  const inv: Float64Array[] = [];
+  const nTrain: number[] = [];
+  const addScatter = (target: Float64Array, i: number, sign: number) => {
+    const o = i * f;
+    for (let a = 0; a < f; a++) {
+      const xa = X[o + a] * sign;
+      for (let b = a; b < f; b++) target[a * f + b] += xa * X[o + b];
+    }
+  };
+  const fullScatter = new Float64Array(f * f);
+  for (let i = 0; i < N; i++) addScatter(fullScatter, i, 1);
+  for (let k = 0; k < K; k++) {
+    const sum = Float64Array.from(total);
+    const scatter = Float64Array.from(fullScatter);
+    for (const i of testRows[k]) {
+      for (let c = 0; c < f; c++) sum[c] -= X[i * f + c];
+      addScatter(scatter, i, -1);
+    }
+    const nt = N - testRows[k].length;
+    const ridge = opts.ridge ?? 0.1 + f / nt;
+    for (let a = 0; a < f; a++)
+      for (let b = a; b < f; b++) {
+        const v = (scatter[a * f + b] - (sum[a] * sum[b]) / nt) / Math.max(1, nt - 1) + (a === b ? ridge : 0);
+        scatter[a * f + b] = v;
+        scatter[b * f + a] = v;
+      }
+    trainSum.push(sum);
+    inv.push(spdInverse(scatter, f));
+    nTrain.push(nt);
+  }
+
+  const foldSumY = new Float64Array(K * f);
+  const foldNY = new Int32Array(K);
+  const delta = new Float64Array(f);
+  const w = new Float64Array(f);
+  const cvAuc = (isY: Uint8Array): number => {
+    foldSumY.fill(0);
+    foldNY.fill(0);
+    const totalY = new Float64Array(f);
+    let nY = 0;
+    for (let i = 0; i < N; i++) {
+      if (!isY[i]) continue;
+      const k = fold[i];
+      foldNY[k]++;
+      nY++;
+      for (let c = 0; c < f; c++) foldSumY[k * f + c] += X[i * f + c];
+    }
+    for (let k = 0; k < K; k++) for (let c = 0; c < f; c++) totalY[c] += foldSumY[k * f + c];
+    let uSum = 0;
+    let pairs = 0;
+    for (let k = 0; k < K; k++) {
+      const ny = nY - foldNY[k];
+      const nx = nTrain[k] - ny;
+      if (ny === 0 || nx === 0) continue;
+      for (let c = 0; c < f; c++) {
+        const sy = totalY[c] - foldSumY[k * f + c];
+        delta[c] = sy / ny - (trainSum[k][c] - sy) / nx;
+      }
+      const A = inv[k];
+      for (let a = 0; a < f; a++) {
+        let s = 0;
+        for (let b = 0; b < f; b++) s += A[a * f + b] * delta[b];
+        w[a] = s;
+      }
+      const rows = testRows[k];
+      const pos: number[] = [];
+      const neg: number[] = [];
+      for (const i of rows) {
+        let s = 0;
+        for (let c = 0; c < f; c++) s += X[i * f + c] * w[c];
+        (isY[i] ? pos : neg).push(s);
+      }
+      if (pos.length === 0 || neg.length === 0) continue;
+      uSum += countU(Float64Array.from(pos).sort(), Float64Array.from(neg).sort());
+      pairs += pos.length * neg.length;
+    }
+    return pairs ? uSum / pairs : 0.5;
+  };
+
+  const labels = new Uint8Array(N);
+  for (let i = n; i < N; i++) labels[i] = 1;
+  const observed = cvAuc(labels);
+  let atLeast = 0;
+  for (let b = 0; b < opts.permutations; b++) {
+    shuffleInPlace(labels, opts.rng);
+    if (cvAuc(labels) >= observed) atLeast++;
+  }
+  return { auc: observed, p_value: (1 + atLeast) / (opts.permutations + 1), folds: K, permutations: opts.permutations };
+}
+
+/** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */
+function countU(pos: Float64Array, neg: Float64Array): number {
+  let u = 0;
+  let lo = 0; // neg[0..lo) < current pos
+  let hi = 0; // neg[0..hi) <= current pos
+  for (let i = 0; i < pos.length; i++) {
+    const v = pos[i];
+    while (lo < neg.length && neg[lo] < v) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < neg.length && neg[hi] <= v) hi++;
+    u += lo + 0.5 * (hi - lo);
+  }
+  return u;
+}

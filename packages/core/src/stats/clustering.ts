@@ -1,0 +1,84 @@
+import { kmeans as mlKmeans } from 'ml-kmeans';
+import type { Matrix, Rng } from '../monitors/types.js';
+import { sampleIndices } from './rng.js';
+
+export interface Clustering {
+  k: number;
+  /** Cluster id per row. */
+  labels: Int32Array;
+  /** k x cols centroids (mean of the rows assigned to each cluster, in the clustered space). */
+  centroids: Float64Array;
+  sizes: Int32Array;
+}
+
+function toRows(m: Matrix): number[][] {
+  const out: number[][] = new Array(m.rows);
+  for (let i = 0; i < m.rows; i++) out[i] = Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols));
+  return out;
+}
+
+/**
+ * KMeans (k-means++ initialisation, Lloyd iterations) through ml-kmeans, seeded.
+ * k is capped at rows - 1.
+ */
+export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 100): Clustering {
+  k = Math.max(1, Math.min(k, m.rows - 1));
+  const res = mlKmeans(toRows(m), k, { seed, maxIterations, initialization: 'kmeans++' });
+  const labels = Int32Array.from(res.clusters);
+  return { k, labels, ...clusterMeans(m, labels, k) };
+}
+
+/** Mean and size of the rows of `m` in each cluster (e.g. to get full-dimension centroids of a clustering found on reduced data). */
+export function clusterMeans(m: Matrix, labels: ArrayLike<number>, k: number): { centroids: Float64Array; sizes: Int32Array } {
+  const { rows, cols, data } = m;
+  const centroids = new Float64Array(k * cols);
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < rows; i++) {
+    const c = labels[i];
+    sizes[c]++;
+    for (let j = 0; j < cols; j++) centroids[c * cols + j] += data[i * cols + j];
+  }
+  for (let c = 0; c < k; c++) for (let j = 0; j < cols; j++) centroids[c * cols + j] /= sizes[c] || 1;
+  return { centroids, sizes };
+}
+
+/**
+ * Mean silhouette coefficient s(i) = (b - a) / max(a, b) with Euclidean
+ * distances (a: mean distance to the own cluster, b: smallest mean distance to
+ * another cluster; s = 0 for singletons). Like scikit-learn's `sample_size`,
+ * the mean is taken over at most `sampleSize` rows drawn with `rng`; their a and
+ * b use all rows. Cost O(sampleSize * n * cols). In [-1, 1]; near 1 = compact,
+ * well-separated clusters.
+ */
+export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?: Rng, sampleSize = 500): number {
+  const { rows, cols, data } = m;
+  if (k < 2 || rows < 3) return 0;
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < rows; i++) sizes[labels[i]]++;
+  const sample = rng && rows > sampleSize ? sampleIndices(rows, sampleSize, rng) : Int32Array.from({ length: rows }, (_, i) => i);
+  const sums = new Float64Array(k);
+  let total = 0;
+  for (const i of sample) {
+    sums.fill(0);
+    const oi = i * cols;
+    for (let j = 0; j < rows; j++) {
+      if (j === i) continue;
+      const oj = j * cols;
+      let s = 0;
+      for (let c = 0; c < cols; c++) {
+        const d = data[oi + c] - data[oj + c];
+        s += d * d;
+      }
+      sums[labels[j]] += Math.sqrt(s);
+    }
+    const own = labels[i];
+    if (sizes[own] <= 1) continue; // s(i) = 0
+    const a = sums[own] / (sizes[own] - 1);
+    let b = Infinity;
+    for (let c = 0; c < k; c++) if (c !== own && sizes[c] > 0) b = Math.min(b, sums[c] / sizes[c]);
+    if (!Number.isFinite(b)) continue;
+    const mx = Math.max(a, b);
+    total += mx > 0 ? (b - a) / mx : 0;
+  }
+  return total / sample.length;
+}

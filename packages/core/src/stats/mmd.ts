@@ -1,0 +1,147 @@
+import type { Matrix, Rng } from '../monitors/types.js';
+import { gaussian, randInt } from './rng.js';
+
+export interface MmdOptions {
+  /** Number of label permutations B; the smallest attainable p-value is 1/(B+1). */
+  permutations: number;
+  rng: Rng;
+  /** Random Fourier feature pairs D (default 256); the kernel is approximated to about 1/sqrt(D) per entry. */
+  features?: number;
+  /** Base bandwidth sigma; default: median pairwise distance of the pooled sample. */
+  bandwidth?: number;
+  /** The kernel is the average of RBF kernels with sigma = scale * bandwidth (default [0.5, 1, 2]). */
+  scales?: number[];
+}
+
+export interface MmdResult {
+  /** Biased (V-statistic) MMD^2 estimate ||mean phi(X) - mean phi(Y)||^2 with the approximate kernel. */
+  mmd2: number;
+  /** (1 + #{T_b >= T}) / (B + 1): exact level for any sample size. */
+  p_value: number;
+  bandwidth: number;
+  permutations: number;
+  /** (T - mean of the permutation null) / its standard deviation: a scale-free size of the discrepancy. */
+  standardized: number;
+}
+
+/** Median Euclidean distance over up to `pairs` random pairs of rows (the median heuristic). */
+export function medianDistance(m: Matrix, rng: Rng, pairs = 2000): number {
+  const { rows, cols, data } = m;
+  const d: number[] = [];
+  for (let t = 0; t < pairs && rows > 1; t++) {
+    const i = randInt(rng, rows);
+    let j = randInt(rng, rows - 1);
+    if (j >= i) j++;
+    let s = 0;
+    for (let c = 0; c < cols; c++) {
+      const x = data[i * cols + c] - data[j * cols + c];
+      s += x * x;
+    }
+    d.push(Math.sqrt(s));
+  }
+  d.sort((a, b) => a - b);
+  return d.length ? d[d.length >> 1] || 1 : 1;
+}
+
+/**
+ * Permutation test of H0: X and Y come from the same distribution, with the
+ * kernel two-sample statistic MMD^2 (Gretton et al. 2012) for a mixture of RBF
+ * kernels at `scales` x the median-heuristic bandwidth of the pooled sample.
+ *
+ * The kernel is evaluated through D random Fourier features (Rahimi & Recht
+ * 2007): phi(x) = [cos(w.x), sin(w.x)] / sqrt(D), w ~ N(0, I / sigma^2), so
+ * MMD^2 = ||mean phi(X) - mean phi(Y)||^2 costs O((n+m) D) per permutation
+ * instead of O((n+m)^2), and memory is linear in n. The bandwidth and the
+ * features depend on the pooled sample only, which permutations leave
+ * unchanged, so the permutation p-value has exact level whatever D is; D only
+ * affects power.
+ */
+export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdResult {
+  if (x.cols !== y.cols) throw new RangeError('samples differ in dimension');
+  const p = x.cols;
+  const n = x.rows;
+  const m = y.rows;
+  const N = n + m;
+  const D = opts.features ?? 256;
+  const scales = opts.scales ?? [0.5, 1, 2];
+  const pooled = { rows: N, cols: p, data: new Float64Array(N * p) };
+  pooled.data.set(x.data, 0);
+  pooled.data.set(y.data, n * p);
+  const bandwidth = opts.bandwidth ?? medianDistance(pooled, opts.rng);
+
+  const w = new Float64Array(D * p);
+  for (let r = 0; r < D; r++) {
+    const s = 1 / (scales[r % scales.length] * bandwidth);
+    for (let c = 0; c < p; c++) w[r * p + c] = gaussian(opts.rng) * s;
+  }
+  const F = 2 * D;
+  const phi = new Float64Array(N * F);
+  const norm = 1 / Math.sqrt(D);
+  for (let i = 0; i < N; i++) {
+    const o = i * p;
+    for (let r = 0; r < D; r++) {
+      let t = 0;
+      const wr = r * p;
+      for (let c = 0; c < p; c++) t += w[wr + c] * pooled.data[o + c];
+      phi[i * F + 2 * r] = Math.cos(t) * norm;
+      phi[i * F + 2 * r + 1] = Math.sin(t) * norm;
+    }
+  }
+  const total = new Float64Array(F);
+  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) total[f] += phi[i * F + f];
+
+  // Sum over the smaller side only; the other side's sum is total - that.
+  const small = Math.min(n, m);
+  const sumX = new Float64Array(F);
+  const stat = (idx: Int32Array, xFirst: boolean): number => {
+    sumX.fill(0);
+    for (let t = 0; t < small; t++) {
+      const o = idx[t] * F;
+      for (let f = 0; f < F; f++) sumX[f] += phi[o + f];
+    }
+    const [ns, nl] = xFirst ? [n, m] : [m, n];
+    let s = 0;
+    for (let f = 0; f < F; f++) {
+      const d = sumX[f] / ns - (total[f] - sumX[f]) / nl;
+      s += d * d;
+    }
+    return s;
+  };
+  const idx = new Int32Array(N);
+  // Observed: the smaller sample's rows first.
+  const xIsSmall = n <= m;
+  for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
+  const observed = stat(idx, xIsSmall);
+  let atLeast = 0;
+  let mean = 0;
+  let sq = 0;
+  for (let b = 0; b < opts.permutations; b++) {
+    partialShuffle(idx, small, opts.rng);
+    const t = stat(idx, xIsSmall);
+    if (t >= observed) atLeast++;
+    mean += t;
+    sq += t * t;
+  }
+  const B = opts.permutations;
+  mean /= B || 1;
+  const sd = Math.sqrt(Math.max(0, sq / (B || 1) - mean * mean));
+  return {
+    mmd2: observed,
+    p_value: (1 + atLeast) / (B + 1),
+    bandwidth,
+    permutations: B,
+    standardized: sd > 0 ? (observed - mean) / sd : 0,
+  };
+}
+
+/** Put a uniformly random k-subset in idx[0..k) (partial Fisher-Yates; the rest of idx keeps the complement). */
+function partialShuffle(idx: Int32Array, k: number, rng: Rng): void {
+  const N = idx.length;
+  for (let i = 0; i < k; i++) {
+    const j = i + randInt(rng, N - i);
+    const t = idx[i];
+    idx[i] = idx[j];
+    idx[j] = t;
+  }
+}
+

@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { OfflineModerationProvider } from '../../src/monitors/moderation.js';
+
+describe('OfflineModerationProvider', () => {
+  const mod = new OfflineModerationProvider();
+  it('flags threats, self-harm encouragement and direct insults', async () => {
+    const res = await mod.moderate(['I will kill you tomorrow.', 'just kill yourself', 'You idiot, nobody likes you.', 'You are worthless.']);
+    expect(res.every((r) => r.flagged)).toBe(true);
+    expect(res[0].score).toBeGreaterThan(0.9);
+  });
+  it('does not flag ordinary text or words containing a term', async () => {
+    const res = await mod.moderate(['Kill the process with kill -9.', 'The class assignment is due.', 'Damn, that bug was hard.', 'Skills in Scunthorpe.', '']);
+    expect(res.map((r) => r.flagged)).toEqual([false, false, false, false, false]);
+  });
+  it('combines weak terms (noisy-or) and explains matches', () => {
+    const one = mod.explain('shut up');
+    const two = mod.explain('shut up, loser');
+    expect(two.score).toBeGreaterThan(one.score);
+    expect(two.matches).toEqual(['shut up', 'loser']);
+    expect(two.categories.harassment).toBeCloseTo(1 - 0.65 * 0.7, 10);
+  });
+  it('accepts extra terms and a threshold', () => {
+    const custom = new OfflineModerationProvider({ threshold: 0.3, extraTerms: [{ term: 'frobnicate', weight: 0.4, category: 'harassment' }] });
+    expect(custom.explain('Frobnicate!').flagged).toBe(true);
+    expect(() => new OfflineModerationProvider({ extraTerms: [{ term: 'x', weight: 2, category: 'hate' }] })).toThrow(/weight/);
+  });
+});

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { domainClassifierTest } from '../../src/stats/classifier.js';
+import { kmeansFit, silhouette } from '../../src/stats/clustering.js';
+import { fromRows } from '../../src/stats/matrix.js';
+import { mmdPermutationTest } from '../../src/stats/mmd.js';
+import { Mulberry32, gaussian } from '../../src/stats/rng.js';
+import type { Matrix } from '../../src/monitors/types.js';
+
+function cloud(n: number, d: number, rng: Mulberry32, shift = 0, scale = 1): Matrix {
+  return fromRows(Array.from({ length: n }, () => Array.from({ length: d }, (_, j) => gaussian(rng) * scale + (j === 0 ? shift : 0))));
+}
+
+describe('silhouette and KMeans', () => {
+  it('well-separated clusters score near 1 and are recovered', () => {
+    const rng = new Mulberry32(4);
+    const centres = [
+      [0, 0],
+      [100, 0],
+      [0, 100],
+    ];
+    const rows = Array.from({ length: 300 }, (_, i) => centres[i % 3].map((c) => c + gaussian(rng)));
+    const m = fromRows(rows);
+    const fit = kmeansFit(m, 3, 1);
+    // every true cluster maps to one found cluster
+    for (let c = 0; c < 3; c++) {
+      const found = new Set(rows.map((_, i) => i).filter((i) => i % 3 === c).map((i) => fit.labels[i]));
+      expect(found.size).toBe(1);
+    }
+    expect(silhouette(m, fit.labels, fit.k)).toBeGreaterThan(0.95);
+  });
+  it('one blob split in two scores low', () => {
+    const rng = new Mulberry32(4);
+    const m = cloud(300, 2, rng);
+    const fit = kmeansFit(m, 2, 1);
+    expect(silhouette(m, fit.labels, fit.k, new Mulberry32(1), 100)).toBeLessThan(0.5);
+  });
+});
+
+describe('MMD permutation test', () => {
+  it('detects a mean shift and not a same-distribution sample', () => {
+    const rng = new Mulberry32(8);
+    const x = cloud(150, 5, rng);
+    const same = mmdPermutationTest(x, cloud(150, 5, rng), { permutations: 199, rng: new Mulberry32(1) });
+    const shifted = mmdPermutationTest(x, cloud(150, 5, rng, 0.8), { permutations: 199, rng: new Mulberry32(1) });
+    expect(same.p_value).toBeGreaterThan(0.01);
+    expect(shifted.p_value).toBe(1 / 200);
+    expect(shifted.mmd2).toBeGreaterThan(same.mmd2);
+  });
+  it('gives p = 1 for identical samples', () => {
+    const x = cloud(50, 3, new Mulberry32(2));
+    expect(mmdPermutationTest(x, x, { permutations: 99, rng: new Mulberry32(1) }).p_value).toBeGreaterThan(0.9);
+  });
+  it('keeps its level: false alarms within a binomial bound', () => {
+    const rng = new Mulberry32(21);
+    let alarms = 0;
+    for (let t = 0; t < 100; t++) {
+      const res = mmdPermutationTest(cloud(40, 4, rng), cloud(60, 4, rng), { permutations: 39, rng, features: 64 });
+      if (res.p_value <= 0.05) alarms++;
+    }
+    // Binomial(100, 0.05): P(X >= 12) < 0.005
+    expect(alarms).toBeLessThan(12);
+  });
+});
+
+describe('domain classifier test', () => {
+  it('separates shifted clouds with AUC near 1', () => {
+    const rng = new Mulberry32(3);
+    const res = domainClassifierTest(cloud(200, 6, rng), cloud(200, 6, rng, 3), { permutations: 99, rng });
+    expect(res.auc).toBeGreaterThan(0.95);
+    expect(res.p_value).toBe(1 / 100);
+  });
+  it('gives AUC near 0.5 and large p without shift', () => {
+    const rng = new Mulberry32(3);
+    const res = domainClassifierTest(cloud(200, 6, rng), cloud(200, 6, rng), { permutations: 99, rng });
+    expect(Math.abs(res.auc - 0.5)).toBeLessThan(0.08);
+    expect(res.p_value).toBeGreaterThan(0.01);
+  });
+  it('keeps its level under H0', () => {
+    const rng = new Mulberry32(5);
+    let alarms = 0;
+    for (let t = 0; t < 100; t++) if (domainClassifierTest(cloud(30, 3, rng), cloud(30, 3, rng), { permutations: 39, rng }).p_value <= 0.05) alarms++;
+    expect(alarms).toBeLessThan(12);
+  });
+});
