@@ -41,35 +41,49 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
 
     const now = new Date(data.now);
     const { current } = windowsFor(now, cfg.baseline_days, cfg.current_days);
-    const last_acted = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, await lastActedAt(ctx.db, data.model, a)])));
-    const planned = decide({
-      results,
-      dry_run: data.dry_run || cfg.actions.dry_run,
-      require_approval: cfg.actions.require_approval,
-      cooldown_hours: cfg.actions.cooldown_hours,
-      last_acted,
-      now,
+    // Decide and store under a per-model lock: two runs of one model deciding at once
+    // (two trigger workers, a manual run-once next to the cron) must see each other's
+    // decisions, or both would pass the cooldown and act twice.
+    const stored = await ctx.db.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`driftwatch.decide.${data.model}`]);
+      const last_acted = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, await lastActedAt(tx, data.model, a)])));
+      const planned = decide({
+        results,
+        dry_run: data.dry_run || cfg.actions.dry_run,
+        require_approval: cfg.actions.require_approval,
+        cooldown_hours: cfg.actions.cooldown_hours,
+        last_acted,
+        now,
+      });
+      const out: { row: DecisionRow; created: boolean }[] = [];
+      for (const p of planned) {
+        out.push(
+          await insertDecision(tx, {
+            run_id: data.run_id,
+            model: data.model,
+            action: p.action,
+            state: p.state,
+            priority: p.priority,
+            reason: p.reason,
+            // One decision per (model, action, window): a replayed trigger finds it instead of deciding again.
+            dedup_key: `${data.model}|${p.action}|${current.start.toISOString()}|${current.end.toISOString()}`,
+            window_start: current.start,
+            window_end: current.end,
+            details: { evidence: p.evidence },
+          }),
+        );
+      }
+      return out;
     });
 
     const decisions: RunSummary['decisions'] = [];
     const action_jobs: RunSummary['action_jobs'] = [];
-    for (const p of planned) {
-      const { row, created } = await insertDecision(ctx.db, {
-        run_id: data.run_id,
-        model: data.model,
-        action: p.action,
-        state: p.state,
-        priority: p.priority,
-        reason: p.reason,
-        dedup_key: `${data.model}|${p.action}|${current.start.toISOString()}|${current.end.toISOString()}`,
-        window_start: current.start,
-        window_end: current.end,
-        details: { evidence: p.evidence },
-      });
-      if (created) decisionsTotal.inc({ model: data.model, action: p.action, state: row.state });
+    for (const { row, created } of stored) {
+      if (created) decisionsTotal.inc({ model: data.model, action: row.action, state: row.state });
       if (row.state === 'queued') {
-        const added = await ctx.queues.add(p.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
-        action_jobs.push({ queue: p.action, job_id: added.id! });
+        // The job id is the decision's: adding it again (a replay, a retry after a crash) is a no-op.
+        const added = await ctx.queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
+        action_jobs.push({ queue: row.action, job_id: added.id! });
       }
       decisions.push({ id: row.id, action: row.action, state: row.state, priority: row.priority, reason: row.reason });
     }

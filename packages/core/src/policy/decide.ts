@@ -6,7 +6,7 @@ export interface PolicyInput {
   dry_run: boolean;
   require_approval: boolean;
   cooldown_hours: number;
-  /** When each action last went ahead for this model (null: never). */
+  /** When each action last went ahead for this model (null: never), on the clock of `now` (a run's time). */
   last_acted: Partial<Record<ActionKind, Date | null>>;
   now: Date;
 }
@@ -58,7 +58,8 @@ export function decide(input: PolicyInput): PlannedDecision[] {
     const why = causes.map((c) => `${c.kind} drift (score ${c.score.toFixed(2)}${c.p_value === null ? '' : `, p=${c.p_value.toPrecision(2)}`})`).join(' and ');
     const priority = BASE_PRIORITY[action] + Math.round(maxScore * 99);
     const last = input.last_acted[action] ?? null;
-    const cooldownEnds = last ? new Date(last.getTime() + input.cooldown_hours * 3_600_000) : null;
+    // cooldown_hours 0 turns the cooldown off: every run may act.
+    const cooldownEnds = last && input.cooldown_hours > 0 ? new Date(last.getTime() + input.cooldown_hours * 3_600_000) : null;
 
     let state: PlannedDecision['state'];
     let reason: string;

@@ -51,10 +51,15 @@ export async function insertDecision(db: Queryable, d: NewDecision): Promise<{ r
   return { row: existing.rows[0], created: false };
 }
 
-/** When the latest decision that led to action (not skipped or rejected) for this model and action was made. */
+/**
+ * When the latest run whose decision went ahead (queued, awaiting approval, running or
+ * succeeded; not skipped, rejected or failed) for this model and action took place: the
+ * run's time (window_end), the same clock as a run's `now`, so a cooldown compares run
+ * times and a replayed trigger decides as the first one did.
+ */
 export async function lastActedAt(db: Queryable, model: string, action: ActionKind): Promise<Date | null> {
   const r = await db.query<{ at: Date | null }>(
-    `SELECT max(created_at) AS at FROM decisions
+    `SELECT max(window_end) AS at FROM decisions
       WHERE model = $1 AND action = $2 AND state NOT IN ('skipped', 'rejected', 'failed')`,
     [model, action],
   );

@@ -1,0 +1,159 @@
+import { describe, it, expect } from 'vitest';
+import type { Job, Worker } from 'bullmq';
+import { actionProcessor, triggerProcessor, type RunSummary } from '@driftwatch/workers';
+import { PgliteDb } from '../../packages/core/src/db/pglite.js';
+import { migrate } from '../../packages/core/src/db/open.js';
+import { storeDriftRun } from '../../packages/core/src/db/repo/runs.js';
+import { insertDecision, listDecisions } from '../../packages/core/src/db/repo/decisions.js';
+import { windowsFor } from '../../packages/core/src/db/repo/windows.js';
+import { makeRunId } from '../../packages/core/src/queues/catalog.js';
+import { registerProcessor } from '../../packages/core/src/queues/worker.js';
+import { uniquePrefix } from '../helpers/env.js';
+import { deployment, quietLogger, redisFixture, waitFor } from '../helpers/fleet.js';
+import { driftResult, testContext } from '../helpers/context.js';
+
+/**
+ * Exactly-once effects: a trigger replayed, or an action job retried after a crash,
+ * never launches a second action for the same (model, window, action); a second run
+ * of the same model within the cooldown is recorded as skipped.
+ */
+
+const MODEL = 'support-bot';
+
+async function fleet(config: Record<string, unknown> = {}) {
+  const prefix = uniquePrefix('once');
+  const dep = deployment({ queues: { trigger: { concurrency: 2, attempts: 1 }, safety: { concurrency: 1, attempts: 3, backoff: { delay_ms: 50 } } } });
+  const f = redisFixture(prefix, dep);
+  const db = await PgliteDb.open('memory://');
+  await migrate(db);
+  const ctx = testContext({ db, queues: f.queues, deployment: dep, config });
+  const common = { connection: f.worker, prefix, deployment: dep, logger: quietLogger };
+  const workers: Worker[] = [registerProcessor('trigger', triggerProcessor(ctx), common), registerProcessor('safety', actionProcessor(ctx, 'safety'), common)];
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  /** Stores toxicity drift for a run (as its monitors would) and returns the trigger's payload. */
+  const toxicRun = async (now: Date) => {
+    const run_id = makeRunId(MODEL, now);
+    await storeDriftRun(db, run_id, MODEL, windowsFor(now, 30, 7), driftResult('behavior', ['toxicity_rate']));
+    return { run_id, model: MODEL, now: now.toISOString(), dry_run: false };
+  };
+  const finished = async (queue: 'trigger' | 'safety', id: string): Promise<Job> =>
+    waitFor(async () => {
+      const j = await f.queues.get(queue).getJob(id);
+      return j?.finishedOn ? j : undefined;
+    }, `${queue} job ${id} to finish`);
+  const policies = async () => (await db.query<{ decision_id: number }>('SELECT decision_id FROM safety_policies ORDER BY id')).rows.map((r) => r.decision_id);
+  return {
+    db,
+    f,
+    toxicRun,
+    finished,
+    policies,
+    close: async () => {
+      await f.cleanup(workers);
+      await db.close();
+    },
+  };
+}
+
+describe('exactly-once effects', () => {
+  it('a replayed trigger finds its decision and job instead of acting again', async () => {
+    const t = await fleet();
+    try {
+      const data = await t.toxicRun(new Date());
+      const jobId = `trigger.${data.run_id}`;
+      await t.f.queues.add('trigger', data, { jobId });
+      const first = (await t.finished('trigger', jobId)).returnvalue as RunSummary;
+      expect(first.decisions).toMatchObject([{ action: 'safety', state: 'queued' }]);
+      const decisionId = first.decisions[0].id;
+      expect(first.action_jobs).toEqual([{ queue: 'safety', job_id: `decision.${decisionId}` }]);
+      await t.finished('safety', `decision.${decisionId}`);
+
+      // Adding the same trigger again is a no-op in BullMQ (same job id).
+      await t.f.queues.add('trigger', data, { jobId });
+      // A real replay: the trigger job is gone (removed, or lost with a Redis restore) and runs again.
+      await t.f.queues.get('trigger').remove(jobId);
+      await t.f.queues.add('trigger', data, { jobId });
+      const second = (await t.finished('trigger', jobId)).returnvalue as RunSummary;
+      expect(second.decisions.map((d) => d.id)).toEqual([decisionId]);
+      expect(second.decisions[0].state).toBe('succeeded');
+      expect(second.action_jobs).toEqual([]);
+
+      // Even an action job that runs again for a finished decision does nothing.
+      await t.f.queues.get('safety').remove(`decision.${decisionId}`);
+      await t.f.queues.add('safety', { decision_id: decisionId }, { jobId: `decision.${decisionId}` });
+      const again = await t.finished('safety', `decision.${decisionId}`);
+      expect(again.returnvalue).toMatchObject({ decision_id: decisionId, skipped: true, state: 'succeeded' });
+
+      expect(await t.policies()).toEqual([decisionId]);
+      expect(await listDecisions(t.db)).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('an action job retried after a crash carries on with the decision it had claimed, once', async () => {
+    const t = await fleet();
+    try {
+      const now = new Date();
+      const { current } = windowsFor(now, 30, 7);
+      // The worker that claimed this decision died before finishing: it is still "running".
+      const { row } = await insertDecision(t.db, {
+        run_id: makeRunId(MODEL, now),
+        model: MODEL,
+        action: 'safety',
+        state: 'running',
+        priority: 380,
+        reason: 'toxicity drift',
+        dedup_key: `${MODEL}|safety|${current.start.toISOString()}|${current.end.toISOString()}`,
+        window_start: current.start,
+        window_end: current.end,
+        details: {},
+      });
+      await t.f.queues.add('safety', { decision_id: row.id }, { jobId: `decision.${row.id}` });
+      const done = await t.finished('safety', `decision.${row.id}`);
+      expect(await done.getState()).toBe('completed');
+      expect(done.returnvalue).toMatchObject({ state: 'succeeded' });
+      expect(await t.policies()).toEqual([row.id]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('two runs of one model deciding at once: the first acts, the second is skipped by the cooldown', async () => {
+    const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 24 } });
+    try {
+      const now = Date.now();
+      const a = await t.toxicRun(new Date(now - 60_000));
+      const b = await t.toxicRun(new Date(now));
+      // Both at once, on a trigger worker that runs two jobs concurrently.
+      await Promise.all([a, b].map((d) => t.f.queues.add('trigger', d, { jobId: `trigger.${d.run_id}` })));
+      const summaries = await Promise.all([a, b].map(async (d) => (await t.finished('trigger', `trigger.${d.run_id}`)).returnvalue as RunSummary));
+      const states = summaries.flatMap((s) => s.decisions.map((d) => d.state)).sort();
+      expect(states).toEqual(['queued', 'skipped']);
+      const skipped = summaries.flatMap((s) => s.decisions).find((d) => d.state === 'skipped')!;
+      expect(skipped.reason).toMatch(/^cooldown: last safety at .*, next allowed after /);
+      const acted = summaries.flatMap((s) => s.decisions).find((d) => d.state === 'queued')!;
+      await t.finished('safety', `decision.${acted.id}`);
+      expect(await t.policies()).toEqual([acted.id]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('the cooldown comes from the configuration: with cooldown_hours 0 both runs act', async () => {
+    const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 0 } });
+    try {
+      const now = Date.now();
+      const runs = [await t.toxicRun(new Date(now - 60_000)), await t.toxicRun(new Date(now))];
+      for (const d of runs) await t.f.queues.add('trigger', d, { jobId: `trigger.${d.run_id}` });
+      const summaries = await Promise.all(runs.map(async (d) => (await t.finished('trigger', `trigger.${d.run_id}`)).returnvalue as RunSummary));
+      const ids = summaries.flatMap((s) => s.decisions.map((d) => d.id));
+      expect(summaries.flatMap((s) => s.decisions.map((d) => d.state))).toEqual(['queued', 'queued']);
+      await Promise.all(ids.map((id) => t.finished('safety', `decision.${id}`)));
+      expect((await t.policies()).sort()).toEqual([...ids].sort());
+    } finally {
+      await t.close();
+    }
+  });
+});
