@@ -1,0 +1,190 @@
+/**
+ * `driftwatch compare`: run one monitor on two files, offline, with the same
+ * functions the monitor workers use (so a stored drift run and a compare of the
+ * same windows agree).
+ */
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import {
+  OfflineModerationProvider,
+  accuracyMonitor,
+  accuracyWindowFrom,
+  behaviorMonitor,
+  deriveRng,
+  driftConfigSchema,
+  embeddingMonitor,
+  loadDriftConfig,
+  pcaFit,
+  pcaTransform,
+  project,
+  sampleIndices,
+  sparseProjection,
+  stack,
+  takeRows,
+  type DriftConfig,
+  type Matrix,
+  type MonitorKind,
+  type MonitorResult,
+} from '@driftwatch/core';
+import { renderHtml, type ReportInput } from '../report/html.js';
+import { InputError, inferKind, readAccuracyRows, readEmbeddings, readInteractions } from './compare-input.js';
+
+export const COMPARE_USAGE = `Usage: driftwatch compare --baseline FILE --current FILE [options]
+
+Compares two windows offline and prints the monitor's verdict.
+  --baseline FILE     reference window
+  --current FILE      window to test
+  --kind K            embedding | behavior | accuracy (default: inferred from the baseline file)
+  --json              print exactly one JSON object (the MonitorResult)
+  --html OUT          also write a self-contained HTML report to OUT
+  --config FILE       drift_config YAML for thresholds, min_samples, alpha, seed (default: built-in defaults)
+  --seed N            seed for sampling and permutations (overrides the config)
+  --fail-on-drift     exit 1 when the verdict is drift
+Files: embeddings as .npy (2-D float32/float64), .csv or .jsonl (arrays or {"embedding": [...]});
+interactions as .jsonl {"query", "response", "error"?, "latency_ms"?};
+evaluations as .jsonl {"correct"} or {"expected", "predicted"}, feedback {"score": 1-5}, {"task_success"}.
+Exit status: 0 done (whatever the verdict), 1 drift with --fail-on-drift, 2 bad input or usage.
+`;
+
+type Io = { stdout: (s: string) => void; stderr: (s: string) => void };
+const defaultIo: Io = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
+const KINDS: MonitorKind[] = ['embedding', 'behavior', 'accuracy'];
+
+class UsageError extends Error {}
+
+/** Points shown in the HTML scatter per window. */
+const SCATTER_POINTS = 1500;
+
+/** Runs `compare` with argv after the word "compare"; resolves to the exit code. */
+export async function compareCommand(argv: string[], io: Io = defaultIo): Promise<number> {
+  try {
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        baseline: { type: 'string' },
+        current: { type: 'string' },
+        kind: { type: 'string' },
+        json: { type: 'boolean', default: false },
+        html: { type: 'string' },
+        config: { type: 'string' },
+        seed: { type: 'string' },
+        'fail-on-drift': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+    if (values.help) {
+      io.stdout(COMPARE_USAGE);
+      return 0;
+    }
+    if (!values.baseline || !values.current) throw new UsageError('--baseline FILE and --current FILE are required');
+    if (values.kind !== undefined && !KINDS.includes(values.kind as MonitorKind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}, got "${values.kind}"`);
+    const config = readConfig(values.config);
+    if (values.seed !== undefined) {
+      const seed = Number(values.seed);
+      if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
+      config.seed = seed;
+    }
+    const kind = (values.kind as MonitorKind | undefined) ?? inferKind(values.baseline);
+    if (!values.kind) {
+      const other = inferKind(values.current);
+      if (other !== kind) throw new InputError(values.current, null, `holds ${other} data but the baseline holds ${kind} data`);
+    }
+    const { result, scatter } = await run(kind, values.baseline, values.current, config, Boolean(values.html));
+    if (values.html) {
+      const report: ReportInput = { result, baselineFile: values.baseline, currentFile: values.current, alpha: config.alpha, scatter };
+      try {
+        writeFileSync(values.html, renderHtml(report));
+      } catch (e) {
+        throw new InputError(values.html, null, `cannot write the report: ${(e as Error).message}`);
+      }
+    }
+    io.stdout(values.json ? `${JSON.stringify(result)}\n` : summary(result, values.html));
+    return values['fail-on-drift'] && result.status === 'drift' ? 1 : 0;
+  } catch (e) {
+    if (e instanceof InputError || e instanceof UsageError) {
+      io.stderr(`driftwatch compare: ${e.message}\n`);
+      if (e instanceof UsageError) io.stderr(COMPARE_USAGE);
+      return 2;
+    }
+    if (e instanceof TypeError && (e as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      io.stderr(`driftwatch compare: ${e.message}\n${COMPARE_USAGE}`);
+      return 2;
+    }
+    if (e instanceof Error && (e.name === 'ConfigError' || e instanceof RangeError || e instanceof SyntaxError)) {
+      io.stderr(`driftwatch compare: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+function readConfig(path: string | undefined): DriftConfig {
+  if (path) return loadDriftConfig(path);
+  return driftConfigSchema.parse({ models: [{ name: 'compare' }] });
+}
+
+async function run(kind: MonitorKind, baselineFile: string, currentFile: string, config: DriftConfig, withScatter: boolean): Promise<{ result: MonitorResult; scatter?: ReportInput['scatter'] }> {
+  const settings = { min_samples: config.min_samples, alpha: config.alpha, seed: config.seed };
+  if (kind === 'embedding') {
+    const b = readEmbeddings(baselineFile);
+    const c = readEmbeddings(currentFile);
+    if (b.cols !== c.cols) throw new InputError(currentFile, null, `embeddings have ${c.cols} dimensions but the baseline's (${baselineFile}) have ${b.cols}`);
+    const result = embeddingMonitor(b, c, config.embedding_thresholds, settings);
+    return { result, scatter: withScatter ? scatterPoints(b, c, config) : undefined };
+  }
+  if (kind === 'behavior') {
+    const b = readInteractions(baselineFile);
+    const c = readInteractions(currentFile);
+    const moderation = new OfflineModerationProvider();
+    for (const recs of [b, c]) {
+      const flags = await moderation.moderate(recs.map((r) => r.response));
+      recs.forEach((r, i) => (r.toxic = flags[i].flagged));
+    }
+    return { result: behaviorMonitor(b, c, config.behavior_thresholds, settings) };
+  }
+  const b = accuracyWindowFrom(readAccuracyRows(baselineFile));
+  const c = accuracyWindowFrom(readAccuracyRows(currentFile));
+  return { result: accuracyMonitor(b, c, config.accuracy_thresholds, settings) };
+}
+
+/** Both windows on the first two principal components of their pooled sample (after the monitor's projection). */
+function scatterPoints(b: Matrix, c: Matrix, config: DriftConfig): ReportInput['scatter'] {
+  const sb = takeRows(b, sampleIndices(b.rows, SCATTER_POINTS, deriveRng(config.seed, 'scatter-baseline')));
+  const sc = takeRows(c, sampleIndices(c.rows, SCATTER_POINTS, deriveRng(config.seed, 'scatter-current')));
+  const dim = config.embedding_thresholds.projection_dim;
+  const pr = b.cols > dim ? sparseProjection(b.cols, dim, deriveRng(config.seed, 'scatter-projection')) : null;
+  const zb = pr ? project(sb, pr) : sb;
+  const zc = pr ? project(sc, pr) : sc;
+  const fit = pcaFit(stack(zb, zc), 2);
+  const toPairs = (m: Matrix): [number, number][] => {
+    const t = pcaTransform(m, fit);
+    return Array.from({ length: t.rows }, (_, i) => [t.data[i * t.cols], t.cols > 1 ? t.data[i * t.cols + 1] : 0]);
+  };
+  return { baseline: toPairs(zb), current: toPairs(zc) };
+}
+
+function fmt(x: unknown): string {
+  if (typeof x === 'number') return Number.isInteger(x) ? String(x) : Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : x.toFixed(4);
+  return x === null || x === undefined ? '-' : String(x);
+}
+
+/** The readable (non-JSON) output. */
+export function summary(result: MonitorResult, htmlPath?: string): string {
+  const lines = [
+    `${result.kind} compare: ${result.status.toUpperCase().replace('_', ' ')}  (score ${fmt(result.score)}, severity ${result.severity}, p-value ${fmt(result.p_value)})`,
+    `baseline n=${result.n_baseline}, current n=${result.n_current}`,
+    result.reason,
+  ];
+  const entries = Object.entries(result.methods);
+  if (entries.length) {
+    const header = ['method', 'baseline', 'current', 'value', 'p-value', 'threshold', 'flagged'];
+    const rows = entries.map(([name, m]) => [name, fmt(m.baseline), fmt(m.current), fmt(m.value), fmt(m.p_value), fmt(m.threshold), m.flagged ? 'yes' : 'no']);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    lines.push('', line(header), ...rows.map(line));
+  }
+  if (result.timings_ms) lines.push('', `time (ms): ${Object.entries(result.timings_ms).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (htmlPath) lines.push(`report written to ${htmlPath}`);
+  return `${lines.join('\n')}\n`;
+}

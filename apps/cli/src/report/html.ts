@@ -1,0 +1,132 @@
+/**
+ * One self-contained HTML report of a compare: inline CSS and SVG, no scripts,
+ * no external assets. Shows the verdict, both windows in a 2-D projection
+ * (embedding), each method's baseline/current figures and the evidence of each test.
+ */
+import type { MethodResult, MonitorResult } from '@driftwatch/core';
+
+export interface ReportInput {
+  result: MonitorResult;
+  baselineFile: string;
+  currentFile: string;
+  alpha: number;
+  /** 2-D coordinates (first two principal components) of sampled rows of each window. */
+  scatter?: { baseline: [number, number][]; current: [number, number][] };
+}
+
+const BASE = '#1f77b4';
+const CUR = '#ff7f0e';
+
+function esc(s: unknown): string {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+}
+
+function fmt(x: unknown): string {
+  if (typeof x === 'number') return Number.isInteger(x) ? String(x) : Math.abs(x) < 1e-3 && x !== 0 ? x.toExponential(2) : x.toFixed(4);
+  if (typeof x === 'boolean') return x ? 'yes' : 'no';
+  return x === null || x === undefined ? '–' : esc(x);
+}
+
+function scatterSvg(points: NonNullable<ReportInput['scatter']>): string {
+  const all = [...points.baseline, ...points.current];
+  if (all.length === 0) return '';
+  const W = 520;
+  const H = 400;
+  const pad = 30;
+  const xs = all.map((p) => p[0]);
+  const ys = all.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const sx = (x: number) => pad + ((x - x0) / (x1 - x0 || 1)) * (W - 2 * pad);
+  const sy = (y: number) => H - pad - ((y - y0) / (y1 - y0 || 1)) * (H - 2 * pad);
+  const dots = (pts: [number, number][], color: string) => pts.map(([x, y]) => `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="2.2" fill="${color}" fill-opacity="0.45"/>`).join('');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="PCA scatter">
+<rect x="0" y="0" width="${W}" height="${H}" fill="#fff" stroke="#ccc"/>
+${dots(points.baseline, BASE)}${dots(points.current, CUR)}
+<text x="${W / 2}" y="${H - 8}" text-anchor="middle" font-size="11">PC 1</text>
+<text x="12" y="${H / 2}" font-size="11" transform="rotate(-90 12 ${H / 2})" text-anchor="middle">PC 2</text>
+<rect x="${W - 150}" y="10" width="10" height="10" fill="${BASE}"/><text x="${W - 135}" y="19" font-size="11">baseline (${points.baseline.length})</text>
+<rect x="${W - 150}" y="26" width="10" height="10" fill="${CUR}"/><text x="${W - 135}" y="35" font-size="11">current (${points.current.length})</text>
+</svg>`;
+}
+
+/** Paired bars of baseline and current per method, each pair scaled to its larger value. */
+function pairsSvg(methods: [string, MethodResult][]): string {
+  const rows = methods.filter(([, m]) => typeof m.baseline === 'number' && typeof m.current === 'number');
+  if (rows.length === 0) return '';
+  const W = 560;
+  const rowH = 34;
+  const H = rows.length * rowH + 20;
+  const label = 150;
+  const width = W - label - 90;
+  const bars = rows
+    .map(([name, m], i) => {
+      const b = m.baseline as number;
+      const c = m.current as number;
+      const max = Math.max(Math.abs(b), Math.abs(c)) || 1;
+      const y = 10 + i * rowH;
+      return `<text x="0" y="${y + 16}" font-size="12">${esc(name)}</text>
+<rect x="${label}" y="${y}" width="${((Math.abs(b) / max) * width).toFixed(1)}" height="12" fill="${BASE}"/><text x="${label + (Math.abs(b) / max) * width + 4}" y="${y + 10}" font-size="10">${fmt(b)}</text>
+<rect x="${label}" y="${y + 14}" width="${((Math.abs(c) / max) * width).toFixed(1)}" height="12" fill="${CUR}"/><text x="${label + (Math.abs(c) / max) * width + 4}" y="${y + 24}" font-size="10">${fmt(c)}</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="baseline and current per method">${bars}</svg>`;
+}
+
+/** -log10 p per test, with the line of alpha. */
+function evidenceSvg(methods: [string, MethodResult][], alpha: number): string {
+  const rows = methods.filter(([, m]) => typeof m.p_value === 'number');
+  if (rows.length === 0) return '';
+  const W = 560;
+  const rowH = 24;
+  const H = rows.length * rowH + 30;
+  const label = 150;
+  const width = W - label - 60;
+  const vals = rows.map(([, m]) => -Math.log10(Math.max(m.p_value as number, 1e-16)));
+  const max = Math.max(-Math.log10(alpha) * 1.5, ...vals);
+  const ax = label + (-Math.log10(alpha) / max) * width;
+  const bars = rows
+    .map(([name, m], i) => {
+      const y = 8 + i * rowH;
+      return `<text x="0" y="${y + 12}" font-size="12">${esc(name)}</text><rect x="${label}" y="${y}" width="${((vals[i] / max) * width).toFixed(1)}" height="14" fill="${m.flagged ? '#d62728' : '#7f7f7f'}"/><text x="${label + (vals[i] / max) * width + 4}" y="${y + 11}" font-size="10">p=${fmt(m.p_value)}</text>`;
+    })
+    .join('\n');
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="evidence per test">${bars}
+<line x1="${ax.toFixed(1)}" y1="0" x2="${ax.toFixed(1)}" y2="${H - 18}" stroke="#000" stroke-dasharray="4 3"/><text x="${ax.toFixed(1)}" y="${H - 4}" font-size="10" text-anchor="middle">alpha=${alpha} (−log10 p)</text></svg>`;
+}
+
+export function renderHtml(input: ReportInput): string {
+  const { result } = input;
+  const methods = Object.entries(result.methods);
+  const colour = result.status === 'drift' ? '#d62728' : result.status === 'no_drift' ? '#2ca02c' : '#7f7f7f';
+  const table = methods
+    .map(
+      ([name, m]) =>
+        `<tr${m.flagged ? ' class="flag"' : ''}><td>${esc(name)}</td><td>${fmt(m.baseline)}</td><td>${fmt(m.current)}</td><td>${fmt(m.value)}</td><td>${fmt(m.p_value)}</td><td>${fmt(m.threshold)}</td><td>${fmt(m.flagged ?? false)}</td></tr>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Driftwatch compare: ${esc(result.kind)} ${esc(result.status)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2rem;max-width:1100px;color:#222}
+.verdict{border-left:8px solid ${colour};padding:.6rem 1rem;background:#f7f7f7}
+.verdict h1{margin:.2rem 0;color:${colour}}
+table{border-collapse:collapse;margin:1rem 0}td,th{border:1px solid #ddd;padding:.25rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}
+tr.flag td{background:#fde0e0}.grid{display:flex;flex-wrap:wrap;gap:2rem}small{color:#666}
+</style></head><body>
+<div class="verdict"><h1>${esc(result.status.replace('_', ' '))}</h1>
+<p><b>${esc(result.kind)}</b> monitor · score ${fmt(result.score)} · severity ${esc(result.severity)} · p-value ${fmt(result.p_value)} · baseline n=${result.n_baseline} · current n=${result.n_current}</p>
+<p>${esc(result.reason)}</p>
+<small>baseline: ${esc(input.baselineFile)} · current: ${esc(input.currentFile)}</small></div>
+<div class="grid">
+${input.scatter ? `<section><h2>Both windows, first two principal components</h2>${scatterSvg(input.scatter)}</section>` : ''}
+${methods.some(([, m]) => typeof m.p_value === 'number') ? `<section><h2>Evidence per test</h2>${evidenceSvg(methods, input.alpha)}</section>` : ''}
+${pairsSvg(methods) ? `<section><h2>Baseline and current</h2>${pairsSvg(methods)}</section>` : ''}
+</div>
+<h2>Methods</h2>
+<table><thead><tr><th>method</th><th>baseline</th><th>current</th><th>value</th><th>p-value</th><th>threshold</th><th>flagged</th></tr></thead><tbody>
+${table}
+</tbody></table>
+${result.timings_ms ? `<p><small>time per method (ms): ${esc(Object.entries(result.timings_ms).map(([k, v]) => `${k} ${v}`).join(', '))}</small></p>` : ''}
+</body></html>
+`;
+}
