@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import {
-  OfflineModerationProvider,
+  createProviders,
   Queues,
   ensureRedis,
   loadDeploymentConfig,
@@ -111,7 +111,7 @@ export async function startRuntime(s: Settings): Promise<Runtime> {
     deployment: s.deployment,
     db: database.db,
     queues,
-    providers: { moderation: new OfflineModerationProvider() },
+    providers: createProviders(s.env),
     clock: systemClock,
     logger: s.logger,
   };

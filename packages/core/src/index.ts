@@ -6,5 +6,5 @@ export * from './monitors/index.js';
 export * from './stats/index.js';
 export * from './policy/index.js';
 export * from './queues/index.js';
-export * from './providers/types.js';
+export * from './providers/index.js';
 export * from './actions/index.js';

@@ -33,14 +33,18 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
     try {
       const result = await ACTION_RUNNERS[action](ctx, claimed);
       await transitionDecision(ctx.db, decision.id, ['running'], 'succeeded', { result });
-      eventCounter[action].inc({ model: decision.model, outcome: 'succeeded' });
+      // A runner may name a finer outcome (a fine-tune is promoted, rejected or held).
+      const outcome = typeof result.outcome === 'string' ? result.outcome : 'succeeded';
+      eventCounter[action].inc({ model: decision.model, outcome });
       return { decision_id: decision.id, state: 'succeeded', result };
     } catch (e) {
       // Paused or waiting on the provider: the decision stays running and the job comes back.
       if (e instanceof RateLimitedError || e instanceof WaitForExternalError) throw e;
       const final = e instanceof PermanentError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (final) {
-        await transitionDecision(ctx.db, decision.id, ['running'], 'failed', { result: { error: (e as Error).message } });
+        // Keep the progress the runner recorded (a fine-tune's job id) next to the error.
+        const progress = (await getDecision(ctx.db, decision.id))?.result ?? {};
+        await transitionDecision(ctx.db, decision.id, ['running'], 'failed', { result: { ...progress, error: (e as Error).message } });
         eventCounter[action].inc({ model: decision.model, outcome: 'failed' });
       }
       throw e;

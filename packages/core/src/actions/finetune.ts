@@ -1,18 +1,166 @@
+import { PermanentError, WaitForExternalError } from '../errors.js';
+import { getModelVersion, insertModelVersion, nextModelVersion, promoteModelVersion, getPromotedVersion, updateModelVersion } from '../db/repo/models.js';
+import { recordDecisionProgress } from '../db/repo/progress.js';
+import { apiCostUsdTotal } from '../metrics/registry.js';
+import { evaluationSet, gateOutcome, scoreModel, MIN_EVAL_ITEMS } from './evaluation.js';
+import { MIN_TRAINING_EXAMPLES, trainingExamples } from './training-data.js';
 import type { ActionRunner } from './types.js';
 
+/** What the fine-tune action records on its decision while it runs (decisions.result). */
+interface FinetuneProgress {
+  status?: string;
+  job_id?: string;
+  file_id?: string;
+  version?: string;
+  model_version_id?: number;
+  provider?: string;
+  base_model?: string;
+  training_examples?: number;
+  job_status?: string;
+  polls?: number;
+  fine_tuned_model?: string;
+  trained_tokens?: number | null;
+  cost_usd?: number;
+  cost_recorded?: boolean;
+}
+
+/** An OpenAI fine-tune suffix: letters, digits and '-', at most 40 characters here (OpenAI allows 64). */
+function suffixFor(model: string, version: string): string {
+  const m = model.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+  return `${m.slice(0, 40 - version.length - 1)}-${version}`;
+}
+
 /**
- * Fine-tune the model (accuracy or refusal drift) on recent interactions users rated
- * at least actions.min_feedback_score. Records the training set it would use.
+ * Fine-tune the model (accuracy or behaviour drift), in four steps that survive a
+ * crash or a retry at any point:
+ *
+ * 1. Training data: recent interactions rated >= actions.min_feedback_score, no error,
+ *    at most actions.training_limit (training-data.ts); fewer than
+ *    MIN_TRAINING_EXAMPLES is a permanent failure.
+ * 2. Start the provider's job ONCE: its job and file ids, and a model_versions row
+ *    (status training), are recorded on the decision right after start() returns;
+ *    a retry finds them and polls the same job instead of starting another.
+ * 3. Poll: while the job runs the action throws WaitForExternalError, so the queue
+ *    job waits in delayed for deployment.queues.finetune.poll_interval_ms holding no
+ *    worker slot; a failed or cancelled job marks the version failed and fails the
+ *    decision; success makes the version a candidate and books the training cost
+ *    to api_cost_usd_total{operation="fine_tune"}.
+ * 4. Evaluation gate (evaluation.ts): the candidate against the promoted version
+ *    (or the base model) on the model's evaluation set; promoted (previous version
+ *    retired) or rejected, both accuracies recorded on the version.
+ *
+ * The result's `outcome` (promoted, rejected, held) is the outcome label of
+ * retrain_events_total, counted by the action processor.
  */
 export const finetune: ActionRunner = async (ctx, decision) => {
+  const ft = ctx.providers.finetune;
+  if (!ft) throw new PermanentError('no fine-tune provider is configured; set OPENAI_API_KEY, or run with the offline providers');
   const a = ctx.config.actions;
-  const { rows } = await ctx.db.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM (
-       SELECT 1 FROM interaction_log
-        WHERE model = $1 AND feedback_score >= $2 AND error IS NULL AND ts < $3
-        ORDER BY ts DESC LIMIT $4) AS t`,
-    [decision.model, a.min_feedback_score, decision.window_end, a.training_limit],
-  );
-  const model = ctx.config.models.find((m) => m.name === decision.model);
-  return { status: 'planned', training_examples: rows[0].n, base_model: model?.base_model ?? null, note: `would fine-tune on ${rows[0].n} interactions rated >= ${a.min_feedback_score}` };
+  const modelCfg = ctx.config.models.find((m) => m.name === decision.model);
+  const baseModel = modelCfg?.base_model ?? 'gpt-4o-mini-2024-07-18';
+  let p = { ...(decision.result ?? {}) } as FinetuneProgress;
+  const save = async (patch: FinetuneProgress) => {
+    p = { ...p, ...patch };
+    await recordDecisionProgress(ctx.db, decision.id, patch as Record<string, unknown>);
+  };
+
+  // Step 1 and 2: training data, then start the job exactly once.
+  if (!p.job_id) {
+    const examples = await trainingExamples(ctx.db, { model: decision.model, minScore: a.min_feedback_score, before: decision.window_end, limit: a.training_limit });
+    if (examples.length < MIN_TRAINING_EXAMPLES) {
+      throw new PermanentError(
+        `only ${examples.length} interactions of ${decision.model} are rated >= ${a.min_feedback_score} without errors; a fine-tune needs at least ${MIN_TRAINING_EXAMPLES}. Collect more feedback or lower actions.min_feedback_score`,
+      );
+    }
+    const version = await nextModelVersion(ctx.db, decision.model);
+    const started = await ft.start({ model: decision.model, base_model: baseModel, examples, suffix: suffixFor(decision.model, version) });
+    await ctx.db.transaction(async (tx) => {
+      const mv = await insertModelVersion(tx, {
+        model: decision.model,
+        version,
+        provider: ft.name,
+        base_model: baseModel,
+        status: 'training',
+        decision_id: decision.id,
+        details: { job_id: started.job_id, file_id: started.file_id, training_examples: examples.length },
+      });
+      p = { ...p, status: 'training', ...started, version, model_version_id: mv.id, provider: ft.name, base_model: baseModel, training_examples: examples.length, polls: 0 };
+      await recordDecisionProgress(tx, decision.id, p as Record<string, unknown>);
+    });
+    ctx.logger.info({ decision: decision.id, job: started.job_id, version, examples: examples.length }, 'fine-tune started');
+  }
+
+  const mv = await getModelVersion(ctx.db, decision.model, p.version!);
+  if (!mv) throw new PermanentError(`model version ${p.version} of ${decision.model} recorded by decision ${decision.id} is missing from model_versions`);
+
+  // Step 3: poll until the job finishes.
+  if (mv.status === 'training') {
+    const st = await ft.status(p.job_id!);
+    const polls = (p.polls ?? 0) + 1;
+    if (st.status === 'validating_files' || st.status === 'queued' || st.status === 'running') {
+      await save({ job_status: st.status, polls });
+      throw new WaitForExternalError(`fine-tune job ${p.job_id} is ${st.status}`, ctx.deployment.queues.finetune.poll_interval_ms);
+    }
+    if (st.status !== 'succeeded' || !st.fine_tuned_model) {
+      const error = st.error ?? (st.status === 'succeeded' ? 'the job succeeded without naming a model' : st.status);
+      await updateModelVersion(ctx.db, mv.id, { status: 'failed', details: { error, job_status: st.status } });
+      await save({ job_status: st.status, polls, status: 'failed' });
+      throw new PermanentError(`fine-tune job ${p.job_id} of ${decision.model} ${st.status}: ${error}`);
+    }
+    await updateModelVersion(ctx.db, mv.id, { status: 'candidate', provider_model_id: st.fine_tuned_model, details: { trained_tokens: st.trained_tokens, cost_usd: st.cost_usd } });
+    const first = !p.cost_recorded;
+    await save({ job_status: 'succeeded', polls, status: 'evaluating', fine_tuned_model: st.fine_tuned_model, trained_tokens: st.trained_tokens, cost_usd: st.cost_usd, cost_recorded: true });
+    if (first && st.cost_usd > 0) apiCostUsdTotal.inc({ provider: ft.name, operation: 'fine_tune' }, st.cost_usd);
+  }
+
+  const base = {
+    job_id: p.job_id,
+    file_id: p.file_id,
+    version: p.version,
+    provider: p.provider,
+    base_model: p.base_model,
+    fine_tuned_model: p.fine_tuned_model,
+    training_examples: p.training_examples,
+    trained_tokens: p.trained_tokens ?? null,
+    polls: p.polls,
+    cost_usd: p.cost_usd ?? 0,
+  };
+
+  // Step 4: the evaluation gate (once: a version already promoted or rejected keeps its verdict).
+  const cur = (await getModelVersion(ctx.db, decision.model, p.version!))!;
+  if (cur.status === 'promoted' || cur.status === 'rejected') {
+    return { ...base, status: cur.status, outcome: cur.status, candidate_accuracy: cur.eval_accuracy, incumbent_accuracy: cur.baseline_accuracy, ...(cur.details.gate as object) };
+  }
+  const items = await evaluationSet(ctx.db, decision.model);
+  const incumbentRow = await getPromotedVersion(ctx.db, decision.model);
+  const incumbentModel = incumbentRow?.provider_model_id ?? baseModel;
+  if (!ctx.providers.answers || items.length < MIN_EVAL_ITEMS) {
+    const why = !ctx.providers.answers
+      ? 'no answer provider to evaluate with'
+      : `the evaluation set has ${items.length} items with expected answers, fewer than the ${MIN_EVAL_ITEMS} the gate needs; the version stays a candidate`;
+    await updateModelVersion(ctx.db, cur.id, { details: { gate: { eval_items: items.length, reason: why } } });
+    return { ...base, status: 'held', outcome: 'held', eval_items: items.length, reason: why };
+  }
+  const candidate = await scoreModel(ctx.providers.answers, p.fine_tuned_model!, items);
+  const incumbent = await scoreModel(ctx.providers.answers, incumbentModel, items);
+  const evalCost = candidate.cost_usd + incumbent.cost_usd;
+  if (evalCost > 0) apiCostUsdTotal.inc({ provider: ctx.providers.answers.name, operation: 'evaluation' }, evalCost);
+  const outcome = gateOutcome(items.length, candidate.accuracy, incumbent.accuracy);
+  const gate = {
+    eval_items: items.length,
+    candidate_correct: candidate.correct,
+    incumbent_correct: incumbent.correct,
+    incumbent_model: incumbentModel,
+    incumbent_version: incumbentRow?.version ?? null,
+    evaluation_cost_usd: evalCost,
+  };
+  let retired: string | null = null;
+  if (outcome === 'promoted') {
+    const r = await promoteModelVersion(ctx.db, cur.id, { eval_accuracy: candidate.accuracy, baseline_accuracy: incumbent.accuracy, details: { gate } });
+    retired = r.retired?.version ?? null;
+  } else {
+    await updateModelVersion(ctx.db, cur.id, { status: 'rejected', eval_accuracy: candidate.accuracy, baseline_accuracy: incumbent.accuracy, details: { gate } });
+  }
+  ctx.logger.info({ decision: decision.id, version: p.version, outcome, candidate: candidate.accuracy, incumbent: incumbent.accuracy }, 'fine-tune evaluated');
+  return { ...base, status: outcome, outcome, candidate_accuracy: candidate.accuracy, incumbent_accuracy: incumbent.accuracy, retired_version: retired, ...gate };
 };

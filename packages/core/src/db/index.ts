@@ -7,3 +7,5 @@ export * from './repo/windows.js';
 export * from './repo/runs.js';
 export * from './repo/decisions.js';
 export * from './repo/ingest.js';
+export * from './repo/models.js';
+export * from './repo/progress.js';

@@ -4,9 +4,17 @@ export type { ModerationProvider };
 
 /** Turns texts into vectors (documents on re-index). */
 export interface EmbeddingProvider {
+  /** Provider name, the `provider` label of api_cost_usd_total ('openai', 'offline'). */
   readonly name: string;
+  /** Model used when embed() is not told one. */
   readonly model: string;
-  embed(texts: string[]): Promise<{ vectors: Float32Array[]; cost_usd: number }>;
+  /** Texts per embed() call that re-indexing sends (and so documents per progress step). */
+  readonly batchSize: number;
+  /**
+   * Embeds texts in order. `model` asks for a specific embedding model; providers with
+   * one fixed model ignore it. The result names the model that was actually used.
+   */
+  embed(texts: string[], model?: string): Promise<{ vectors: Float32Array[]; cost_usd: number; model: string }>;
 }
 
 export type FineTuneStatus = 'validating_files' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -23,9 +31,19 @@ export interface FineTuneProvider {
   status(jobId: string): Promise<{ status: FineTuneStatus; fine_tuned_model: string | null; error: string | null; trained_tokens: number | null; cost_usd: number }>;
 }
 
+/**
+ * Asks a model (base, promoted or candidate) questions; the evaluation gate compares
+ * the answers with the expected ones.
+ */
+export interface AnswerProvider {
+  readonly name: string;
+  answer(model: string, prompts: string[]): Promise<{ answers: string[]; cost_usd: number }>;
+}
+
 /** The providers of one process: OpenAI when OPENAI_API_KEY is set, offline otherwise. */
 export interface Providers {
   moderation: ModerationProvider;
   embeddings?: EmbeddingProvider;
   finetune?: FineTuneProvider;
+  answers?: AnswerProvider;
 }

