@@ -47,9 +47,20 @@ export interface OfflineEmbeddingOptions {
   model?: string;
 }
 
+/** Function words left out of a sentence's mean (they would pull every sentence to the same point). */
+export const STOP_WORDS: ReadonlySet<string> = new Set(
+  (
+    'a an the and or but if then else of to in on at by for with from into onto over under about as is are was were be been being am ' +
+    'do does did doing have has had having i me my we our you your he him his she her it its they them their this that these those ' +
+    "there here what which who whom whose when where why how all any both each few more most other some such no nor not only own same so " +
+    "than too very can will just should would could may might must shall s t don't isn't aren't wasn't weren't it's i'm you're we're they're"
+  ).split(/\s+/),
+);
+
 /**
  * Sentence embedding = mean of the word vectors of the lower-cased tokens the
- * vocabulary knows, L2-normalised. A text with no known word falls back to
+ * vocabulary knows, stop words left out (unless the text has nothing else),
+ * L2-normalised. A text with no known word falls back to
  * hashed vectors of its tokens (stable, so equal texts still embed equally);
  * an empty text embeds to the constant unit vector.
  */
@@ -78,7 +89,9 @@ export class OfflineEmbeddingProvider implements EmbeddingProvider {
     const wv = this.vectors!;
     const dim = wv.dim;
     const out = new Float32Array(dim);
-    const tokens = tokenize(text);
+    const all = tokenize(text);
+    const content = all.filter((t) => !STOP_WORDS.has(t) && wv.get(t));
+    const tokens = content.length ? content : all;
     let n = 0;
     for (const t of tokens) {
       const v = wv.get(t);

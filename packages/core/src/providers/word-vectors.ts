@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -94,13 +94,22 @@ function readCache(dir: string, source: string | null): WordVectors | null {
     const st = statSync(source);
     if (st.size !== meta.source_bytes || Math.round(st.mtimeMs) !== meta.source_mtime_ms) return null;
   }
-  const buf = readFileSync(p.f32);
-  if (buf.byteLength !== meta.size * meta.dim * 4) return null;
+  if (statSync(p.f32).size !== meta.size * meta.dim * 4) return null;
   const words = readFileSync(p.vocab, 'utf8').split('\n');
   if (words.length !== meta.size) return null;
-  // Copy into an aligned buffer (Buffer slices from the pool may be unaligned).
+  // Read straight into the table: no second copy of 136 MB.
   const data = new Float32Array(meta.size * meta.dim);
-  new Uint8Array(data.buffer).set(buf);
+  const bytes = new Uint8Array(data.buffer);
+  const fd = openSync(p.f32, 'r');
+  try {
+    for (let off = 0; off < bytes.length; ) {
+      const n = readSync(fd, bytes, off, Math.min(1 << 24, bytes.length - off), off);
+      if (n <= 0) return null;
+      off += n;
+    }
+  } finally {
+    closeSync(fd);
+  }
   return new WordVectors(words, data, meta.dim);
 }
 
