@@ -1,13 +1,15 @@
 import type { Worker } from 'bullmq';
-import { startMetricsServer, type QueueName } from '@driftwatch/core';
+import { handBackRunningJobs, startMetricsServer, type QueueName } from '@driftwatch/core';
 import { startScheduler } from '@driftwatch/scheduler';
 import { startWorkers } from '@driftwatch/workers';
 import { startRuntime, type Settings } from './runtime.js';
 
 /**
  * A long-running process: scheduler and/or workers, /metrics on prometheus_port.
- * SIGTERM or SIGINT: stop taking jobs, let running ones finish within
- * worker.shutdown_timeout_ms (then hand them back), close everything, exit 0.
+ * SIGTERM or SIGINT: stop the HTTP server and taking jobs, let running ones finish
+ * within worker.shutdown_timeout_ms, then hand the rest back to their queues (another
+ * worker takes them at once, not after their lock expires); close queues, Redis and
+ * the database; exit 0. A second signal hands running jobs back at once.
  */
 export async function serve(s: Settings, role: { scheduler: boolean; queues: QueueName[] }): Promise<number> {
   const rt = await startRuntime(s);
@@ -29,22 +31,29 @@ export async function serve(s: Settings, role: { scheduler: boolean; queues: Que
   // One line on stdout that tools and tests can wait for.
   process.stdout.write(JSON.stringify({ event: 'ready', metrics_port: metrics.port, http_port: scheduler?.port ?? null, queues: role.queues, redis_url: rt.redisUrl }) + '\n');
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signals: NodeJS.Signals[] = ['SIGTERM', 'SIGINT'];
+  const signal = await new Promise<NodeJS.Signals>((resolve) => signals.forEach((sig) => process.once(sig, () => resolve(sig))));
+  // A second SIGTERM/SIGINT during the shutdown means "now": running jobs are handed back at once.
+  const again = new Promise<'again'>((resolve) => signals.forEach((sig) => process.once(sig, () => resolve('again'))));
   const bound = s.deployment.worker.shutdown_timeout_ms;
-  ctx.logger.info({ signal, bound }, 'shutting down: no new jobs; waiting for running ones');
+  ctx.logger.info({ signal, bound }, 'shutting down: taking no new jobs; waiting for running ones (send the signal again to hand them back now)');
+  await scheduler?.closeHttp();
   const all: Worker[] = [...workers, ...(scheduler ? [scheduler.worker] : [])];
-  const graceful = Promise.all(all.map((w) => w.close()));
+  // close() stops fetching at once and resolves when the running jobs have finished.
+  const graceful = Promise.all(all.map((w) => w.close())).then(() => 'done' as const);
   const timer = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), bound).unref());
-  if ((await Promise.race([graceful.then(() => 'done' as const), timer])) === 'timeout') {
-    ctx.logger.warn({ bound }, 'running jobs did not finish in time; handing them back (their locks lapse and another worker takes them)');
-    await Promise.all(all.map((w) => w.close(true)));
+  const outcome = await Promise.race([graceful, timer, again]);
+  if (outcome !== 'done') {
+    const handed = (await Promise.all(all.map((w) => handBackRunningJobs(w)))).flat();
+    ctx.logger.warn(
+      { bound, handed_back: handed },
+      `${outcome === 'timeout' ? `running jobs did not finish within worker.shutdown_timeout_ms (${bound} ms)` : 'second signal'}; handed ${handed.length} back to their queues for another worker`,
+    );
   }
-  await scheduler?.close();
   await metrics.close();
   await rt.close();
-  ctx.logger.info('stopped');
+  ctx.logger.info({ outcome }, 'stopped');
+  // Abandoned processors may still hold sockets or timers; they must not keep the process alive.
+  if (outcome !== 'done') setTimeout(() => process.exit(0), 500).unref();
   return 0;
 }

@@ -22,6 +22,9 @@ export interface SchedulerHandle {
   worker: Worker;
   server: Server;
   port: number;
+  /** Stops the HTTP server and the queue-depth refresh (the pipeline worker keeps running). */
+  closeHttp(): Promise<void>;
+  /** closeHttp(), then closes the pipeline worker, waiting for a running tick. */
   close(): Promise<void>;
 }
 
@@ -57,16 +60,22 @@ export async function startScheduler(
   });
   const actualPort = (server.address() as { port: number }).port;
   ctx.logger.info({ port: actualPort, board: ctx.env.DRIFTWATCH_ADMIN_TOKEN ? `/admin/queues` : 'off (no DRIFTWATCH_ADMIN_TOKEN)' }, 'scheduler HTTP listening');
+  let httpClosed: Promise<void> | undefined;
+  const closeHttp = () =>
+    (httpClosed ??= new Promise<void>((r) => {
+      clearInterval(depth);
+      server.close(() => r());
+      server.closeIdleConnections();
+      // A browser keeping a board tab open must not hold the shutdown.
+      setTimeout(() => server.closeAllConnections(), 2000).unref();
+    }));
   return {
     worker,
     server,
     port: actualPort,
+    closeHttp,
     close: async () => {
-      clearInterval(depth);
-      await new Promise<void>((r) => {
-        server.close(() => r());
-        server.closeIdleConnections();
-      });
+      await closeHttp();
       await worker.close();
     },
   };

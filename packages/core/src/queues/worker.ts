@@ -21,6 +21,30 @@ export interface ProcessorHelpers {
   log: Logger;
 }
 
+/** Jobs each worker of this process is running now, with their lock tokens (see handBackRunningJobs). */
+const running = new WeakMap<Worker, Map<string, { job: Job; token: string | undefined }>>();
+
+/**
+ * Puts the jobs a worker is still running back in the queue's wait list at once, so
+ * another worker takes them now instead of after their lock expires. For a shutdown
+ * that ran out of time (apps/cli/src/serve.ts); the processors are abandoned, and
+ * processors are written so that running a job again is safe. Returns the job ids.
+ */
+export async function handBackRunningJobs(worker: Worker): Promise<string[]> {
+  const jobs = [...(running.get(worker)?.values() ?? [])];
+  const handed: string[] = [];
+  for (const { job, token } of jobs) {
+    try {
+      await job.moveToWait(token);
+      handed.push(job.id!);
+    } catch {
+      // The lock is gone already (the job finished or stalled meanwhile): nothing to hand back.
+    }
+  }
+  running.get(worker)?.clear();
+  return handed;
+}
+
 export type Processor<Q extends QueueName, R = unknown> = (job: Job, data: Payload<Q>, helpers: ProcessorHelpers) => Promise<R>;
 
 /**
@@ -44,8 +68,10 @@ export function registerProcessor<Q extends QueueName>(
   const w = opts.deployment.worker;
   const log = opts.logger.child({ queue });
   let worker: Worker;
+  const mine = new Map<string, { job: Job; token: string | undefined }>();
 
   const wrapped = async (job: Job, token?: string) => {
+    mine.set(job.id!, { job, token });
     const name = job.name;
     const readyAt = job.timestamp + (job.delay ?? 0);
     if (job.attemptsMade === 0 && job.processedOn) m.jobWaitSeconds.observe({ queue, name }, Math.max(0, (job.processedOn - readyAt) / 1000));
@@ -73,6 +99,7 @@ export function registerProcessor<Q extends QueueName>(
       throw e;
     } finally {
       end();
+      mine.delete(job.id!);
     }
   };
 
@@ -86,6 +113,7 @@ export function registerProcessor<Q extends QueueName>(
     maxStalledCount: w.max_stalled_count,
     autorun: opts.autorun ?? true,
   });
+  running.set(worker, mine);
 
   worker.on('completed', (job) => m.jobsCompletedTotal.inc({ queue, name: job.name }));
   worker.on('failed', (job, err) => {
