@@ -38,6 +38,6 @@ export const jobWaitSeconds = new Histogram({ name: 'driftwatch_job_wait_seconds
 export const jobsCompletedTotal = new Counter({ name: 'driftwatch_jobs_completed_total', help: 'Jobs completed', labelNames: ['queue', 'name'], registers: [registry] });
 export const jobsFailedTotal = new Counter({ name: 'driftwatch_jobs_failed_total', help: 'Job attempts that failed (retried or final)', labelNames: ['queue', 'name', 'final'], registers: [registry] });
 export const jobsRetriedTotal = new Counter({ name: 'driftwatch_jobs_retried_total', help: 'Failed attempts that will be retried', labelNames: ['queue', 'name'], registers: [registry] });
-export const jobsStalledTotal = new Counter({ name: 'driftwatch_jobs_stalled_total', help: 'Jobs whose worker lost its lock and that were handed back', labelNames: ['queue'], registers: [registry] });
+export const jobsStalledTotal = new Counter({ name: 'driftwatch_jobs_stalled_total', help: 'Jobs whose worker lost its lock and that were handed back', labelNames: ['queue', 'name'], registers: [registry] });
 export const jobsRateLimitedTotal = new Counter({ name: 'driftwatch_jobs_rate_limited_total', help: 'Times a provider rate limit paused a queue', labelNames: ['queue', 'name'], registers: [registry] });
 export const queueJobs = new Gauge({ name: 'driftwatch_queue_jobs', help: 'Jobs in a queue by state (exported by the scheduler only)', labelNames: ['queue', 'state'], registers: [registry] });

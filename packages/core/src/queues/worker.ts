@@ -1,4 +1,4 @@
-import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
 import { ZodError } from 'zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -125,8 +125,13 @@ export function registerProcessor<Q extends QueueName>(
     log[final ? 'error' : 'warn']({ jobId: job.id, name: job.name, attempt: job.attemptsMade, err: err.message }, final ? 'job failed' : 'job failed, will retry');
   });
   worker.on('stalled', (jobId) => {
-    m.jobsStalledTotal.inc({ queue });
-    log.warn({ jobId }, 'job stalled: its worker stopped renewing the lock; handed back');
+    // The event carries the id only; the name keeps the label set the same as the other job metrics.
+    void Job.fromId(worker, jobId)
+      .catch(() => undefined)
+      .then((job) => {
+        m.jobsStalledTotal.inc({ queue, name: job?.name ?? 'unknown' });
+        log.warn({ jobId, name: job?.name }, 'job stalled: the worker running it stopped renewing its lock (crashed or blocked); handed back to the queue');
+      });
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   return worker;

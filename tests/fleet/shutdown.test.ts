@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, it, expect } from 'vitest';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { jobIds } from '../../packages/core/src/queues/catalog.js';
+import { getDecision } from '../../packages/core/src/db/repo/decisions.js';
+import { tempDir, testConfig, uniquePrefix, writeYaml } from '../helpers/env.js';
+import { deployment, metricSum, parseMetrics, redisFixture, spawnDriftwatch, waitFor, type FleetProcess } from '../helpers/fleet.js';
+import { startSharedPostgres, type SharedPostgres } from '../helpers/pglite-server.js';
+import { makeDecision } from '../helpers/decisions.js';
+
+/**
+ * Stopping and losing workers: SIGTERM lets a running job finish and takes no new one;
+ * a job that outlives worker.shutdown_timeout_ms is handed back at once; a worker
+ * killed with SIGKILL mid-job leaves its job to another worker, which finishes it.
+ */
+
+const SLOW_ACTIONS = join(import.meta.dirname, '../helpers/slow-actions.ts');
+let pg: SharedPostgres;
+const started: FleetProcess[] = [];
+const fixtures: ReturnType<typeof redisFixture>[] = [];
+
+beforeAll(async () => {
+  pg = await startSharedPostgres();
+});
+afterAll(async () => {
+  await Promise.allSettled(started.map((p) => p.stop('SIGKILL')));
+  await Promise.allSettled(fixtures.map((f) => f.cleanup()));
+  await pg?.close();
+});
+
+function setup(name: string, workerSettings: Record<string, unknown>) {
+  const prefix = uniquePrefix(name);
+  const f = redisFixture(prefix, deployment());
+  fixtures.push(f);
+  const dir = tempDir();
+  const actionLog = join(dir, 'actions.jsonl');
+  const baseEnv = {
+    DATABASE_URL: pg.url,
+    DRIFTWATCH_QUEUE_PREFIX: prefix,
+    DRIFT_CONFIG: writeYaml(dir, 'drift.yaml', testConfig()),
+    DEPLOYMENT_CONFIG: writeYaml(dir, 'deployment.yaml', { worker: workerSettings, queues: { safety: { concurrency: 1, attempts: 3 } } }),
+    TEST_ACTION_LOG: actionLog,
+  };
+  const worker = async (actionMs: number) => {
+    const p = await spawnDriftwatch(['worker', '--queues', 'safety'], { ...baseEnv, TEST_ACTION_MS: String(actionMs) }, { preload: SLOW_ACTIONS });
+    started.push(p);
+    return p;
+  };
+  const events = () => (existsSync(actionLog) ? readFileSync(actionLog, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; decision: number; pid: number; at: number }) : []);
+  const enqueue = async () => {
+    const d = await makeDecision(pg.db);
+    await f.queues.add('safety', { decision_id: d.id }, { jobId: jobIds.action(d.id) });
+    return d;
+  };
+  const policies = async (decisionId: number) => (await pg.db.query('SELECT 1 FROM safety_policies WHERE decision_id = $1', [decisionId])).rowCount;
+  return { f, worker, events, enqueue, policies };
+}
+
+describe('graceful shutdown and stalled jobs', () => {
+  it('SIGTERM: the running job finishes, no new job starts, the process exits 0', async () => {
+    const t = setup('term', { shutdown_timeout_ms: 15_000 });
+    const w = await t.worker(1500);
+    const first = await t.enqueue();
+    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === first.id), 'the job to start');
+    const t0 = Date.now();
+    w.child.kill('SIGTERM');
+    const second = await t.enqueue();
+    expect(await w.exited).toBe(0);
+    const tookMs = Date.now() - t0;
+
+    expect((await getDecision(pg.db, first.id))!.state).toBe('succeeded');
+    expect(await t.f.queues.get('safety').getJobState(jobIds.action(first.id))).toBe('completed');
+    expect(t.events().find((e) => e.event === 'end' && e.decision === first.id)!.pid).toBe(w.child.pid);
+    // Added after the signal: left for the next worker.
+    expect(await t.f.queues.get('safety').getJobState(jobIds.action(second.id))).toBe('waiting');
+    expect((await getDecision(pg.db, second.id))!.state).toBe('queued');
+    expect(tookMs).toBeLessThan(10_000);
+    expect(w.stderr()).toMatch(/"outcome":"done".*"msg":"stopped"/);
+  });
+
+  it('a job that outlives worker.shutdown_timeout_ms is handed back at once and another worker finishes it', async () => {
+    // Locks of 30 s: the job must come back because it is handed back, not because its lock lapsed.
+    const t = setup('handback', { shutdown_timeout_ms: 1000, lock_duration_ms: 30_000 });
+    const slow = await t.worker(60_000);
+    const d = await t.enqueue();
+    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
+    const t0 = Date.now();
+    expect(await slow.stop('SIGTERM')).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(6000);
+    expect(await t.f.queues.get('safety').getJobState(jobIds.action(d.id))).toBe('waiting');
+    expect(slow.stderr()).toMatch(/handed 1 back to their queues/);
+
+    const next = await t.worker(0);
+    await waitFor(async () => (await getDecision(pg.db, d.id))!.state === 'succeeded', 'the next worker to finish the job', 20_000, 100);
+    expect(await t.f.queues.get('safety').getJobState(jobIds.action(d.id))).toBe('completed');
+    expect(t.events().filter((e) => e.event === 'end').map((e) => e.pid)).toEqual([next.child.pid]);
+    expect(await t.policies(d.id)).toBe(1);
+    expect(await next.stop('SIGTERM')).toBe(0);
+  });
+
+  it('SIGKILL mid-job: another worker finds the stalled job after the lock lapses and finishes it, once', async () => {
+    const t = setup('stalled', { lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 });
+    const doomed = await t.worker(60_000);
+    const d = await t.enqueue();
+    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
+    const rescuer = await t.worker(0);
+    const t0 = Date.now();
+    doomed.child.kill('SIGKILL');
+    expect(await doomed.exited).toBe('SIGKILL');
+    await waitFor(async () => (await getDecision(pg.db, d.id))!.state === 'succeeded', 'the stalled job to be finished by the other worker', 20_000, 50);
+    const recoveredMs = Date.now() - t0;
+    console.log(`stalled job recovered ${recoveredMs} ms after SIGKILL (lock_duration_ms 2000, stalled_interval_ms 1000)`);
+    expect(recoveredMs).toBeLessThan(8000);
+
+    const job = (await t.f.queues.get('safety').getJob(jobIds.action(d.id)))!;
+    expect(await job.getState()).toBe('completed');
+    expect(t.events().filter((e) => e.event === 'end').map((e) => e.pid)).toEqual([rescuer.child.pid]);
+    expect(await t.policies(d.id)).toBe(1);
+    const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${rescuer.ready.metrics_port}/metrics`)).text());
+    expect(metricSum(metrics, 'driftwatch_jobs_stalled_total', { queue: 'safety', name: 'safety' })).toBe(1);
+    expect(await rescuer.stop('SIGTERM')).toBe(0);
+  });
+});
