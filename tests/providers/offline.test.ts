@@ -124,7 +124,7 @@ describe('offline fine-tuning and the local answer model', () => {
     }
     expect(seen).toEqual(['validating_files', 'queued', 'running', 'running', 'succeeded', 'succeeded']);
     const done = await ft.status(started.job_id);
-    expect(done.fine_tuned_model).toBe('local:support-bot:support-bot-v1');
+    expect(done.fine_tuned_model).toBe('local:support-bot:v1');
     expect(done.trained_tokens).toBeGreaterThan(0);
     expect(done.cost_usd).toBe(0);
 

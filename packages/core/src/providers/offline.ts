@@ -189,7 +189,7 @@ export interface OfflineFineTuneOptions {
  * Local fine-tuning: start() writes the training file (JSONL, as OpenAI would get it)
  * and a job record; status() advances the job with time and, once the simulated
  * training time has passed, trains the local retrieval answer model on the file
- * (the user -> assistant pairs) and stores it as `local:<model>:<suffix>`.
+ * (the user -> assistant pairs) and stores it as `local:<model>:<version>` (the suffix less a leading `<model>-`).
  * The training file is validated then: a file without a usable example fails the job.
  * Jobs and models are files, so a fleet of workers on several hosts needs a shared
  * DRIFTWATCH_DATA_DIR for offline fine-tunes (or the OpenAI provider).
@@ -268,7 +268,10 @@ export class OfflineFineTuneProvider implements FineTuneProvider {
       job.error = `invalid_training_file: ${job.file_id} has no example with both a user and an assistant message`;
       return;
     }
-    const id = `local:${job.model}:${job.suffix}`;
+    // local:<model>:<version>: the suffix without the model-name prefix the fine-tune action puts on it.
+    const slug = job.model.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '');
+    const version = job.suffix.startsWith(`${slug}-`) ? job.suffix.slice(slug.length + 1) : job.suffix;
+    const id = `local:${job.model}:${version}`;
     const artifact: LocalModelArtifact = { id, base_model: job.base_model, trained_at: new Date(this.now()).toISOString(), job_id: job.id, pairs };
     writeJson(this.store.modelPath(id), artifact);
     job.status = 'succeeded';

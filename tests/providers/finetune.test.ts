@@ -1,0 +1,190 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  OfflineAnswerProvider,
+  OfflineFineTuneProvider,
+  OfflineModerationProvider,
+  OpenAIAnswerProvider,
+  OpenAIFineTuneProvider,
+  listModelVersions,
+  openAIClient,
+  type Db,
+  type Providers,
+} from '@driftwatch/core';
+import { actionFixture, metricValue, type ActionFixture } from '../helpers/actions.js';
+import { FakeOpenAI, failures } from '../helpers/fake-openai.js';
+
+/** Twelve support questions and their right answers. */
+const QA: [string, string][] = Array.from({ length: 12 }, (_, i) => [`How do I configure feature number ${i + 1}?`, `Open settings and enable option ${i + 1}.`]);
+
+/** High-rated interactions (the training data), `minutesAgo` before now; each insert is a little newer than the previous one. */
+async function interactions(db: Db, pairs: [string, string][], minutesAgo: number, feedback = 5) {
+  for (const [q, a] of pairs) {
+    await db.query(`INSERT INTO interaction_log (model, ts, query, response, feedback_score) VALUES ('support-bot', now() - make_interval(mins => $3), $1, $2, $4)`, [q, a, minutesAgo, feedback]);
+  }
+}
+
+/** The evaluation set: the question in item_id, the expected answer. */
+async function evalSet(db: Db, pairs: [string, string][]) {
+  for (const [q, a] of pairs) {
+    await db.query(`INSERT INTO evaluation_log (model, item_id, expected, predicted, correct) VALUES ('support-bot', $1, $2, $2, true)`, [q, a]);
+  }
+}
+
+let fx: ActionFixture | undefined;
+let fake: FakeOpenAI | undefined;
+afterEach(async () => {
+  await fx?.cleanup();
+  await fake?.close();
+  fx = undefined;
+  fake = undefined;
+});
+
+function openAIProviders(f: FakeOpenAI): Providers {
+  const client = openAIClient({ apiKey: f.apiKey, baseURL: f.url });
+  return { moderation: new OfflineModerationProvider(), finetune: new OpenAIFineTuneProvider(client), answers: new OpenAIAnswerProvider(client) };
+}
+
+describe('fine-tune action through the action worker (OpenAI-compatible server)', () => {
+  it('starts exactly one provider job across a retry and a replay, polls from delayed, promotes a better candidate, then rejects a worse one', async () => {
+    // The base model knows 2 of the 8 evaluation answers.
+    fake = await FakeOpenAI.start({ pollsToFinish: 4, baseKnowledge: Object.fromEntries(QA.slice(0, 2)) });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    const db = fx.ctx.db;
+    await interactions(db, QA, 60);
+    await interactions(db, [['ignored: rated low', 'bad answer']], 30, 2);
+    await evalSet(db, QA.slice(0, 8));
+    // The first status check fails with a 500: the job is retried with backoff and must resume the same provider job.
+    fake.fail('jobs.retrieve', failures.serverError());
+    const costBefore = await metricValue('api_cost_usd_total', { provider: 'openai', operation: 'fine_tune' });
+    const promotedBefore = await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'promoted' });
+
+    const { decision, job } = await fx.decide('finetune');
+    const queue = fx.ctx.queues.get('finetune');
+    const states = new Set<string>();
+    const done = await fx.settle(decision.id, async () => {
+      states.add(await queue.getJobState(job.id!));
+    });
+
+    expect(done.state).toBe('succeeded');
+    const r = done.result as Record<string, unknown>;
+    expect(r).toMatchObject({ status: 'promoted', outcome: 'promoted', version: 'v1', provider: 'openai', training_examples: 12, candidate_accuracy: 1, incumbent_accuracy: 0.25, eval_items: 8 });
+    expect(r.job_id).toMatch(/^ftjob-/);
+    expect(r.file_id).toMatch(/^file-/);
+    // One upload and one job, however often the action ran.
+    expect(fake.count('files')).toBe(1);
+    expect(fake.count('jobs.create')).toBe(1);
+    // Several status checks (one failed with 500), with the job waiting in delayed between them.
+    expect(fake.count('jobs.retrieve')).toBeGreaterThanOrEqual(5);
+    expect(states.has('delayed')).toBe(true);
+    const finished = (await queue.getJob(job.id!))!;
+    expect(finished.attemptsMade).toBeGreaterThanOrEqual(1);
+    // The training file holds the 12 high-rated interactions, newest first, as chat examples.
+    const file = [...fake.files.values()][0];
+    const lines = file.content.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(12);
+    expect(lines[0]).toEqual({ messages: [{ role: 'user', content: QA[11][0] }, { role: 'assistant', content: QA[11][1] }] });
+    expect(lines.map((l) => l.messages[0].content).sort()).toEqual(QA.map(([q]) => q).sort());
+
+    let versions = await listModelVersions(db, 'support-bot');
+    expect(versions).toHaveLength(1);
+    expect(versions[0]).toMatchObject({ version: 'v1', status: 'promoted', provider: 'openai', eval_accuracy: 1, baseline_accuracy: 0.25, decision_id: decision.id });
+    expect(versions[0].provider_model_id).toMatch(/^ft:gpt-4o-mini-2024-07-18:driftwatch-test:support-bot-v1:/);
+    expect(versions[0].promoted_at).toBeInstanceOf(Date);
+    // 12 examples x (7 + 6 words) x 3 epochs = 468 trained tokens at $3 per 1M.
+    expect((await metricValue('api_cost_usd_total', { provider: 'openai', operation: 'fine_tune' })) - costBefore).toBeCloseTo((468 * 3) / 1e6, 12);
+    expect((await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'promoted' })) - promotedBefore).toBe(1);
+
+    // A replayed job for the finished decision does nothing.
+    const replay = await fx.ctx.queues.add('finetune', { decision_id: decision.id }, { jobId: 'replay-1' });
+    await expect.poll(async () => queue.getJobState(replay.id!), { timeout: 10_000 }).toBe('completed');
+    expect((await queue.getJob(replay.id!))!.returnvalue).toMatchObject({ skipped: true, state: 'succeeded' });
+    expect(fake.count('jobs.create')).toBe(1);
+
+    // Newer high-rated interactions teach wrong answers: the candidate is worse than v1 and is rejected.
+    fx.ctx.config.actions.training_limit = 12;
+    await interactions(db, QA.map(([q], i) => [q, `Restart the computer ${i} times.`]), 5);
+    const rejectedBefore = await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'rejected' });
+    const second = await fx.decide('finetune');
+    const done2 = await fx.settle(second.decision.id);
+    expect(done2.state).toBe('succeeded');
+    expect(done2.result).toMatchObject({ status: 'rejected', outcome: 'rejected', version: 'v2', candidate_accuracy: 0, incumbent_accuracy: 1, incumbent_version: 'v1' });
+    versions = await listModelVersions(db, 'support-bot');
+    expect(versions.map((v) => [v.version, v.status, v.eval_accuracy, v.baseline_accuracy])).toEqual([
+      ['v1', 'promoted', 1, 0.25],
+      ['v2', 'rejected', 0, 1],
+    ]);
+    expect(fake.count('jobs.create')).toBe(2);
+    expect((await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'rejected' })) - rejectedBefore).toBe(1);
+
+    // A third, good candidate replaces v1, which retires.
+    await interactions(db, QA, 1);
+    const third = await fx.decide('finetune');
+    expect((await fx.settle(third.decision.id)).result).toMatchObject({ status: 'promoted', version: 'v3', retired_version: 'v1' });
+    versions = await listModelVersions(db, 'support-bot');
+    expect(versions.map((v) => [v.version, v.status])).toEqual([
+      ['v1', 'retired'],
+      ['v2', 'rejected'],
+      ['v3', 'promoted'],
+    ]);
+  });
+
+  it('a failed provider job fails the decision and marks the version failed; too little data fails before any upload', async () => {
+    fake = await FakeOpenAI.start({ pollsToFinish: 2, failJobsWith: { code: 'invalid_training_file', message: 'Training file has too many duplicated examples' } });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    const db = fx.ctx.db;
+
+    // Nine good interactions: fewer than the minimum of ten.
+    await interactions(db, QA.slice(0, 9), 60);
+    const few = await fx.decide('finetune');
+    const d1 = await fx.settle(few.decision.id);
+    expect(d1.state).toBe('failed');
+    expect(String(d1.result?.error)).toMatch(/only 9 interactions .* at least 10/);
+    expect(fake.count('files')).toBe(0);
+    const j1 = (await fx.ctx.queues.get('finetune').getJob(few.job.id!))!;
+    expect(await j1.getState()).toBe('failed');
+    expect(j1.attemptsMade).toBe(1);
+
+    await interactions(db, QA.slice(9), 60);
+    const { decision } = await fx.decide('finetune');
+    const d2 = await fx.settle(decision.id);
+    expect(d2.state).toBe('failed');
+    expect(d2.result).toMatchObject({ job_status: 'failed', version: 'v1' });
+    expect(String(d2.result?.error)).toMatch(/failed: invalid_training_file: Training file has too many duplicated examples/);
+    const [v] = await listModelVersions(db, 'support-bot');
+    expect(v).toMatchObject({ version: 'v1', status: 'failed' });
+    expect(v.details).toMatchObject({ error: 'invalid_training_file: Training file has too many duplicated examples' });
+    expect(fake.count('jobs.create')).toBe(1);
+  });
+});
+
+describe('fine-tune action with the offline providers', () => {
+  it('trains the local model, waits in delayed while it trains, and promotes it over the base model', async () => {
+    fx = await actionFixture({
+      providers: (dir) => ({
+        moderation: new OfflineModerationProvider(),
+        finetune: new OfflineFineTuneProvider({ dir, durationMs: 700 }),
+        answers: new OfflineAnswerProvider({ dir }),
+      }),
+      workers: ['finetune'],
+    });
+    const db = fx.ctx.db;
+    await interactions(db, QA, 60);
+    // Evaluation questions are worded differently from the training questions.
+    await evalSet(
+      db,
+      QA.slice(0, 6).map(([q, a]) => [q.replace('How do I configure', 'how can i configure').replace('?', ''), a]),
+    );
+    const { decision, job } = await fx.decide('finetune');
+    const queue = fx.ctx.queues.get('finetune');
+    const states = new Set<string>();
+    const done = await fx.settle(decision.id, async () => {
+      states.add(await queue.getJobState(job.id!));
+    });
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toMatchObject({ status: 'promoted', provider: 'offline', fine_tuned_model: 'local:support-bot:v1', candidate_accuracy: 1, incumbent_accuracy: 0, eval_items: 6 });
+    expect(Number(done.result?.polls)).toBeGreaterThanOrEqual(3);
+    expect(states.has('delayed')).toBe(true);
+    const [v] = await listModelVersions(db, 'support-bot');
+    expect(v).toMatchObject({ version: 'v1', status: 'promoted', provider_model_id: 'local:support-bot:v1' });
+  });
+});
