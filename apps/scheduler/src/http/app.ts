@@ -76,7 +76,8 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   const decide = (verb: 'approve' | 'reject') => async (req: Request, res: Response) => {
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id <= 0) throw new PermanentError(`id: expected a positive integer decision id, got "${req.params.id}"`);
-    const by = typeof req.body?.by === 'string' && req.body.by ? req.body.by : 'http';
+    // Who: the body's "by", else the basic-auth user name, else "api".
+    const by = typeof req.body?.by === 'string' && req.body.by.trim() ? req.body.by.trim() : typeof res.locals.user === 'string' && res.locals.user ? res.locals.user : 'api';
     const row = verb === 'approve' ? await approveDecision(ctx.db, ctx.queues, id, by) : await rejectDecision(ctx.db, id, by);
     res.json({ decision: row });
   };

@@ -10,7 +10,8 @@ function same(a: string, b: string): boolean {
 /**
  * Bearer token (or basic auth with any user and the token as password) against
  * DRIFTWATCH_ADMIN_TOKEN. With no token configured the protected routes are off (404),
- * never open.
+ * never open; wrong or missing credentials get 401 with a Basic challenge, so a
+ * browser asks for them (any user name, the token as password).
  */
 export function requireAdmin(token: string | undefined) {
   return (req: Request, res: Response, next: NextFunction) => {
@@ -20,12 +21,17 @@ export function requireAdmin(token: string | undefined) {
     }
     const h = req.headers.authorization ?? '';
     let given: string | null = null;
-    if (h.startsWith('Bearer ')) given = h.slice(7).trim();
-    else if (h.startsWith('Basic ')) {
+    let user: string | undefined;
+    if (/^bearer /i.test(h)) given = h.slice(7).trim();
+    else if (/^basic /i.test(h)) {
       const decoded = Buffer.from(h.slice(6), 'base64').toString();
-      given = decoded.slice(decoded.indexOf(':') + 1);
+      const colon = decoded.indexOf(':');
+      given = decoded.slice(colon + 1);
+      user = colon > 0 ? decoded.slice(0, colon) : undefined;
     }
     if (given !== null && same(given, token)) {
+      // The basic-auth user name is who approves or rejects (the token itself is shared).
+      res.locals.user = user;
       next();
       return;
     }
