@@ -34,6 +34,8 @@ export interface ActionFixture {
   decide(action: ActionKind, opts?: { windowEnd?: Date; model?: string }): Promise<{ decision: DecisionRow; job: Job }>;
   /** Waits for a decision to leave queued/running; calls `tick` every 10 ms meanwhile. */
   settle(decisionId: number, tick?: () => Promise<void>, timeoutMs?: number): Promise<DecisionRow>;
+  /** The job once BullMQ has finished it (the decision is stored a moment before the job completes). */
+  finishedJob(action: ActionKind, jobId: string, timeoutMs?: number): Promise<Job>;
   cleanup(): Promise<void>;
 }
 
@@ -91,13 +93,22 @@ export async function actionFixture(o: {
       const job = await queues.add(action, { decision_id: row.id }, { jobId: jobIds.action(row.id) });
       return { decision: row, job };
     },
-    async settle(decisionId, tick, timeoutMs = 30_000) {
+    async settle(decisionId, tick, timeoutMs = 60_000) {
       const until = Date.now() + timeoutMs;
       for (;;) {
         const d = (await getDecision(db, decisionId))!;
         if (d.state !== 'queued' && d.state !== 'running') return d;
         if (Date.now() > until) throw new Error(`decision ${decisionId} still ${d.state} after ${timeoutMs} ms: ${JSON.stringify(d.result)}`);
         if (tick) await tick();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    },
+    async finishedJob(action, jobId, timeoutMs = 10_000) {
+      const until = Date.now() + timeoutMs;
+      for (;;) {
+        const job = await queues.get(action).getJob(jobId);
+        if (job?.finishedOn) return job;
+        if (Date.now() > until) throw new Error(`job ${jobId} of ${action} not finished after ${timeoutMs} ms`);
         await new Promise((r) => setTimeout(r, 10));
       }
     },

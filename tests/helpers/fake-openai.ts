@@ -14,7 +14,8 @@ import { randomBytes } from 'node:crypto';
  * say they do not know.
  *
  * Failures are injected per route with fail(): each request to that route takes
- * the next injected failure, if any, before being served normally.
+ * the next injected failure, if any, before being served normally; failAt() fails
+ * the nth request of a route.
  */
 
 export type Route = 'files' | 'jobs.create' | 'jobs.retrieve' | 'embeddings' | 'moderations' | 'chat';
@@ -96,6 +97,7 @@ export class FakeOpenAI {
   readonly embeddedInputs: string[] = [];
   options: FakeOpenAIOptions;
   private readonly injected = new Map<Route, Failure[]>();
+  private readonly injectedAt = new Map<string, Failure>();
   private server!: Server;
   url = '';
 
@@ -122,6 +124,11 @@ export class FakeOpenAI {
   /** Queues failures for the next requests to a route. */
   fail(route: Route, ...f: Failure[]): void {
     this.injected.set(route, [...(this.injected.get(route) ?? []), ...f]);
+  }
+
+  /** Fails the nth request (1-based, counting every request to the route) with `f`. */
+  failAt(route: Route, nth: number, f: Failure): void {
+    this.injectedAt.set(`${route}#${nth}`, f);
   }
 
   count(route: Route): number {
@@ -164,7 +171,7 @@ export class FakeOpenAI {
       return this.error(res, 401, 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key');
     }
     if (!r) return this.error(res, 404, `Invalid URL (${method} ${path})`, 'invalid_request_error');
-    const f = this.injected.get(r.route)?.shift();
+    const f = this.injectedAt.get(`${r.route}#${this.count(r.route)}`) ?? this.injected.get(r.route)?.shift();
     if (f) return this.error(res, f.status, f.message ?? 'error', f.type ?? 'error', f.code ?? null, null, f.headers);
     switch (r.route) {
       case 'files':

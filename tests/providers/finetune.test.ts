@@ -76,7 +76,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     // Several status checks (one failed with 500), with the job waiting in delayed between them.
     expect(fake.count('jobs.retrieve')).toBeGreaterThanOrEqual(5);
     expect(states.has('delayed')).toBe(true);
-    const finished = (await queue.getJob(job.id!))!;
+    const finished = await fx.finishedJob('finetune', job.id!);
     expect(finished.attemptsMade).toBeGreaterThanOrEqual(1);
     // The training file holds the 12 high-rated interactions, newest first, as chat examples.
     const file = [...fake.files.values()][0];
@@ -126,7 +126,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
       ['v2', 'rejected'],
       ['v3', 'promoted'],
     ]);
-  });
+  }, 120_000);
 
   it('a failed provider job fails the decision and marks the version failed; too little data fails before any upload', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 2, failJobsWith: { code: 'invalid_training_file', message: 'Training file has too many duplicated examples' } });
@@ -140,9 +140,9 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect(d1.state).toBe('failed');
     expect(String(d1.result?.error)).toMatch(/only 9 interactions .* at least 10/);
     expect(fake.count('files')).toBe(0);
-    const j1 = (await fx.ctx.queues.get('finetune').getJob(few.job.id!))!;
-    expect(await j1.getState()).toBe('failed');
-    expect(j1.attemptsMade).toBe(1);
+    const queue = fx.ctx.queues.get('finetune');
+    await expect.poll(() => queue.getJobState(few.job.id!), { timeout: 10_000 }).toBe('failed');
+    expect((await fx.finishedJob('finetune', few.job.id!)).attemptsMade).toBe(1);
 
     await interactions(db, QA.slice(9), 60);
     const { decision } = await fx.decide('finetune');
@@ -154,7 +154,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect(v).toMatchObject({ version: 'v1', status: 'failed' });
     expect(v.details).toMatchObject({ error: 'invalid_training_file: Training file has too many duplicated examples' });
     expect(fake.count('jobs.create')).toBe(1);
-  });
+  }, 120_000);
 });
 
 describe('fine-tune action with the offline providers', () => {
@@ -186,5 +186,5 @@ describe('fine-tune action with the offline providers', () => {
     expect(states.has('delayed')).toBe(true);
     const [v] = await listModelVersions(db, 'support-bot');
     expect(v).toMatchObject({ version: 'v1', status: 'promoted', provider_model_id: 'local:support-bot:v1' });
-  });
+  }, 120_000);
 });
