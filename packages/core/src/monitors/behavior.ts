@@ -112,8 +112,8 @@ export function behaviorMonitor(baseline: InteractionRecord[], current: Interact
     current: mc,
     value: Number.isFinite(rel) ? r(rel) : null,
     p_value: r(mw.p_value),
-    mean_baseline: r(lb.reduce((a, x) => a + x, 0) / lb.length, 2),
-    mean_current: r(lc.reduce((a, x) => a + x, 0) / lc.length, 2),
+    mean_baseline: r(lb.reduce((a, x) => a + x, 0) / lb.length),
+    mean_current: r(lc.reduce((a, x) => a + x, 0) / lc.length),
     threshold: t.length_change_threshold,
     flagged: false,
   };

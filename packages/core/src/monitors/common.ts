@@ -16,11 +16,10 @@ export function insufficientData(kind: MonitorKind, nBaseline: number, nCurrent:
   };
 }
 
-/** Rounded for reports (keeps results readable and JSON small); null/NaN become null. */
+/** Rounded to `digits` significant digits for reports (keeps results readable, JSON small, and tiny p-values intact); null/NaN become null. */
 export function r(x: number | null | undefined, digits = 6): number | null {
   if (x === null || x === undefined || !Number.isFinite(x)) return null;
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
+  return Number(x.toPrecision(digits));
 }
 
 /** p-value formatting for reason sentences. */

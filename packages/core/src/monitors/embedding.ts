@@ -45,19 +45,24 @@ const SIGNIFICANT_SCORE = 0.2;
  *      directions are used because directions fitted to the baseline alone fit its
  *      noise and make the test anticonservative; pooled directions are invariant
  *      under relabelling, so the KS null holds exactly.
- *    - `domain_classifier`: 5-fold cross-validated AUC of a regularised linear
- *      discriminant (features: pooled principal components plus the squares of the
- *      16 leading ones) telling current rows from baseline rows; p-value by
- *      `t.permutations` label permutations re-running the cross-validation.
+ *    - `domain_classifier`: a regularised linear discriminant (features: pooled
+ *      principal components plus the squares of the 16 leading ones) telling current
+ *      rows from baseline rows, 5-fold cross-validated. Test statistic: the share of
+ *      current rows among each fold's top-scored 10% (`top_share`), p-value by
+ *      `t.permutations` label permutations, each re-running the cross-validation.
+ *      `value` = out-of-fold AUC; `tpr_at_fpr10` = share of current rows scoring above
+ *      the baseline rows' 90th percentile.
  *    Each test suits a different shift (MMD: new topics and re-weighting; KS: shifts
  *    along the main axes; classifier: small mean shifts, spread changes).
  *
  * Decision: `p_value` = min(1, 3 x min of the three p-values) (Bonferroni), so the
- * false-alarm rate is at most `s.alpha` at any sample size. The effect is
- * `AUC - 0.5` of the cross-validated classifier (how much better than a coin toss
- * current rows can be told from baseline rows, out of sample). Status is `drift` iff
- * p_value < alpha AND effect >= `t.min_effect`; `insufficient_data` when either window
- * has fewer than `s.min_samples` rows (score 0, p_value null).
+ * false-alarm rate is at most `s.alpha` at any sample size. The effect is how much
+ * better than chance the classifier tells the windows apart, out of sample: the
+ * larger of AUC - 0.5 and TPR@10%FPR - 0.1 (the second reads as roughly 0.9 x the
+ * share of the current window that is new, e.g. ~0.09 for a 10% new topic the
+ * classifier recognises; the first suits shifts of the whole window). Status is
+ * `drift` iff p_value < alpha AND effect >= `t.min_effect`; `insufficient_data` when
+ * either window has fewer than `s.min_samples` rows (score 0, p_value null).
  * Note: with fewer than 3/alpha - 1 permutations the permutation tests can never be significant.
  *
  * Score (0..1) = clamp(2 x (AUC - 0.5)), the Gini coefficient of the classifier:
@@ -161,23 +166,23 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
     }),
   );
 
-  const effect = clf.auc - 0.5;
+  const effect = Math.max(clf.auc - 0.5, clf.tpr - clf.fpr);
   const bigEnough = effect >= t.min_effect;
   const share = s.alpha / TESTS;
   methods.mmd = { value: r(mmd.mmd2, 8), p_value: r(mmd.p_value), standardized: r(mmd.standardized, 3), bandwidth: r(mmd.bandwidth), permutations: mmd.permutations, threshold: r(share), flagged: mmd.p_value < share && bigEnough };
   methods.ks = { value: r(ks.d), p_value: r(ks.p_value), component: ks.component, components: q, threshold: r(share), flagged: ks.p_value < share && bigEnough };
-  methods.domain_classifier = { value: r(clf.auc), effect: r(effect), p_value: r(clf.p_value), folds: clf.folds, permutations: clf.permutations, threshold: t.min_effect, flagged: clf.p_value < share && bigEnough };
+  methods.domain_classifier = { value: r(clf.auc), effect: r(effect), tpr_at_fpr10: r(clf.tpr), top_share: r(clf.top), p_value: r(clf.p_value), folds: clf.folds, permutations: clf.permutations, threshold: t.min_effect, flagged: clf.p_value < share && bigEnough };
 
   const pValue = Math.min(1, TESTS * Math.min(mmd.p_value, ks.p_value, clf.p_value));
   const significant = pValue < s.alpha;
   const drift = significant && bigEnough;
-  const score = Math.min(1, Math.max(0, 2 * effect));
+  const score = Math.min(1, Math.max(0, 2 * (clf.auc - 0.5)));
   timings.total = Math.round((performance.now() - started) * 10) / 10;
-  const evidence = `MMD p=${fmtP(mmd.p_value)}, KS p=${fmtP(ks.p_value)}, classifier AUC ${clf.auc.toFixed(3)} p=${fmtP(clf.p_value)}; combined p=${fmtP(pValue)}`;
+  const evidence = `MMD p=${fmtP(mmd.p_value)}, KS p=${fmtP(ks.p_value)}, classifier p=${fmtP(clf.p_value)} (AUC ${clf.auc.toFixed(3)}, TPR at 10% FPR ${clf.tpr.toFixed(3)}); combined p=${fmtP(pValue)}`;
   const reason = drift
-    ? `drift: ${evidence} < alpha ${s.alpha} and effect AUC-0.5=${effect.toFixed(3)} >= min_effect ${t.min_effect}`
+    ? `drift: ${evidence} < alpha ${s.alpha} and effect ${effect.toFixed(3)} >= min_effect ${t.min_effect}`
     : significant
-      ? `no drift: ${evidence} is significant but effect AUC-0.5=${effect.toFixed(3)} < min_effect ${t.min_effect}`
+      ? `no drift: ${evidence} is significant but effect ${effect.toFixed(3)} < min_effect ${t.min_effect}`
       : `no drift: ${evidence} >= alpha ${s.alpha}`;
   return {
     kind: 'embedding',

@@ -10,12 +10,24 @@ export interface DomainClassifierOptions {
   folds?: number;
   /** Ridge added to the standardised features' covariance; default 0.1 + features / training rows. */
   ridge?: number;
+  /** False-positive rate at which the true-positive rate is read, and the top share of rows of the test statistic (default 0.1). */
+  fpr?: number;
 }
 
 export interface DomainClassifierResult {
   /** Cross-validated AUC of "row belongs to Y": pooled over folds, 0.5 = indistinguishable. */
   auc: number;
-  /** (1 + #{AUC_b >= AUC}) / (B + 1) over label permutations, the whole cross-validation re-run each time. */
+  /**
+   * Out of fold, the share of Y rows scoring above the (1 - fpr) quantile of the X
+   * rows' scores of their fold: the ROC curve at false-positive rate `fpr`. About
+   * `fpr` when nothing differs; `fpr` + 0.9 x (share of Y that is new) for a new
+   * subpopulation the classifier recognises.
+   */
+  tpr: number;
+  fpr: number;
+  /** Out of fold, the share of Y rows among the top-scored `fpr` share of each fold's rows (Y's share of all rows when nothing differs): the test statistic. */
+  top: number;
+  /** (1 + #{top_b >= top}) / (B + 1) over label permutations, the whole cross-validation re-run each time. */
   p_value: number;
   folds: number;
   permutations: number;
@@ -29,7 +41,11 @@ export interface DomainClassifierResult {
  * w = (S + ridge I)^-1 (mean_Y - mean_X), with S the training rows' total
  * covariance (for two classes it gives the same direction as the within-class
  * covariance, by Sherman-Morrison). AUC is measured out of fold with K-fold
- * cross-validation. Because S, the folds and the standardisation do not depend
+ * cross-validation. The test statistic is the share of Y rows among each fold's
+ * top-scored 10%: it reacts to shifts of the whole window and, unlike the AUC
+ * (diluted by the unchanged rest), to a small new subpopulation whose rows the
+ * classifier puts on top. AUC and TPR at 10% FPR are reported as effect sizes.
+ * Because S, the folds and the standardisation do not depend
  * on the labels, each permutation re-fits the full cross-validation for
  * O((n+m) f + K f^2), so the permutation p-value is exact and cheap.
  */
@@ -100,7 +116,9 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const foldNY = new Int32Array(K);
   const delta = new Float64Array(f);
   const w = new Float64Array(f);
-  const cvAuc = (isY: Uint8Array): number => {
+  const fpr = opts.fpr ?? 0.1;
+  /** Out-of-fold AUC, and the share of Y test rows scoring above the X test rows' (1 - fpr) quantile. */
+  const cvStats = (isY: Uint8Array): { auc: number; tpr: number; top: number } => {
     foldSumY.fill(0);
     foldNY.fill(0);
     const totalY = new Float64Array(f);
@@ -115,6 +133,10 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
     for (let k = 0; k < K; k++) for (let c = 0; c < f; c++) totalY[c] += foldSumY[k * f + c];
     let uSum = 0;
     let pairs = 0;
+    let tprHits = 0;
+    let tprRows = 0;
+    let topY = 0;
+    let topAll = 0;
     for (let k = 0; k < K; k++) {
       const ny = nY - foldNY[k];
       const nx = nTrain[k] - ny;
@@ -137,22 +159,35 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         for (let c = 0; c < f; c++) s += X[i * f + c] * w[c];
         (isY[i] ? pos : neg).push(s);
       }
+      // Top share: Y rows among the fold's top-scored `fpr` share of test rows.
+      const all = Float64Array.from(pos.concat(neg)).sort();
+      const topCut = all[Math.max(0, all.length - Math.max(1, Math.round(fpr * all.length)))];
+      for (const v of pos) if (v >= topCut) topY++;
+      for (const v of all) if (v >= topCut) topAll++;
       if (pos.length === 0 || neg.length === 0) continue;
-      uSum += countU(Float64Array.from(pos).sort(), Float64Array.from(neg).sort());
+      const negSorted = Float64Array.from(neg).sort();
+      const posSorted = Float64Array.from(pos).sort();
+      // Y rows scoring above X's (1 - fpr) quantile in this fold.
+      const cut = negSorted[Math.min(negSorted.length - 1, Math.max(0, Math.ceil((1 - fpr) * negSorted.length) - 1))];
+      let above = 0;
+      for (let t = posSorted.length - 1; t >= 0 && posSorted[t] > cut; t--) above++;
+      tprHits += above;
+      tprRows += posSorted.length;
+      uSum += countU(posSorted, negSorted);
       pairs += pos.length * neg.length;
     }
-    return pairs ? uSum / pairs : 0.5;
+    return { auc: pairs ? uSum / pairs : 0.5, tpr: tprRows ? tprHits / tprRows : 0, top: topAll ? topY / topAll : 0 };
   };
 
   const labels = new Uint8Array(N);
   for (let i = n; i < N; i++) labels[i] = 1;
-  const observed = cvAuc(labels);
+  const observed = cvStats(labels);
   let atLeast = 0;
   for (let b = 0; b < opts.permutations; b++) {
     shuffleInPlace(labels, opts.rng);
-    if (cvAuc(labels) >= observed) atLeast++;
+    if (cvStats(labels).top >= observed.top) atLeast++;
   }
-  return { auc: observed, p_value: (1 + atLeast) / (opts.permutations + 1), folds: K, permutations: opts.permutations };
+  return { ...observed, fpr, p_value: (1 + atLeast) / (opts.permutations + 1), folds: K, permutations: opts.permutations };
 }
 
 /** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */

@@ -14,7 +14,8 @@ const EXACT_LIMIT = 10_000_000;
 /**
  * Two-sample Kolmogorov-Smirnov test, two-sided.
  * p-value: exact (lattice-path recursion on the scaled counts, Hodges 1958) when
- * n*m <= 1e7, else the Kolmogorov limit with Stephens' small-sample correction.
+ * n*m <= 1e7 and p >= 1e-10, else the Kolmogorov limit with Stephens' small-sample
+ * correction.
  * With ties the p-value is conservative.
  */
 export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResult {
@@ -34,10 +35,16 @@ export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResul
     k = Math.max(k, Math.abs(i * m - j * n));
   }
   const d = k / (n * m);
-  if (n * m <= EXACT_LIMIT) return { d, p_value: exactSf(n, m, k), method: 'exact' };
   const ne = (n * m) / (n + m);
   const sq = Math.sqrt(ne);
-  return { d, p_value: kolmogorovSf((sq + 0.12 + 0.11 / sq) * d), method: 'asymptotic' };
+  const asymptotic = () => kolmogorovSf((sq + 0.12 + 0.11 / sq) * d);
+  if (n * m <= EXACT_LIMIT) {
+    const p = exactSf(n, m, k);
+    // Below ~1e-10 the exact 1 - P(inside) has lost its digits to cancellation.
+    if (p >= 1e-10) return { d, p_value: p, method: 'exact' };
+    return { d, p_value: Math.min(1e-10, asymptotic()), method: 'asymptotic' };
+  }
+  return { d, p_value: asymptotic(), method: 'asymptotic' };
 }
 
 /**

@@ -75,7 +75,7 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
     for (let c = 0; c < p; c++) w[r * p + c] = gaussian(opts.rng) * s;
   }
   const F = 2 * D;
-  const phi = new Float64Array(N * F);
+  const phi = new Float32Array(N * F);
   const norm = 1 / Math.sqrt(D);
   for (let i = 0; i < N; i++) {
     const o = i * p;
@@ -92,32 +92,19 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
 
   // Sum over the smaller side only; the other side's sum is total - that.
   const small = Math.min(n, m);
+  const large = N - small;
   const sumX = new Float64Array(F);
-  const stat = (idx: Int32Array, xFirst: boolean): number => {
-    sumX.fill(0);
-    for (let t = 0; t < small; t++) {
-      const o = idx[t] * F;
-      for (let f = 0; f < F; f++) sumX[f] += phi[o + f];
-    }
-    const [ns, nl] = xFirst ? [n, m] : [m, n];
-    let s = 0;
-    for (let f = 0; f < F; f++) {
-      const d = sumX[f] / ns - (total[f] - sumX[f]) / nl;
-      s += d * d;
-    }
-    return s;
-  };
   const idx = new Int32Array(N);
   // Observed: the smaller sample's rows first.
   const xIsSmall = n <= m;
   for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
-  const observed = stat(idx, xIsSmall);
+  const observed = subsetStatistic(phi, F, idx, small, large, total, sumX);
   let atLeast = 0;
   let mean = 0;
   let sq = 0;
   for (let b = 0; b < opts.permutations; b++) {
     partialShuffle(idx, small, opts.rng);
-    const t = stat(idx, xIsSmall);
+    const t = subsetStatistic(phi, F, idx, small, large, total, sumX);
     if (t >= observed) atLeast++;
     mean += t;
     sq += t * t;
@@ -132,6 +119,21 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
     permutations: B,
     standardized: sd > 0 ? (observed - mean) / sd : 0,
   };
+}
+
+/** ||mean phi(rows idx[0..k)) - mean phi(the other rows)||^2. */
+function subsetStatistic(phi: Float32Array, F: number, idx: Int32Array, k: number, rest: number, total: Float64Array, sum: Float64Array): number {
+  sum.fill(0);
+  for (let t = 0; t < k; t++) {
+    const o = idx[t] * F;
+    for (let f = 0; f < F; f++) sum[f] += phi[o + f];
+  }
+  let s = 0;
+  for (let f = 0; f < F; f++) {
+    const d = sum[f] / k - (total[f] - sum[f]) / rest;
+    s += d * d;
+  }
+  return s;
 }
 
 /** Put a uniformly random k-subset in idx[0..k) (partial Fisher-Yates; the rest of idx keeps the complement). */

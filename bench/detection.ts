@@ -1,0 +1,155 @@
+/**
+ * Detection benchmark of the embedding monitor: false-alarm rate and power per
+ * method and per sample size on synthetic embedding windows (bench/gen.ts).
+ *
+ *   npm run bench:detection -- [--trials N] [--quick] [--dim D] [--ns 20,100,500]
+ *
+ * --trials N  trials per cell for n <= 1000 (default 100; halved at n = 2000, quartered above)
+ * --quick     n in {50, 200, 500, 2000}, 40 trials: a one-minute smoke run
+ * --dim D     embedding dimension of the table (default 384); the headline check
+ *             (10% new topic at n = 500 per side) always runs at 1536
+ * Cells run on all cores (worker threads). Per-method columns: the three tests
+ * fire when p < alpha/3 (their Bonferroni share); the descriptive figures fire when
+ * over their fixed threshold (they are not calibrated: watch them at small and large n).
+ */
+import { availableParallelism } from 'node:os';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { embeddingThresholdsSchema } from '../packages/core/src/config/schema.js';
+import { embeddingMonitor } from '../packages/core/src/monitors/embedding.js';
+import { deriveRng } from '../packages/core/src/stats/rng.js';
+import { describeShift, makeWorld, sample, type Shift } from './gen.js';
+
+const ALPHA = 0.05;
+const METHODS = ['monitor', 'mmd', 'ks', 'domain_classifier', 'centroid_distance', 'psi', 'silhouette', 'variance'] as const;
+type Counts = Record<(typeof METHODS)[number], number>;
+
+interface Job {
+  id: number;
+  dim: number;
+  n: number;
+  shift: Shift;
+  trials: number;
+}
+
+const SHIFTS: Shift[] = [
+  { kind: 'none' },
+  { kind: 'new_topic', fraction: 0.01 },
+  { kind: 'new_topic', fraction: 0.05 },
+  { kind: 'new_topic', fraction: 0.1 },
+  { kind: 'new_topic', fraction: 0.2 },
+  { kind: 'reweight', amount: 0.1 },
+  { kind: 'mean_shift', size: 0.1 },
+  { kind: 'variance', factor: 1.1 },
+];
+
+function runJob(job: Job): Counts {
+  const t = embeddingThresholdsSchema.parse({});
+  const world = makeWorld(job.dim, 11);
+  const counts = Object.fromEntries(METHODS.map((m) => [m, 0])) as Counts;
+  for (let trial = 0; trial < job.trials; trial++) {
+    const rng = deriveRng(trial, `${job.dim}-${job.n}-${describeShift(job.shift)}`);
+    const base = sample(world, job.n, rng);
+    const cur = sample(world, job.n, rng, job.shift);
+    const res = embeddingMonitor(base, cur, t, { min_samples: 10, alpha: ALPHA, seed: trial });
+    if (res.status === 'drift') counts.monitor++;
+    for (const m of ['mmd', 'ks', 'domain_classifier'] as const) if ((res.methods[m].p_value as number) < ALPHA / 3) counts[m]++;
+    for (const m of ['centroid_distance', 'psi', 'silhouette', 'variance'] as const) if (res.methods[m].flagged) counts[m]++;
+  }
+  return counts;
+}
+
+if (!isMainThread) {
+  parentPort!.on('message', (job: Job | null) => {
+    if (job === null) process.exit(0);
+    parentPort!.postMessage({ id: job.id, counts: runJob(job) });
+  });
+} else {
+  await main();
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const trials = Number(arg('--trials') ?? (quick ? 40 : 100));
+  const dim = Number(arg('--dim') ?? 384);
+  const ns = (arg('--ns') ?? (quick ? '50,200,500,2000' : '20,50,100,200,500,1000,2000,5000,10000')).split(',').map(Number);
+  const perN = (n: number) => (n <= 1000 ? trials : n <= 2000 ? Math.ceil(trials / 2) : Math.ceil(trials / 4));
+
+  const jobs: Job[] = [];
+  for (const shift of SHIFTS) for (const n of ns) jobs.push({ id: jobs.length, dim, n, shift, trials: perN(n) });
+  // Headline check at full dimension.
+  const headline = [
+    { id: -1, dim: 1536, n: 500, shift: { kind: 'none' } as Shift, trials },
+    { id: -2, dim: 1536, n: 500, shift: { kind: 'new_topic', fraction: 0.1 } as Shift, trials },
+  ];
+  // Split every job into chunks so both cores stay busy.
+  const chunks: (Job & { parent: number })[] = [];
+  for (const j of [...jobs, ...headline]) {
+    const size = Math.max(5, Math.ceil(j.trials / 4));
+    for (let done = 0; done < j.trials; done += size) chunks.push({ ...j, id: chunks.length, parent: j.id, trials: Math.min(size, j.trials - done) });
+  }
+  // Heavy chunks first.
+  chunks.sort((a, b) => Math.min(b.n, 2000) * b.trials * (b.dim / 384) - Math.min(a.n, 2000) * a.trials * (a.dim / 384));
+  const totals = new Map<number, Counts>();
+  const started = performance.now();
+  const workers = Math.max(1, Math.min(availableParallelism(), 8));
+  console.log(`embedding monitor detection benchmark: dim ${dim}, n per side ${ns.join(', ')}, ${trials} trials per cell (fewer above n = 1000), alpha ${ALPHA}, ${workers} workers`);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: workers }, () => {
+      // Workers load this file through tsx's loader, as the main thread does.
+      const boot = `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(import.meta.url)}); });`;
+      const w = new Worker(boot, { eval: true, workerData: {} });
+      return new Promise<void>((resolve, reject) => {
+        const feed = () => {
+          if (next >= chunks.length) {
+            w.postMessage(null);
+            return;
+          }
+          w.postMessage(chunks[next++]);
+        };
+        w.on('message', ({ id, counts }: { id: number; counts: Counts }) => {
+          const parent = chunks.find((c) => c.id === id)!.parent;
+          const acc = totals.get(parent) ?? (Object.fromEntries(METHODS.map((m) => [m, 0])) as Counts);
+          for (const m of METHODS) acc[m] += counts[m];
+          totals.set(parent, acc);
+          feed();
+        });
+        w.on('error', reject);
+        w.on('exit', () => resolve());
+        feed();
+      });
+    }),
+  );
+  void workerData;
+
+  const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(1)}`.padStart(6);
+  const header = `${'shift'.padEnd(18)}${'n'.padStart(6)}${'trials'.padStart(7)} | ${METHODS.map((m) => m.replace('domain_classifier', 'classifier').replace('centroid_distance', 'centroid').padStart(10)).join('')}`;
+  console.log('\nRates in % of trials: false-alarm rate for "no shift", power otherwise. monitor = the decision (Bonferroni over 3 tests and effect >= min_effect).');
+  console.log(header);
+  console.log('-'.repeat(header.length));
+  let worstFar = { rate: -1, n: 0 };
+  let weakest = { rate: 2, label: '' };
+  for (const j of jobs) {
+    const c = totals.get(j.id)!;
+    if (j.n === ns[0] && j.id !== 0) console.log('');
+    console.log(`${describeShift(j.shift).padEnd(18)}${String(j.n).padStart(6)}${String(j.trials).padStart(7)} | ${METHODS.map((m) => pct(c[m], j.trials).padStart(10)).join('')}`);
+    const rate = c.monitor / j.trials;
+    if (j.shift.kind === 'none' && rate > worstFar.rate) worstFar = { rate, n: j.n };
+    if (j.shift.kind !== 'none' && j.n >= 500 && rate < weakest.rate) weakest = { rate, label: `${describeShift(j.shift)} at n = ${j.n}` };
+  }
+  const h0 = totals.get(-1)!;
+  const h1 = totals.get(-2)!;
+  console.log('\nHeadline (dim 1536, n = 500 per side):');
+  console.log(`  false-alarm rate ${pct(h0.monitor, trials).trim()}% (${h0.monitor}/${trials}), 10% new topic detected ${pct(h1.monitor, trials).trim()}% (${h1.monitor}/${trials})`);
+  const farOk = worstFar.rate <= ALPHA + 0.015;
+  const powerOk = h1.monitor / trials >= 0.9;
+  console.log(`\nTargets: false-alarm rate <= ${((ALPHA + 0.015) * 100).toFixed(1)}% at every n: ${farOk ? 'met' : 'NOT met'} (highest ${(worstFar.rate * 100).toFixed(1)}% at n = ${worstFar.n}; with ${trials} trials the standard error is about ${(100 * Math.sqrt((ALPHA * (1 - ALPHA)) / trials)).toFixed(1)} points)`);
+  console.log(`         10% new topic at n = 500 detected >= 90%: ${powerOk ? 'met' : 'NOT met'} (${pct(h1.monitor, trials).trim()}%)`);
+  console.log(`Weakest case (n >= 500): ${weakest.label}, detected ${(weakest.rate * 100).toFixed(1)}% of the time.`);
+  console.log(`Elapsed ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+}
