@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
  * the nth request of a route.
  */
 
-export type Route = 'files' | 'jobs.create' | 'jobs.retrieve' | 'embeddings' | 'moderations' | 'chat';
+export type Route = 'files' | 'jobs.create' | 'jobs.list' | 'jobs.retrieve' | 'embeddings' | 'moderations' | 'chat';
 
 export interface Failure {
   status: number;
@@ -26,6 +26,8 @@ export interface Failure {
   code?: string | null;
   message?: string;
   headers?: Record<string, string>;
+  /** The server does the work and then answers with this error (a response lost on the way back). */
+  afterWork?: boolean;
 }
 
 export const failures = {
@@ -153,6 +155,7 @@ export class FakeOpenAI {
   private route(method: string, path: string): { route: Route; id?: string } | null {
     if (method === 'POST' && path === '/v1/files') return { route: 'files' };
     if (method === 'POST' && path === '/v1/fine_tuning/jobs') return { route: 'jobs.create' };
+    if (method === 'GET' && path === '/v1/fine_tuning/jobs') return { route: 'jobs.list' };
     const m = /^\/v1\/fine_tuning\/jobs\/([^/]+)$/.exec(path);
     if (method === 'GET' && m) return { route: 'jobs.retrieve', id: decodeURIComponent(m[1]) };
     if (method === 'POST' && path === '/v1/embeddings') return { route: 'embeddings' };
@@ -172,7 +175,17 @@ export class FakeOpenAI {
     }
     if (!r) return this.error(res, 404, `Invalid URL (${method} ${path})`, 'invalid_request_error');
     const f = this.injectedAt.get(`${r.route}#${this.count(r.route)}`) ?? this.injected.get(r.route)?.shift();
-    if (f) return this.error(res, f.status, f.message ?? 'error', f.type ?? 'error', f.code ?? null, null, f.headers);
+    if (f && !f.afterWork) return this.error(res, f.status, f.message ?? 'error', f.type ?? 'error', f.code ?? null, null, f.headers);
+    if (f) {
+      // Do the work, throw the response away, answer with the error.
+      const sink = { writeHead: () => sink, end: () => sink } as unknown as ServerResponse;
+      await this.serve(r, req, raw, new URL(req.url ?? '/', 'http://x'), sink);
+      return this.error(res, f.status, f.message ?? 'error', f.type ?? 'error', f.code ?? null, null, f.headers);
+    }
+    return this.serve(r, req, raw, new URL(req.url ?? '/', 'http://x'), res);
+  }
+
+  private async serve(r: { route: Route; id?: string }, req: IncomingMessage, raw: Buffer, url: URL, res: ServerResponse): Promise<void> {
     switch (r.route) {
       case 'files':
         return this.upload(req, raw, res);
@@ -180,6 +193,8 @@ export class FakeOpenAI {
         return this.createJob(JSON.parse(raw.toString('utf8')), res);
       case 'jobs.retrieve':
         return this.retrieveJob(r.id!, res);
+      case 'jobs.list':
+        return this.listJobs(url, res);
       case 'embeddings':
         return this.embeddings(JSON.parse(raw.toString('utf8')), res);
       case 'moderations':
@@ -263,6 +278,21 @@ export class FakeOpenAI {
     };
     this.jobs.set(j.id, j);
     this.send(res, 200, this.jobView(j));
+  }
+
+  /** GET /v1/fine_tuning/jobs?metadata[k]=v&limit=n: newest first, filtered by metadata. */
+  private listJobs(url: URL, res: ServerResponse): void {
+    const filters = [...url.searchParams.entries()].flatMap(([k, v]) => {
+      const m = /^metadata\[(.+)\]$/.exec(k);
+      return m ? [[m[1], v] as const] : [];
+    });
+    const limit = Number(url.searchParams.get('limit') ?? 20);
+    const data = [...this.jobs.values()]
+      .reverse()
+      .filter((j) => filters.every(([k, v]) => j.metadata?.[k] === v))
+      .slice(0, limit)
+      .map((j) => this.jobView(j));
+    this.send(res, 200, { object: 'list', data, has_more: false });
   }
 
   private retrieveJob(id: string, res: ServerResponse): void {

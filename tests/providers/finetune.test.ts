@@ -128,6 +128,27 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     ]);
   }, 120_000);
 
+  it('a job created but whose response was lost is found by its idempotency key on retry, not started twice', async () => {
+    fake = await FakeOpenAI.start({ pollsToFinish: 3 });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    await interactions(fx.ctx.db, QA, 60);
+    await evalSet(fx.ctx.db, QA.slice(0, 6));
+    // The server creates the job, then the client sees a 500 (as if the response was lost).
+    fake.fail('jobs.create', { ...failures.serverError(), afterWork: true });
+    const { decision, job } = await fx.decide('finetune');
+    const done = await fx.settle(decision.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toMatchObject({ status: 'promoted', version: 'v1', candidate_accuracy: 1 });
+    expect(fake.count('jobs.create')).toBe(1);
+    expect(fake.jobs.size).toBe(1);
+    expect(fake.count('jobs.list')).toBe(1);
+    expect(fake.count('files')).toBe(1);
+    const [only] = [...fake.jobs.values()];
+    expect(done.result?.job_id).toBe(only.id);
+    expect(only.metadata).toMatchObject({ driftwatch_model: 'support-bot', driftwatch_start: done.result?.start_key });
+    expect((await fx.finishedJob('finetune', job.id!)).attemptsMade).toBe(2);
+  }, 120_000);
+
   it('a failed provider job fails the decision and marks the version failed; too little data fails before any upload', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 2, failJobsWith: { code: 'invalid_training_file', message: 'Training file has too many duplicated examples' } });
     fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });

@@ -146,6 +146,9 @@ describe('offline fine-tuning and the local answer model', () => {
     expect(st.status).toBe('failed');
     expect(st.error).toMatch(/no example with both a user and an assistant message/);
     await expect(ft.status('ftjob-local-missing')).rejects.toBeInstanceOf(PermanentError);
+    const keyed = await ft.start({ model: 'm', base_model: 'b', suffix: 'm-v2', examples: examples([['q', 'a']]), idempotency_key: 'k1' });
+    expect(await ft.findJob('k1')).toEqual(keyed);
+    expect(await ft.findJob('k2')).toBeNull();
   });
 
   it('answerIsCorrect ignores case and punctuation and tolerates small wording differences', () => {

@@ -97,6 +97,15 @@ describe('OpenAI providers against an OpenAI-compatible server', () => {
     expect(b.answers).toEqual(['Paris']);
   });
 
+  it('fine-tune: findJob finds a job by the idempotency key of its start', async () => {
+    const ft = new OpenAIFineTuneProvider(client());
+    const ex = [{ messages: [{ role: 'user' as const, content: 'q' }, { role: 'assistant' as const, content: 'a' }] }];
+    const a = await ft.start({ model: 'm', base_model: 'gpt-4o-mini-2024-07-18', examples: ex, suffix: 'm-v1', idempotency_key: 'key-a' });
+    await ft.start({ model: 'm', base_model: 'gpt-4o-mini-2024-07-18', examples: ex, suffix: 'm-v2', idempotency_key: 'key-b' });
+    expect(await ft.findJob('key-a')).toEqual(a);
+    expect(await ft.findJob('key-unknown')).toBeNull();
+  });
+
   it('fine-tune: a failed job reports its error', async () => {
     const failing = await FakeOpenAI.start({ pollsToFinish: 2, failJobsWith: { code: 'invalid_training_file', message: 'The file has too few examples' } });
     try {

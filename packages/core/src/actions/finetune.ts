@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { PermanentError, WaitForExternalError } from '../errors.js';
 import { getModelVersion, insertModelVersion, nextModelVersion, promoteModelVersion, getPromotedVersion, updateModelVersion } from '../db/repo/models.js';
 import { recordDecisionProgress } from '../db/repo/progress.js';
@@ -9,6 +10,8 @@ import type { ActionRunner } from './types.js';
 /** What the fine-tune action records on its decision while it runs (decisions.result). */
 interface FinetuneProgress {
   status?: string;
+  /** Idempotency key of the provider job's start, recorded before start() is called. */
+  start_key?: string;
   job_id?: string;
   file_id?: string;
   version?: string;
@@ -37,9 +40,12 @@ function suffixFor(model: string, version: string): string {
  * 1. Training data: recent interactions rated >= actions.min_feedback_score, no error,
  *    at most actions.training_limit (training-data.ts); fewer than
  *    MIN_TRAINING_EXAMPLES is a permanent failure.
- * 2. Start the provider's job ONCE: its job and file ids, and a model_versions row
- *    (status training), are recorded on the decision right after start() returns;
- *    a retry finds them and polls the same job instead of starting another.
+ * 2. Start the provider's job ONCE: an idempotency key and the version name are
+ *    recorded on the decision before start(), the job and file ids and a
+ *    model_versions row (status training) right after it returns. A retry finds the
+ *    ids and polls the same job; a retry after a start whose outcome is unknown (a
+ *    crash in between, a lost response) looks the job up by its key (findJob) before
+ *    starting another.
  * 3. Poll: while the job runs the action throws WaitForExternalError, so the queue
  *    job waits in delayed for deployment.queues.finetune.poll_interval_ms holding no
  *    worker slot; a failed or cancelled job marks the version failed and fails the
@@ -66,28 +72,38 @@ export const finetune: ActionRunner = async (ctx, decision) => {
 
   // Step 1 and 2: training data, then start the job exactly once.
   if (!p.job_id) {
-    const examples = await trainingExamples(ctx.db, { model: decision.model, minScore: a.min_feedback_score, before: decision.window_end, limit: a.training_limit });
-    if (examples.length < MIN_TRAINING_EXAMPLES) {
-      throw new PermanentError(
-        `only ${examples.length} interactions of ${decision.model} are rated >= ${a.min_feedback_score} without errors; a fine-tune needs at least ${MIN_TRAINING_EXAMPLES}. Collect more feedback or lower actions.min_feedback_score`,
-      );
+    // A start whose outcome is unknown (a crash right after it, a lost response) left its key: find that job before starting another.
+    let started = p.start_key && ft.findJob ? await ft.findJob(p.start_key) : null;
+    if (started) ctx.logger.info({ decision: decision.id, job: started.job_id }, 'fine-tune job of an earlier attempt found; resuming it');
+    if (!started) {
+      const examples = await trainingExamples(ctx.db, { model: decision.model, minScore: a.min_feedback_score, before: decision.window_end, limit: a.training_limit });
+      if (examples.length < MIN_TRAINING_EXAMPLES) {
+        throw new PermanentError(
+          `only ${examples.length} interactions of ${decision.model} are rated >= ${a.min_feedback_score} without errors; a fine-tune needs at least ${MIN_TRAINING_EXAMPLES}. Collect more feedback or lower actions.min_feedback_score`,
+        );
+      }
+      if (!p.start_key || !p.version) {
+        const version = await nextModelVersion(ctx.db, decision.model);
+        await save({ status: 'starting', start_key: `dw-${decision.id}-${randomBytes(6).toString('hex')}`, version });
+      }
+      await save({ training_examples: examples.length });
+      started = await ft.start({ model: decision.model, base_model: baseModel, examples, suffix: suffixFor(decision.model, p.version!), idempotency_key: p.start_key });
     }
-    const version = await nextModelVersion(ctx.db, decision.model);
-    const started = await ft.start({ model: decision.model, base_model: baseModel, examples, suffix: suffixFor(decision.model, version) });
+    const job = started;
     await ctx.db.transaction(async (tx) => {
       const mv = await insertModelVersion(tx, {
         model: decision.model,
-        version,
+        version: p.version!,
         provider: ft.name,
         base_model: baseModel,
         status: 'training',
         decision_id: decision.id,
-        details: { job_id: started.job_id, file_id: started.file_id, training_examples: examples.length },
+        details: { job_id: job.job_id, file_id: job.file_id, training_examples: p.training_examples },
       });
-      p = { ...p, status: 'training', ...started, version, model_version_id: mv.id, provider: ft.name, base_model: baseModel, training_examples: examples.length, polls: 0 };
+      p = { ...p, status: 'training', ...job, model_version_id: mv.id, provider: ft.name, base_model: baseModel, polls: 0 };
       await recordDecisionProgress(tx, decision.id, p as Record<string, unknown>);
     });
-    ctx.logger.info({ decision: decision.id, job: started.job_id, version, examples: examples.length }, 'fine-tune started');
+    ctx.logger.info({ decision: decision.id, job: job.job_id, version: p.version, examples: p.training_examples }, 'fine-tune started');
   }
 
   const mv = await getModelVersion(ctx.db, decision.model, p.version!);
@@ -115,6 +131,7 @@ export const finetune: ActionRunner = async (ctx, decision) => {
 
   const base = {
     job_id: p.job_id,
+    start_key: p.start_key,
     file_id: p.file_id,
     version: p.version,
     provider: p.provider,

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PermanentError } from '../errors.js';
 import { approxTokens, tokenCosine, tokenize } from './text.js';
-import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneStatus, TrainingExample } from './types.js';
+import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneRequest, FineTuneStatus, TrainingExample } from './types.js';
 import { loadWinkVectors, type WinkCacheOptions, type WordVectors } from './word-vectors.js';
 
 /**
@@ -131,6 +131,7 @@ interface LocalJob {
   fine_tuned_model: string | null;
   error: string | null;
   trained_tokens: number | null;
+  idempotency_key: string | null;
 }
 
 /** A trained local model: question -> answer pairs, the first answer of a repeated question wins. */
@@ -206,7 +207,7 @@ export class OfflineFineTuneProvider implements FineTuneProvider {
     this.now = o.now ?? Date.now;
   }
 
-  async start(req: { model: string; base_model: string; examples: TrainingExample[]; suffix: string }): Promise<{ job_id: string; file_id: string }> {
+  async start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string }> {
     const file_id = `file-local-${randomBytes(6).toString('hex')}`;
     const id = `ftjob-local-${randomBytes(6).toString('hex')}`;
     writeFileSync(this.store.filePath(file_id), req.examples.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -222,9 +223,20 @@ export class OfflineFineTuneProvider implements FineTuneProvider {
       fine_tuned_model: null,
       error: null,
       trained_tokens: null,
+      idempotency_key: req.idempotency_key ?? null,
     };
     writeJson(this.store.jobPath(id), job);
     return { job_id: id, file_id };
+  }
+
+  async findJob(idempotencyKey: string): Promise<{ job_id: string; file_id: string } | null> {
+    const dir = join(this.store.dir, 'jobs');
+    if (!existsSync(dir)) return null;
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
+      const job = JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalJob;
+      if (job.idempotency_key === idempotencyKey) return { job_id: job.id, file_id: job.file_id };
+    }
+    return null;
   }
 
   async status(jobId: string) {

@@ -2,7 +2,7 @@ import OpenAI, { toFile } from 'openai';
 import type { ModerationProvider } from '../monitors/moderation.js';
 import { callOpenAI } from './openai-errors.js';
 import { chatCost, embeddingCost, fineTuneCost } from './prices.js';
-import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneStatus, TrainingExample } from './types.js';
+import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneRequest, FineTuneStatus } from './types.js';
 
 /**
  * Providers backed by the OpenAI API (or any OpenAI-compatible server at baseURL),
@@ -61,20 +61,35 @@ export class OpenAIModerationProvider implements ModerationProvider {
   }
 }
 
+/** Metadata key of a fine-tuning job that holds the idempotency key of the start() that created it. */
+export const IDEMPOTENCY_METADATA_KEY = 'driftwatch_start';
+
 /** Supervised fine-tuning: uploads a JSONL training file, creates a job, reports its status. */
 export class OpenAIFineTuneProvider implements FineTuneProvider {
   readonly name = 'openai';
   constructor(private readonly client: OpenAI) {}
 
-  async start(req: { model: string; base_model: string; examples: TrainingExample[]; suffix: string }): Promise<{ job_id: string; file_id: string }> {
+  async start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string }> {
     const jsonl = req.examples.map((e) => JSON.stringify(e)).join('\n') + '\n';
     const file = await callOpenAI('file upload', async () =>
       this.client.files.create({ file: await toFile(Buffer.from(jsonl, 'utf8'), `${req.suffix}.jsonl`, { type: 'application/jsonl' }), purpose: 'fine-tune' }),
     );
     const job = await callOpenAI('fine-tuning job creation', () =>
-      this.client.fineTuning.jobs.create({ model: req.base_model, training_file: file.id, suffix: req.suffix, metadata: { driftwatch_model: req.model } }),
+      this.client.fineTuning.jobs.create({
+        model: req.base_model,
+        training_file: file.id,
+        suffix: req.suffix,
+        metadata: { driftwatch_model: req.model, ...(req.idempotency_key ? { [IDEMPOTENCY_METADATA_KEY]: req.idempotency_key } : {}) },
+      }),
     );
     return { job_id: job.id, file_id: file.id };
+  }
+
+  /** Finds a job by the idempotency key start() put in its metadata. */
+  async findJob(idempotencyKey: string): Promise<{ job_id: string; file_id: string } | null> {
+    const page = await callOpenAI('fine-tuning job lookup', () => this.client.fineTuning.jobs.list({ metadata: { [IDEMPOTENCY_METADATA_KEY]: idempotencyKey }, limit: 10 }));
+    const job = page.data.find((j) => j.metadata?.[IDEMPOTENCY_METADATA_KEY] === idempotencyKey);
+    return job ? { job_id: job.id, file_id: job.training_file } : null;
   }
 
   async status(jobId: string) {

@@ -24,11 +24,25 @@ export interface TrainingExample {
   messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
 }
 
+export interface FineTuneRequest {
+  /** Driftwatch's model name (the config's models[].name). */
+  model: string;
+  /** The provider's model to train from. */
+  base_model: string;
+  examples: TrainingExample[];
+  /** Part of the trained model's name (OpenAI: letters, digits and '-', at most 64 characters). */
+  suffix: string;
+  /** Tags the job so that findJob() can find it again after a crash or a lost response. */
+  idempotency_key?: string;
+}
+
 /** Trains a new model version from examples; long-running, so started and then polled. */
 export interface FineTuneProvider {
   readonly name: string;
-  start(req: { model: string; base_model: string; examples: TrainingExample[]; suffix: string }): Promise<{ job_id: string; file_id: string }>;
+  start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string }>;
   status(jobId: string): Promise<{ status: FineTuneStatus; fine_tuned_model: string | null; error: string | null; trained_tokens: number | null; cost_usd: number }>;
+  /** The job an earlier start() with this idempotency key created, if any (a start whose outcome is unknown). */
+  findJob?(idempotencyKey: string): Promise<{ job_id: string; file_id: string } | null>;
 }
 
 /**
