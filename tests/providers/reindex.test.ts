@@ -133,6 +133,9 @@ describe('re-index action through the action worker', () => {
     const limited = await fx.finishedJob('reindex', job.id!);
     expect(limited.attemptsMade).toBe(refJob.attemptsMade);
     expect(limited.attemptsMade).toBe(1);
+    // BullMQ counts every start in attemptsStarted, the paused one too; `attempts` limits attemptsMade only.
+    expect(refJob.attemptsStarted).toBe(1);
+    expect(limited.attemptsStarted).toBe(2);
     expect(limited.failedReason ?? '').toBe('');
   }, 120_000);
 
