@@ -4,8 +4,10 @@
  *
  *   npm run bench:detection -- [--trials N] [--quick] [--dim D] [--ns 20,100,500]
  *
- * --trials N  trials per cell for n <= 1000 (default 100; halved at n = 2000, quartered above)
- * --quick     n in {50, 200, 500, 2000}, 40 trials: a one-minute smoke run
+ * --trials N       trials per shifted cell for n <= 1000 (default 30)
+ * --null-trials M  trials per no-shift cell for n <= 1000 (default 4 x N: the false-alarm
+ *                  rate needs the precision); both halved at n = 2000 and quartered above
+ * --quick          n in {50, 200, 500, 2000}, 10 and 40 trials: a smoke run of a minute or two
  * --dim D     embedding dimension of the table (default 384); the headline check
  *             (10% new topic at n = 500 per side) always runs at 1536
  * Cells run on all cores (worker threads). Per-method columns: the three tests
@@ -74,17 +76,18 @@ function arg(name: string): string | undefined {
 
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  const trials = Number(arg('--trials') ?? (quick ? 40 : 100));
+  const trials = Number(arg('--trials') ?? (quick ? 10 : 30));
+  const nullTrials = Number(arg('--null-trials') ?? 4 * trials);
   const dim = Number(arg('--dim') ?? 384);
   const ns = (arg('--ns') ?? (quick ? '50,200,500,2000' : '20,50,100,200,500,1000,2000,5000,10000')).split(',').map(Number);
-  const perN = (n: number) => (n <= 1000 ? trials : n <= 2000 ? Math.ceil(trials / 2) : Math.ceil(trials / 4));
+  const perN = (n: number, t: number) => (n <= 1000 ? t : n <= 2000 ? Math.ceil(t / 2) : Math.ceil(t / 4));
 
   const jobs: Job[] = [];
-  for (const shift of SHIFTS) for (const n of ns) jobs.push({ id: jobs.length, dim, n, shift, trials: perN(n) });
+  for (const shift of SHIFTS) for (const n of ns) jobs.push({ id: jobs.length, dim, n, shift, trials: perN(n, shift.kind === 'none' ? nullTrials : trials) });
   // Headline check at full dimension.
   const headline = [
-    { id: -1, dim: 1536, n: 500, shift: { kind: 'none' } as Shift, trials },
-    { id: -2, dim: 1536, n: 500, shift: { kind: 'new_topic', fraction: 0.1 } as Shift, trials },
+    { id: -1, dim: 1536, n: 500, shift: { kind: 'none' } as Shift, trials: 2 * trials },
+    { id: -2, dim: 1536, n: 500, shift: { kind: 'new_topic', fraction: 0.1 } as Shift, trials: 2 * trials },
   ];
   // Split every job into chunks so both cores stay busy.
   const chunks: (Job & { parent: number })[] = [];
@@ -97,7 +100,7 @@ async function main(): Promise<void> {
   const totals = new Map<number, Counts>();
   const started = performance.now();
   const workers = Math.max(1, Math.min(availableParallelism(), 8));
-  console.log(`embedding monitor detection benchmark: dim ${dim}, n per side ${ns.join(', ')}, ${trials} trials per cell (fewer above n = 1000), alpha ${ALPHA}, ${workers} workers`);
+  console.log(`embedding monitor detection benchmark: dim ${dim}, n per side ${ns.join(', ')}, ${nullTrials} trials per no-shift cell and ${trials} per shifted cell (fewer above n = 1000), alpha ${ALPHA}, ${workers} workers`);
   let next = 0;
   await Promise.all(
     Array.from({ length: workers }, () => {
@@ -128,7 +131,7 @@ async function main(): Promise<void> {
   void workerData;
 
   const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(1)}`.padStart(6);
-  const header = `${'shift'.padEnd(18)}${'n'.padStart(6)}${'trials'.padStart(7)} | ${METHODS.map((m) => m.replace('domain_classifier', 'classifier').replace('centroid_distance', 'centroid').padStart(10)).join('')}`;
+  const header = `${'shift'.padEnd(18)}${'n'.padStart(6)}${'trials'.padStart(7)} | ${METHODS.map((m) => m.replace('domain_classifier', 'classifier').replace('centroid_distance', 'centroid').padStart(11)).join('')}`;
   console.log('\nRates in % of trials: false-alarm rate for "no shift", power otherwise. monitor = the decision (Bonferroni over 3 tests and effect >= min_effect).');
   console.log(header);
   console.log('-'.repeat(header.length));
@@ -137,7 +140,7 @@ async function main(): Promise<void> {
   for (const j of jobs) {
     const c = totals.get(j.id)!;
     if (j.n === ns[0] && j.id !== 0) console.log('');
-    console.log(`${describeShift(j.shift).padEnd(18)}${String(j.n).padStart(6)}${String(j.trials).padStart(7)} | ${METHODS.map((m) => pct(c[m], j.trials).padStart(10)).join('')}`);
+    console.log(`${describeShift(j.shift).padEnd(18)}${String(j.n).padStart(6)}${String(j.trials).padStart(7)} | ${METHODS.map((m) => pct(c[m], j.trials).padStart(11)).join('')}`);
     const rate = c.monitor / j.trials;
     if (j.shift.kind === 'none' && rate > worstFar.rate) worstFar = { rate, n: j.n };
     if (j.shift.kind !== 'none' && j.n >= 500 && rate < weakest.rate) weakest = { rate, label: `${describeShift(j.shift)} at n = ${j.n}` };
@@ -145,11 +148,12 @@ async function main(): Promise<void> {
   const h0 = totals.get(-1)!;
   const h1 = totals.get(-2)!;
   console.log('\nHeadline (dim 1536, n = 500 per side):');
-  console.log(`  false-alarm rate ${pct(h0.monitor, trials).trim()}% (${h0.monitor}/${trials}), 10% new topic detected ${pct(h1.monitor, trials).trim()}% (${h1.monitor}/${trials})`);
+  const ht = 2 * trials;
+  console.log(`  false-alarm rate ${pct(h0.monitor, ht).trim()}% (${h0.monitor}/${ht}), 10% new topic detected ${pct(h1.monitor, ht).trim()}% (${h1.monitor}/${ht})`);
   const farOk = worstFar.rate <= ALPHA + 0.015;
-  const powerOk = h1.monitor / trials >= 0.9;
-  console.log(`\nTargets: false-alarm rate <= ${((ALPHA + 0.015) * 100).toFixed(1)}% at every n: ${farOk ? 'met' : 'NOT met'} (highest ${(worstFar.rate * 100).toFixed(1)}% at n = ${worstFar.n}; with ${trials} trials the standard error is about ${(100 * Math.sqrt((ALPHA * (1 - ALPHA)) / trials)).toFixed(1)} points)`);
-  console.log(`         10% new topic at n = 500 detected >= 90%: ${powerOk ? 'met' : 'NOT met'} (${pct(h1.monitor, trials).trim()}%)`);
+  const powerOk = h1.monitor / ht >= 0.9;
+  console.log(`\nTargets: false-alarm rate <= ${((ALPHA + 0.015) * 100).toFixed(1)}% at every n: ${farOk ? 'met' : 'NOT met'} (highest ${(worstFar.rate * 100).toFixed(1)}% at n = ${worstFar.n}; with ${nullTrials} trials the standard error at a true 5% is about ${(100 * Math.sqrt((ALPHA * (1 - ALPHA)) / nullTrials)).toFixed(1)} points)`);
+  console.log(`         10% new topic at n = 500 detected >= 90%: ${powerOk ? 'met' : 'NOT met'} (${pct(h1.monitor, ht).trim()}%)`);
   console.log(`Weakest case (n >= 500): ${weakest.label}, detected ${(weakest.rate * 100).toFixed(1)}% of the time.`);
   console.log(`Elapsed ${((performance.now() - started) / 1000).toFixed(0)} s.`);
 }

@@ -159,14 +159,20 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         for (let c = 0; c < f; c++) s += X[i * f + c] * w[c];
         (isY[i] ? pos : neg).push(s);
       }
-      // Top share: Y rows among the fold's top-scored `fpr` share of test rows.
-      const all = Float64Array.from(pos.concat(neg)).sort();
-      const topCut = all[Math.max(0, all.length - Math.max(1, Math.round(fpr * all.length)))];
-      for (const v of pos) if (v >= topCut) topY++;
-      for (const v of all) if (v >= topCut) topAll++;
-      if (pos.length === 0 || neg.length === 0) continue;
       const negSorted = Float64Array.from(neg).sort();
       const posSorted = Float64Array.from(pos).sort();
+      // Top share: Y rows among the fold's top-scored `fpr` share of test rows (merge from the top).
+      let topK = Math.max(1, Math.round(fpr * rows.length));
+      let ip = posSorted.length - 1;
+      let ineg = negSorted.length - 1;
+      topAll += topK;
+      while (topK-- > 0) {
+        if (ineg < 0 || (ip >= 0 && posSorted[ip] >= negSorted[ineg])) {
+          ip--;
+          topY++;
+        } else ineg--;
+      }
+      if (pos.length === 0 || neg.length === 0) continue;
       // Y rows scoring above X's (1 - fpr) quantile in this fold.
       const cut = negSorted[Math.min(negSorted.length - 1, Math.max(0, Math.ceil((1 - fpr) * negSorted.length) - 1))];
       let above = 0;

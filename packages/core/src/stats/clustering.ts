@@ -21,7 +21,7 @@ function toRows(m: Matrix): number[][] {
  * KMeans (k-means++ initialisation, Lloyd iterations) through ml-kmeans, seeded.
  * k is capped at rows - 1.
  */
-export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 100): Clustering {
+export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 50): Clustering {
   k = Math.max(1, Math.min(k, m.rows - 1));
   const res = mlKmeans(toRows(m), k, { seed, maxIterations, initialization: 'kmeans++' });
   const labels = Int32Array.from(res.clusters);

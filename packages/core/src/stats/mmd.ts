@@ -5,7 +5,7 @@ export interface MmdOptions {
   /** Number of label permutations B; the smallest attainable p-value is 1/(B+1). */
   permutations: number;
   rng: Rng;
-  /** Random Fourier feature pairs D (default 256); the kernel is approximated to about 1/sqrt(D) per entry. */
+  /** Random Fourier feature pairs D (default 128); the kernel is approximated to about 1/sqrt(D) per entry. */
   features?: number;
   /** Base bandwidth sigma; default: median pairwise distance of the pooled sample. */
   bandwidth?: number;
@@ -62,7 +62,7 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
   const n = x.rows;
   const m = y.rows;
   const N = n + m;
-  const D = opts.features ?? 256;
+  const D = opts.features ?? 128;
   const scales = opts.scales ?? [0.5, 1, 2];
   const pooled = { rows: N, cols: p, data: new Float64Array(N * p) };
   pooled.data.set(x.data, 0);

@@ -119,3 +119,17 @@ describe('behaviorMonitor', () => {
     expect(res).toMatchObject({ status: 'insufficient_data', score: 0, p_value: null, severity: 'none' });
   });
 });
+
+describe('behaviorMonitor with rare events', () => {
+  it("uses Fisher's exact test when expected counts are small", () => {
+    const base = window(120, { toxic: 0 });
+    const cur = window(120, { toxic: 0.075 });
+    const res = behaviorMonitor(base, cur, t, s);
+    // 0/120 vs 9/120 (expected count 4.5 < 5): one-sided Fisher p = P(all 9 events in the
+    // current window) = C(120,9)/C(240,9) = 1.67178e-3
+    expect(res.methods.toxicity_rate.test).toBe('fisher');
+    expect(res.methods.toxicity_rate.p_value as number).toBeCloseTo(1.67178e-3, 7);
+    expect(res.methods.toxicity_rate.flagged).toBe(true);
+    expect(res.gauges.model_toxicity_rate).toBe(0.075);
+  });
+});

@@ -82,3 +82,18 @@ describe('domain classifier test', () => {
     expect(alarms).toBeLessThan(12);
   });
 });
+
+describe('domain classifier on a small new subpopulation', () => {
+  it('catches 10% of rows from an unseen cluster through the top-scored share', () => {
+    const rng = new Mulberry32(12);
+    const x = cloud(400, 8, rng);
+    const y = cloud(400, 8, rng);
+    // 40 current rows moved far along the first axis: a new, compact topic
+    for (let i = 0; i < 40; i++) y.data[i * 8] += 6;
+    const res = domainClassifierTest(x, y, { permutations: 99, rng });
+    expect(res.p_value).toBeLessThanOrEqual(0.02);
+    // ~0.9 x 10% of current rows sit above the baseline's 90th percentile on top of the 10% expected
+    expect(res.tpr - res.fpr).toBeGreaterThan(0.05);
+    expect(res.top).toBeGreaterThan(0.6);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * Speed benchmark of the embedding compare at production size.
+ *
+ *   npm run bench -- [--rows 5000] [--dim 1536]
+ *
+ * Writes baseline and current windows (5,000 x 1536 float32 .npy, the current one
+ * with a 10% new topic) to a temporary folder, runs the real `driftwatch compare`
+ * code path (compareCommand: .npy parsing + embeddingMonitor) in a fresh child
+ * process, and prints the time per method, the total and the child's peak RSS.
+ * Then runs bench/sklearn_baseline.py on the same files when numpy + scikit-learn
+ * are importable, and prints both side by side.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Matrix } from '../packages/core/src/monitors/types.js';
+import { deriveRng } from '../packages/core/src/stats/rng.js';
+import { makeWorld, sample } from './gen.js';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : fallback;
+}
+
+/** A 2-D float32 C-order .npy (format 1.0). */
+export function writeNpy(path: string, m: Matrix): void {
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  const pre = Buffer.alloc(10);
+  pre.writeUInt8(0x93, 0);
+  pre.write('NUMPY', 1, 'latin1');
+  pre.writeUInt8(1, 6);
+  pre.writeUInt8(0, 7);
+  pre.writeUInt16LE(total - 10, 8);
+  const data = m.data instanceof Float32Array ? m.data : Float32Array.from(m.data);
+  writeFileSync(path, Buffer.concat([pre, Buffer.from(header.padEnd(total - 11) + '\n', 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+}
+
+async function child(baseline: string, current: string): Promise<void> {
+  const { compareCommand } = await import('../apps/cli/src/commands/compare.js');
+  let out = '';
+  const t0 = performance.now();
+  const code = await compareCommand(['--baseline', baseline, '--current', current, '--json'], { stdout: (s) => (out += s), stderr: (s) => process.stderr.write(s) });
+  const wall = performance.now() - t0;
+  const result = JSON.parse(out);
+  process.stdout.write(JSON.stringify({ code, wall_ms: wall, maxrss_kb: process.resourceUsage().maxRSS, result }));
+}
+
+async function main(): Promise<void> {
+  const rows = Number(arg('--rows', '5000'));
+  const dim = Number(arg('--dim', '1536'));
+  const dir = mkdtempSync(join(tmpdir(), 'driftwatch-bench-'));
+  const b = join(dir, 'baseline.npy');
+  const c = join(dir, 'current.npy');
+  try {
+    const world = makeWorld(dim, 5);
+    const rng = deriveRng(1, 'bench');
+    writeNpy(b, sample(world, rows, rng));
+    writeNpy(c, sample(world, rows, rng, { kind: 'new_topic', fraction: 0.1 }));
+    console.log(`embedding compare benchmark: ${rows} x ${dim} float32 per window (current: 10% new topic), files in ${dir}`);
+
+    const self = fileURLToPath(import.meta.url);
+    const run = spawnSync(process.execPath, [...process.execArgv, self, '--child', b, c], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    if (run.status !== 0) throw new Error(`compare child failed: ${run.stderr}`);
+    const { wall_ms, maxrss_kb, result } = JSON.parse(run.stdout);
+    const timings: Record<string, number> = result.timings_ms;
+    const monitorMs = timings.total;
+    console.log(`\nDriftwatch (compareCommand in a fresh process): verdict ${result.status}, score ${result.score}, p-value ${result.p_value}`);
+    for (const [k, v] of Object.entries(timings)) if (k !== 'total') console.log(`  ${k.padEnd(20)} ${String(Math.round(v)).padStart(6)} ms`);
+    console.log(`  ${'read .npy + other'.padEnd(20)} ${String(Math.round(wall_ms - monitorMs)).padStart(6)} ms`);
+    console.log(`  ${'total'.padEnd(20)} ${String(Math.round(wall_ms)).padStart(6)} ms   (monitor ${Math.round(monitorMs)} ms)`);
+    console.log(`  peak RSS             ${(maxrss_kb / 1024).toFixed(0).padStart(6)} MB`);
+
+    const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import sklearn, numpy'], { stdio: 'ignore' }).status === 0);
+    if (!python) {
+      console.log('\nscikit-learn baseline skipped: numpy + scikit-learn are not importable. Install them with `apt-get install -y python3-sklearn` (Debian) and rerun.');
+      return;
+    }
+    const script = join(dirname(self), 'sklearn_baseline.py');
+    const py = spawnSync(python, [script, b, c], { encoding: 'utf8' });
+    if (py.status !== 0) {
+      console.log(`\nscikit-learn baseline failed: ${py.stderr.trim().split('\n').pop()}`);
+      return;
+    }
+    const sk = JSON.parse(py.stdout);
+    console.log(`\nscikit-learn (${python}, full windows: KMeans + silhouette, PCA + PSI, centroids, variance):`);
+    for (const [k, v] of Object.entries(sk.seconds as Record<string, number>)) if (k !== 'total') console.log(`  ${k.padEnd(20)} ${String(Math.round(v * 1000)).padStart(6)} ms`);
+    console.log(`  ${'total'.padEnd(20)} ${String(Math.round(sk.seconds.total * 1000)).padStart(6)} ms`);
+    console.log(`\nSide by side: driftwatch ${(wall_ms / 1000).toFixed(2)} s (descriptive figures + MMD, KS and classifier permutation tests) vs scikit-learn ${sk.seconds.total.toFixed(2)} s (descriptive figures only); peak RSS ${(maxrss_kb / 1024).toFixed(0)} MB.`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === '--child') await child(process.argv[3], process.argv[4]);
+else await main();
