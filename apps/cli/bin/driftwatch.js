@@ -4,4 +4,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../src/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Every command has closed what it opened by the time main resolves; exit without
+// waiting on anything a dependency may have left scheduled.
+process.exit(await main(process.argv.slice(2)));

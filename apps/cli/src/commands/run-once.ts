@@ -1,5 +1,6 @@
 import { Job, QueueEvents, type Worker } from 'bullmq';
-import { startRun, WORKER_QUEUES } from '@driftwatch/core';
+import type { Queue } from 'bullmq';
+import { startRun, WORKER_QUEUES, type QueueName } from '@driftwatch/core';
 import { startWorkers, type RunSummary } from '@driftwatch/workers';
 import type { Runtime } from '../runtime.js';
 
@@ -14,39 +15,45 @@ export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: stri
   if (models.length === 0) throw new Error(`--model: "${opts.model}" is not in the configuration's models (${ctx.config.models.map((m) => m.name).join(', ')})`);
   const timeout = opts.timeoutMs ?? 10 * 60_000;
   const workers: Worker[] = await startWorkers(ctx, rt.workerConnection, [...WORKER_QUEUES]);
-  const events = new Map<string, QueueEvents>();
-  const eventsFor = async (name: string) => {
-    let e = events.get(name);
-    if (!e) {
-      e = new QueueEvents(name, { connection: rt.workerConnection.duplicate(), prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX });
-      await e.waitUntilReady();
-      events.set(name, e);
-    }
-    return e;
-  };
+  const eventsConnection = rt.workerConnection.duplicate();
+  const triggerEvents = new QueueEvents('trigger', { connection: eventsConnection, prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX });
   try {
     const runs: (RunSummary & { actions: unknown[] })[] = [];
     for (const m of models) {
-      const triggerEvents = await eventsFor('trigger');
+      await triggerEvents.waitUntilReady();
       const { trigger_job_id } = await startRun(ctx.queues, { model: m.name, now: ctx.clock.now(), dry_run: opts.dryRun });
       const job = await Job.fromId(ctx.queues.get('trigger'), trigger_job_id);
       if (!job) throw new Error(`trigger job ${trigger_job_id} vanished`);
       const summary = (await job.waitUntilFinished(triggerEvents, timeout)) as RunSummary;
       const actions = [];
-      for (const a of summary.action_jobs) {
-        const aj = await Job.fromId(ctx.queues.get(a.queue as 'reindex'), a.job_id);
-        if (!aj) continue;
-        try {
-          actions.push({ queue: a.queue, job_id: a.job_id, ...(await aj.waitUntilFinished(await eventsFor(a.queue), timeout)) });
-        } catch (e) {
-          actions.push({ queue: a.queue, job_id: a.job_id, state: 'failed', error: (e as Error).message });
-        }
-      }
+      for (const a of summary.action_jobs) actions.push({ queue: a.queue, job_id: a.job_id, ...(await settle(ctx.queues.get(a.queue as QueueName), a.job_id, timeout)) });
       runs.push({ ...summary, actions });
     }
     return { dry_run: opts.dryRun || ctx.config.actions.dry_run, runs };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
-    for (const e of events.values()) await e.close();
+    await triggerEvents.close();
+    eventsConnection.disconnect();
+  }
+}
+
+/**
+ * Waits until an action job has finished, or has gone to wait in delayed (a fine-tune
+ * polling its provider, or a retry backing off): such a job stays in Redis and the
+ * fleet (`driftwatch start` or workers) carries it on.
+ */
+async function settle(queue: Queue, jobId: string, timeoutMs: number): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await Job.fromId(queue, jobId);
+    if (!job) return { job_state: 'removed' };
+    const state = await job.getState();
+    if (state === 'completed') return { job_state: state, ...(job.returnvalue as Record<string, unknown>) };
+    if (state === 'failed') return { job_state: state, error: job.failedReason };
+    if (state === 'delayed' && job.attemptsStarted > 0) {
+      return { job_state: state, note: 'waiting on the provider or retrying; the fleet (driftwatch start or workers) carries it on' };
+    }
+    if (Date.now() > deadline) return { job_state: state, note: `still ${state} after ${timeoutMs} ms` };
+    await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { dropPrefix, REDIS_URL, tempDir, testConfig, uniquePrefix, writeYaml } from './helpers/env.js';
+import { startCli } from './helpers/process.js';
+
+const prefix = uniquePrefix('start');
+afterAll(() => dropPrefix(prefix));
+
+describe('driftwatch start (the embedded default, one process)', () => {
+  it('serves metrics, health, ingest, and schedules every model; SIGTERM exits 0', async () => {
+    const dir = tempDir();
+    const config = testConfig({ models: [{ name: 'support-bot', schedule: '0 0 * * *' }, { name: 'docs-rag', schedule: '*/30 * * * *' }] });
+    const p = await startCli(['start'], {
+      DRIFT_CONFIG: writeYaml(dir, 'drift.yaml', config),
+      DEPLOYMENT_CONFIG: writeYaml(dir, 'deployment.yaml', { http: { port: 0, host: '127.0.0.1' } }),
+      DRIFTWATCH_DATA_DIR: `${dir}/data`,
+      DRIFTWATCH_QUEUE_PREFIX: prefix,
+      REDIS_URL,
+    });
+    try {
+      expect(p.ready.queues).toEqual(['monitor', 'trigger', 'reindex', 'finetune', 'safety']);
+      const metrics = await (await fetch(`http://127.0.0.1:${p.ready.metrics_port}/metrics`)).text();
+      for (const name of ['drift_embedding_score', 'drift_behavior_score', 'drift_accuracy_score', 'drift_overall_score', 'model_accuracy', 'model_refusal_rate', 'model_toxicity_rate', 'retrain_events_total', 'reindex_events_total', 'api_cost_usd_total']) {
+        expect(metrics).toContain(`# TYPE ${name} `);
+      }
+      expect(metrics).toMatch(/driftwatch_queue_jobs\{queue="pipeline",state="delayed"\} 2/);
+      expect((await fetch(`http://127.0.0.1:${p.ready.metrics_port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${p.ready.metrics_port}/readyz`)).status).toBe(200);
+
+      const http = `http://127.0.0.1:${p.ready.http_port}`;
+      const ok = await fetch(`${http}/v1/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ model: 'support-bot', query: 'hi', response: 'hello', embedding: [0.1, 0.2, 0.3] }]),
+      });
+      expect(ok.status).toBe(201);
+      const bad = await fetch(`${http}/v1/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify([{ model: 'support-bot', query: 'a' }, { model: 'support-bot', query: 'b', feedback_score: 9 }]),
+      });
+      expect(bad.status).toBe(400);
+      expect((await bad.json()).error).toMatch(/^\[1\]\.feedback_score:/);
+      // The board is off without a token, not open.
+      expect((await fetch(`${http}/admin/queues`)).status).toBe(404);
+    } finally {
+      expect(await p.stop('SIGTERM')).toBe(0);
+    }
+    expect(p.stderr()).toContain('stopped');
+  });
+});
