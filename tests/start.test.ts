@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { dropPrefix, REDIS_URL, tempDir, testConfig, uniquePrefix, writeYaml } from './helpers/env.js';
+import { dropPrefix, REDIS_URL, runCli, tempDir, testConfig, uniquePrefix, writeYaml } from './helpers/env.js';
 import { startCli } from './helpers/process.js';
 
 const prefix = uniquePrefix('start');
@@ -9,14 +9,20 @@ describe('driftwatch start (the embedded default, one process)', () => {
   it('serves metrics, health, ingest, and schedules every model; SIGTERM exits 0', async () => {
     const dir = tempDir();
     const config = testConfig({ models: [{ name: 'support-bot', schedule: '0 0 * * *' }, { name: 'docs-rag', schedule: '*/30 * * * *' }] });
-    const p = await startCli(['start'], {
+    const env = {
       DRIFT_CONFIG: writeYaml(dir, 'drift.yaml', config),
       DEPLOYMENT_CONFIG: writeYaml(dir, 'deployment.yaml', { http: { port: 0, host: '127.0.0.1' } }),
       DRIFTWATCH_DATA_DIR: `${dir}/data`,
       DRIFTWATCH_QUEUE_PREFIX: prefix,
       REDIS_URL,
-    });
+    };
+    const p = await startCli(['start'], env);
     try {
+      // A second process on the same embedded database is refused, not allowed to corrupt it.
+      const second = await runCli(['migrate'], env);
+      expect(second.code).toBe(2);
+      expect(second.stderr).toMatch(/in use by process \d+.*DATABASE_URL/);
+
       expect(p.ready.queues).toEqual(['monitor', 'trigger', 'reindex', 'finetune', 'safety']);
       const metrics = await (await fetch(`http://127.0.0.1:${p.ready.metrics_port}/metrics`)).text();
       for (const name of ['drift_embedding_score', 'drift_behavior_score', 'drift_accuracy_score', 'drift_overall_score', 'model_accuracy', 'model_refusal_rate', 'model_toxicity_rate', 'retrain_events_total', 'reindex_events_total', 'api_cost_usd_total']) {

@@ -3,7 +3,7 @@ import { ConfigError, RedisUnavailableError, PermanentError, WORKER_QUEUES, migr
 import { parseQueueList } from '@driftwatch/workers';
 import { approveCommand, decisionsCommand, formatDecisions, rejectCommand } from './commands/decisions.js';
 import { runOnce } from './commands/run-once.js';
-import { loadSettings, openDatabase, startRuntime } from './runtime.js';
+import { DataDirInUseError, loadSettings, openDatabase, startRuntime } from './runtime.js';
 import { serve } from './serve.js';
 
 const HELP = `driftwatch: drift-aware retraining pipeline for LLM applications
@@ -137,7 +137,7 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
   try {
     return await dispatch(argv, io);
   } catch (e) {
-    if (e instanceof ConfigError || e instanceof UsageError || e instanceof RedisUnavailableError || e instanceof PermanentError) {
+    if (e instanceof ConfigError || e instanceof UsageError || e instanceof RedisUnavailableError || e instanceof PermanentError || e instanceof DataDirInUseError) {
       io.stderr(`driftwatch: ${e.message}\n`);
       return 2;
     }

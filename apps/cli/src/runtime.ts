@@ -37,6 +37,11 @@ export function loadSettings(): Settings {
   return { env, config, deployment, logger };
 }
 
+/** The embedded data folder is held by another live process. */
+export class DataDirInUseError extends Error {
+  override name = 'DataDirInUseError';
+}
+
 /**
  * One process owns an embedded data folder at a time (PGlite is single-process);
  * a second one gets a clear error instead of a corrupted database.
@@ -56,7 +61,7 @@ function lockDataDir(dir: string): () => void {
       alive = false;
     }
     if (alive) {
-      throw new Error(
+      throw new DataDirInUseError(
         `the embedded database in ${dir} is in use by process ${pid}. Stop it, use another DRIFTWATCH_DATA_DIR, or run a fleet on a shared Postgres with DATABASE_URL`,
       );
     }
