@@ -15,6 +15,7 @@ import {
   interactionInput,
   keyPath,
   listDecisions,
+  listDriftRuns,
   rejectDecision,
   type AppContext,
   type DecisionState,
@@ -68,6 +69,11 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
     res.status(201).json({ ids });
   });
 
+  app.get('/v1/runs', admin, async (req, res) => {
+    const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 50) || 50));
+    const rows = await listDriftRuns(ctx.db, { limit, model: req.query.model as string | undefined });
+    res.json({ runs: rows });
+  });
   app.get('/v1/decisions', admin, async (req, res) => {
     const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 50) || 50));
     const rows = await listDecisions(ctx.db, { limit, state: req.query.state as DecisionState | undefined, model: req.query.model as string | undefined });

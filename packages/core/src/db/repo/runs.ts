@@ -45,3 +45,12 @@ export async function storeDriftRun(
 export async function runsOf(db: Queryable, runId: string): Promise<StoredRun[]> {
   return (await db.query<StoredRun>('SELECT * FROM drift_runs WHERE run_id = $1 ORDER BY id', [runId])).rows;
 }
+
+/** Recent monitor results, newest first. */
+export async function listDriftRuns(db: Queryable, opts: { limit?: number; model?: string } = {}): Promise<StoredRun[]> {
+  const r = await db.query<StoredRun>(
+    `SELECT * FROM drift_runs WHERE ($1::text IS NULL OR model = $1) ORDER BY created_at DESC, id DESC LIMIT $2`,
+    [opts.model ?? null, opts.limit ?? 50],
+  );
+  return r.rows;
+}
