@@ -54,3 +54,37 @@ describe('driftwatch start (the embedded default, one process)', () => {
     expect(p.stderr()).toContain('stopped');
   });
 });
+
+describe('the scheduler', () => {
+  it('runs each model on its cron: a tick becomes a flow of three monitors and a trigger', async () => {
+    const dir = tempDir();
+    const token = 'test-admin-token-0123456789';
+    const schedPrefix = uniquePrefix('tick');
+    const p = await startCli(['start'], {
+      DRIFT_CONFIG: writeYaml(dir, 'drift.yaml', testConfig({ models: [{ name: 'support-bot', schedule: '*/2 * * * * *' }] })),
+      DEPLOYMENT_CONFIG: writeYaml(dir, 'deployment.yaml', { http: { port: 0, host: '127.0.0.1' } }),
+      DRIFTWATCH_DATA_DIR: `${dir}/data`,
+      DRIFTWATCH_QUEUE_PREFIX: schedPrefix,
+      DRIFTWATCH_ADMIN_TOKEN: token,
+      REDIS_URL,
+    });
+    try {
+      const http = `http://127.0.0.1:${p.ready.http_port}`;
+      let runs: { run_id: string; monitor: string; status: string }[] = [];
+      for (let i = 0; i < 100 && runs.length < 3; i++) {
+        await new Promise((r) => setTimeout(r, 200));
+        const res = await fetch(`${http}/v1/runs?model=support-bot`, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(200);
+        runs = (await res.json()).runs;
+      }
+      const first = runs.filter((r) => r.run_id === runs[runs.length - 1].run_id);
+      expect(first.map((r) => r.monitor).sort()).toEqual(['accuracy', 'behavior', 'embedding']);
+      // An empty database: every monitor says insufficient_data, never drift.
+      expect(first.every((r) => r.status === 'insufficient_data')).toBe(true);
+      expect((await fetch(`${http}/v1/runs`)).status).toBe(401);
+    } finally {
+      expect(await p.stop('SIGTERM')).toBe(0);
+      await dropPrefix(schedPrefix);
+    }
+  });
+});

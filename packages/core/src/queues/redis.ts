@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 /**
  * A connection as BullMQ requires it: workers block on Redis and must never give up
@@ -59,20 +58,26 @@ export interface RedisEndpoint {
  * there; otherwise start `redis-server` from PATH on a free loopback port (no
  * persistence, noeviction as BullMQ needs) and stop it when the process ends.
  */
-export async function ensureRedis(redisUrl: string | undefined): Promise<RedisEndpoint> {
+export async function ensureRedis(
+  redisUrl: string | undefined,
+  /** Where to look before starting one, and which binary to start (tests point these elsewhere). */
+  opts: { probePort?: number; bin?: string } = {},
+): Promise<RedisEndpoint> {
   const none = { stop: async () => {} };
+  const probePort = opts.probePort ?? 6379;
+  const bin = opts.bin ?? 'redis-server';
   if (redisUrl) return { url: redisUrl, ...none };
-  if (await answers('127.0.0.1', 6379)) return { url: DEFAULT_REDIS_URL, ...none };
-  const found = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
+  if (await answers('127.0.0.1', probePort)) return { url: `redis://127.0.0.1:${probePort}`, ...none };
+  const found = spawnSync(bin, ['--version'], { stdio: 'ignore' });
   if (found.error || found.status !== 0) {
     throw new RedisUnavailableError(
-      'no Redis answers on 127.0.0.1:6379 and redis-server is not on PATH. Install one (Debian/Ubuntu: `apt-get install -y redis-server`; macOS: `brew install redis`) or set REDIS_URL=redis://host:port to an existing Redis.',
+      `no Redis answers on 127.0.0.1:${probePort} and ${bin} is not on PATH. Install one (Debian/Ubuntu: 'apt-get install -y redis-server'; macOS: 'brew install redis') or set REDIS_URL=redis://host:port to an existing Redis.`,
     );
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'driftwatch-redis-'));
   const child: ChildProcess = spawn(
-    'redis-server',
+    bin,
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
     { stdio: 'ignore' },
   );
