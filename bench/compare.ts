@@ -11,31 +11,16 @@
  * are importable, and prints both side by side.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Matrix } from '../packages/core/src/monitors/types.js';
 import { deriveRng } from '../packages/core/src/stats/rng.js';
-import { makeWorld, sample } from './gen.js';
+import { makeWorld, sample, writeNpy } from './gen.js';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
   return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-/** A 2-D float32 C-order .npy (format 1.0). */
-export function writeNpy(path: string, m: Matrix): void {
-  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
-  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
-  const pre = Buffer.alloc(10);
-  pre.writeUInt8(0x93, 0);
-  pre.write('NUMPY', 1, 'latin1');
-  pre.writeUInt8(1, 6);
-  pre.writeUInt8(0, 7);
-  pre.writeUInt16LE(total - 10, 8);
-  const data = m.data instanceof Float32Array ? m.data : Float32Array.from(m.data);
-  writeFileSync(path, Buffer.concat([pre, Buffer.from(header.padEnd(total - 11) + '\n', 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }
 
 async function child(baseline: string, current: string): Promise<void> {

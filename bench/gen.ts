@@ -4,6 +4,7 @@
  * within-topic noise (power-law spectrum, as in real embedding models). Shifts:
  * a new topic mixed in, topic re-weighting, a small mean shift, a variance change.
  */
+import { writeFileSync } from 'node:fs';
 import type { Matrix, Rng } from '../packages/core/src/monitors/types.js';
 import { Mulberry32, gaussian } from '../packages/core/src/stats/rng.js';
 
@@ -111,4 +112,18 @@ export function describeShift(s: Shift): string {
     case 'variance':
       return `variance x${s.factor}`;
   }
+}
+
+/** A 2-D float32 C-order .npy (format 1.0). */
+export function writeNpy(path: string, m: Matrix): void {
+  const header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${m.rows}, ${m.cols}), }`;
+  const total = Math.ceil((10 + header.length + 1) / 64) * 64;
+  const pre = Buffer.alloc(10);
+  pre.writeUInt8(0x93, 0);
+  pre.write('NUMPY', 1, 'latin1');
+  pre.writeUInt8(1, 6);
+  pre.writeUInt8(0, 7);
+  pre.writeUInt16LE(total - 10, 8);
+  const data = m.data instanceof Float32Array ? m.data : Float32Array.from(m.data);
+  writeFileSync(path, Buffer.concat([pre, Buffer.from(header.padEnd(total - 11) + '\n', 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
 }

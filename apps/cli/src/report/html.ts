@@ -72,7 +72,7 @@ function pairsSvg(methods: [string, MethodResult][]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="baseline and current per method">${bars}</svg>`;
 }
 
-/** -log10 p per test, with the line of alpha. */
+/** -log10 p per test, with the line of each test's Bonferroni level alpha/k. */
 function evidenceSvg(methods: [string, MethodResult][], alpha: number): string {
   const rows = methods.filter(([, m]) => typeof m.p_value === 'number');
   if (rows.length === 0) return '';
@@ -81,9 +81,11 @@ function evidenceSvg(methods: [string, MethodResult][], alpha: number): string {
   const H = rows.length * rowH + 30;
   const label = 150;
   const width = W - label - 60;
+  // Each test's share of the family-wise alpha (Bonferroni over the tests shown).
+  const level = alpha / rows.length;
   const vals = rows.map(([, m]) => -Math.log10(Math.max(m.p_value as number, 1e-16)));
-  const max = Math.max(-Math.log10(alpha) * 1.5, ...vals);
-  const ax = label + (-Math.log10(alpha) / max) * width;
+  const max = Math.max(-Math.log10(level) * 1.5, ...vals);
+  const ax = label + (-Math.log10(level) / max) * width;
   const bars = rows
     .map(([name, m], i) => {
       const y = 8 + i * rowH;
@@ -91,7 +93,7 @@ function evidenceSvg(methods: [string, MethodResult][], alpha: number): string {
     })
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="evidence per test">${bars}
-<line x1="${ax.toFixed(1)}" y1="0" x2="${ax.toFixed(1)}" y2="${H - 18}" stroke="#000" stroke-dasharray="4 3"/><text x="${ax.toFixed(1)}" y="${H - 4}" font-size="10" text-anchor="middle">alpha=${alpha} (−log10 p)</text></svg>`;
+<line x1="${ax.toFixed(1)}" y1="0" x2="${ax.toFixed(1)}" y2="${H - 18}" stroke="#000" stroke-dasharray="4 3"/><text x="${ax.toFixed(1)}" y="${H - 4}" font-size="10" text-anchor="middle">alpha/${rows.length} = ${fmt(level)} (bars: −log10 p)</text></svg>`;
 }
 
 export function renderHtml(input: ReportInput): string {
