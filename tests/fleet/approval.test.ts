@@ -63,6 +63,8 @@ async function triggerOnce(actions: Record<string, unknown>, model: string): Pro
   }
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const body = async (r: Response) => (await r.json()) as any;
 const safetyJob = (id: number) => f.queues.get('safety').getJob(jobIds.action(id));
 
 describe('require_approval and dry_run', () => {
@@ -129,11 +131,11 @@ describe('require_approval and dry_run', () => {
 
       const ok = await post(`/v1/decisions/${a.id}/approve`, bearer, { by: 'carol' });
       expect(ok.status).toBe(200);
-      expect((await ok.json()).decision).toMatchObject({ id: a.id, state: 'queued', decided_by: 'carol' });
+      expect((await body(ok)).decision).toMatchObject({ id: a.id, state: 'queued', decided_by: 'carol' });
       expect(await safetyJob(a.id)).toBeDefined();
       const again = await post(`/v1/decisions/${a.id}/approve`, bearer);
       expect(again.status).toBe(409);
-      expect((await again.json()).error).toContain('is queued, not awaiting_approval');
+      expect((await body(again)).error).toContain('is queued, not awaiting_approval');
 
       // Basic auth: any user name and the token as password; the user name is recorded.
       const basic = { authorization: `Basic ${Buffer.from(`dave:${TOKEN}`).toString('base64')}` };
@@ -147,7 +149,7 @@ describe('require_approval and dry_run', () => {
       expect((await post('/v1/decisions/999999/approve', bearer)).status).toBe(404);
       expect((await post('/v1/decisions/abc/approve', bearer)).status).toBe(400);
       const list = await fetch(`${base}/v1/decisions?model=http-bot`, { headers: bearer });
-      expect((await list.json()).decisions.map((d: { id: number; state: string }) => [d.id, d.state])).toEqual([
+      expect((await body(list)).decisions.map((d: { id: number; state: string }) => [d.id, d.state])).toEqual([
         [b.id, 'rejected'],
         [a.id, 'queued'],
       ]);
@@ -167,7 +169,7 @@ describe('require_approval and dry_run', () => {
       const d = await makeDecision(pg.db, { state: 'awaiting_approval', model: 'open-bot' });
       const res = await fetch(`http://127.0.0.1:${(server.address() as { port: number }).port}/v1/decisions/${d.id}/approve`, { method: 'POST' });
       expect(res.status).toBe(404);
-      expect((await res.json()).error).toContain('DRIFTWATCH_ADMIN_TOKEN');
+      expect((await body(res)).error).toContain('DRIFTWATCH_ADMIN_TOKEN');
       expect((await getDecision(pg.db, d.id))!.state).toBe('awaiting_approval');
     } finally {
       await new Promise((r) => server.close(r));

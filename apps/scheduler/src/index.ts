@@ -1,21 +1,35 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
+import { QUEUE_NAMES, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
 import { createHttpApp } from './http/app.js';
 import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
 
 export { createHttpApp, syncJobSchedulers, pipelineProcessor };
 
-const STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
 
-/** Queue depth by state, exported by the scheduler only so that worker replicas don't multiply it. */
+/**
+ * Queue depth by state, exported by the scheduler only so that worker replicas don't
+ * multiply it. `waiting` counts every job ready to run, prioritized ones included
+ * (action jobs carry a priority, so BullMQ keeps them apart from plain waiting ones).
+ */
 export async function refreshQueueDepth(ctx: AppContext): Promise<void> {
-  for (const name of QUEUE_NAMES) {
-    const counts = await ctx.queues.get(name).getJobCounts(...STATES);
-    for (const s of STATES) queueJobs.set({ queue: name, state: s }, counts[s] ?? 0);
-  }
+  await Promise.all(
+    QUEUE_NAMES.map(async (name) => {
+      const c = await ctx.queues.get(name).getJobCounts(...STATES);
+      const depth: Record<string, number> = {
+        waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+        active: c.active ?? 0,
+        delayed: c.delayed ?? 0,
+        failed: c.failed ?? 0,
+        completed: c.completed ?? 0,
+        'waiting-children': c['waiting-children'] ?? 0,
+      };
+      for (const [state, n] of Object.entries(depth)) queueJobs.set({ queue: name, state }, n);
+    }),
+  );
 }
 
 export interface SchedulerHandle {
@@ -35,7 +49,7 @@ export interface SchedulerHandle {
 export async function startScheduler(
   ctx: AppContext,
   connection: Redis,
-  opts: { ready: () => Promise<boolean>; port?: number; host?: string; depthIntervalMs?: number },
+  opts: { ready: () => Promise<boolean>; port?: number; host?: string },
 ): Promise<SchedulerHandle> {
   const synced = await syncJobSchedulers(ctx);
   ctx.logger.info(synced, 'job schedulers in place');
@@ -45,8 +59,8 @@ export async function startScheduler(
     deployment: ctx.deployment,
     logger: ctx.logger,
   });
-  const depth = setInterval(() => refreshQueueDepth(ctx).catch((e) => ctx.logger.warn({ err: e.message }, 'queue depth refresh failed')), opts.depthIntervalMs ?? 10_000);
-  depth.unref();
+  // Read at each scrape of this process's /metrics.
+  const stopDepth = onScrape(() => refreshQueueDepth(ctx).catch((e) => ctx.logger.warn({ err: e.message }, 'queue depth refresh failed')));
   await refreshQueueDepth(ctx);
 
   const app = createHttpApp(ctx, { ready: opts.ready });
@@ -63,7 +77,7 @@ export async function startScheduler(
   let httpClosed: Promise<void> | undefined;
   const closeHttp = () =>
     (httpClosed ??= new Promise<void>((r) => {
-      clearInterval(depth);
+      stopDepth();
       server.close(() => r());
       server.closeIdleConnections();
       // A browser keeping a board tab open must not hold the shutdown.

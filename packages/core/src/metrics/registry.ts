@@ -40,4 +40,25 @@ export const jobsFailedTotal = new Counter({ name: 'driftwatch_jobs_failed_total
 export const jobsRetriedTotal = new Counter({ name: 'driftwatch_jobs_retried_total', help: 'Failed attempts that will be retried', labelNames: ['queue', 'name'], registers: [registry] });
 export const jobsStalledTotal = new Counter({ name: 'driftwatch_jobs_stalled_total', help: 'Jobs whose worker lost its lock and that were handed back', labelNames: ['queue', 'name'], registers: [registry] });
 export const jobsRateLimitedTotal = new Counter({ name: 'driftwatch_jobs_rate_limited_total', help: 'Times a provider rate limit paused a queue', labelNames: ['queue', 'name'], registers: [registry] });
-export const queueJobs = new Gauge({ name: 'driftwatch_queue_jobs', help: 'Jobs in a queue by state (exported by the scheduler only)', labelNames: ['queue', 'state'], registers: [registry] });
+export const queueJobs = new Gauge({
+  name: 'driftwatch_queue_jobs',
+  help: 'Jobs in a queue by state (waiting includes prioritized jobs; exported by the scheduler only, read from Redis at each scrape)',
+  labelNames: ['queue', 'state'],
+  registers: [registry],
+});
+
+const scrapeHooks = new Set<() => Promise<void>>();
+/**
+ * Runs `refresh` before each /metrics scrape of this process (e.g. reading queue depth
+ * from Redis), so the figures are as fresh as the scrape. Returns the unregister function.
+ */
+export function onScrape(refresh: () => Promise<void>): () => void {
+  scrapeHooks.add(refresh);
+  return () => scrapeHooks.delete(refresh);
+}
+/** Runs the scrape hooks, each bounded by timeoutMs; one that fails or is slow leaves its last values. */
+export async function runScrapeHooks(timeoutMs = 2000): Promise<void> {
+  await Promise.all(
+    [...scrapeHooks].map((h) => Promise.race([h().catch(() => {}), new Promise<void>((r) => setTimeout(r, timeoutMs).unref())])),
+  );
+}

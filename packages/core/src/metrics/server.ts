@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import { registry } from './registry.js';
+import { registry, runScrapeHooks } from './registry.js';
 
 /**
  * /metrics, /healthz and /readyz of a process on its own port (prometheus_port).
@@ -10,6 +10,7 @@ export async function startMetricsServer(port: number, ready: () => Promise<bool
     const path = (req.url ?? '/').split('?')[0];
     try {
       if (path === '/metrics') {
+        await runScrapeHooks();
         const body = await registry.metrics();
         res.writeHead(200, { 'content-type': registry.contentType });
         res.end(body);
