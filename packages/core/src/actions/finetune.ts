@@ -159,7 +159,18 @@ export const finetune: ActionRunner = async (ctx, decision) => {
     return { ...base, status: 'held', outcome: 'held', eval_items: items.length, reason: why };
   }
   const candidate = await scoreModel(ctx.providers.answers, p.fine_tuned_model!, items);
-  const incumbent = await scoreModel(ctx.providers.answers, incumbentModel, items);
+  let incumbent;
+  let incumbentNote: string | null = null;
+  try {
+    incumbent = await scoreModel(ctx.providers.answers, incumbentModel, items);
+  } catch (e) {
+    // The promoted version cannot be asked with these providers (trained by another provider, deleted):
+    // compare with the base model instead, and say so.
+    if (!(e instanceof PermanentError) || incumbentModel === baseModel) throw e;
+    incumbentNote = `the promoted model ${incumbentModel} could not be evaluated (${e.message}); compared with the base model ${baseModel}`;
+    ctx.logger.warn({ decision: decision.id }, incumbentNote);
+    incumbent = await scoreModel(ctx.providers.answers, baseModel, items);
+  }
   const evalCost = candidate.cost_usd + incumbent.cost_usd;
   if (evalCost > 0) apiCostUsdTotal.inc({ provider: ctx.providers.answers.name, operation: 'evaluation' }, evalCost);
   const outcome = gateOutcome(items.length, candidate.accuracy, incumbent.accuracy);
@@ -167,7 +178,8 @@ export const finetune: ActionRunner = async (ctx, decision) => {
     eval_items: items.length,
     candidate_correct: candidate.correct,
     incumbent_correct: incumbent.correct,
-    incumbent_model: incumbentModel,
+    incumbent_model: incumbent.model,
+    ...(incumbentNote ? { incumbent_note: incumbentNote } : {}),
     incumbent_version: incumbentRow?.version ?? null,
     evaluation_cost_usd: evalCost,
   };

