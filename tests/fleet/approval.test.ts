@@ -146,10 +146,19 @@ describe('require_approval and dry_run', () => {
       expect(row.decided_at).not.toBeNull();
       expect(await safetyJob(b.id)).toBeUndefined();
 
+      // a's action is queued now: a second safety action for the same model must wait for it.
+      const c = await makeDecision(pg.db, { state: 'awaiting_approval', model: 'http-bot' });
+      const busy = await post(`/v1/decisions/${c.id}/approve`, bearer);
+      expect(busy.status).toBe(409);
+      expect((await body(busy)).error).toBe(`decision ${a.id} (safety for http-bot) is still queued; approve decision ${c.id} once it has finished, or reject it`);
+      expect((await getDecision(pg.db, c.id))!.state).toBe('awaiting_approval');
+      await post(`/v1/decisions/${c.id}/reject`, bearer);
+
       expect((await post('/v1/decisions/999999/approve', bearer)).status).toBe(404);
       expect((await post('/v1/decisions/abc/approve', bearer)).status).toBe(400);
       const list = await fetch(`${base}/v1/decisions?model=http-bot`, { headers: bearer });
       expect((await body(list)).decisions.map((d: { id: number; state: string }) => [d.id, d.state])).toEqual([
+        [c.id, 'rejected'],
         [b.id, 'rejected'],
         [a.id, 'queued'],
       ]);

@@ -1,4 +1,4 @@
-import { describe, it, expect } from 'vitest';
+import { afterAll, describe, it, expect } from 'vitest';
 import type { Job, Worker } from 'bullmq';
 import { actionProcessor, triggerProcessor, type RunSummary } from '@driftwatch/workers';
 import { PgliteDb } from '../../packages/core/src/db/pglite.js';
@@ -20,12 +20,21 @@ import { driftResult, testContext } from '../helpers/context.js';
 
 const MODEL = 'support-bot';
 
+// One embedded database for the file, emptied before each test.
+let dbPromise: Promise<PgliteDb> | undefined;
+const sharedDb = () =>
+  (dbPromise ??= PgliteDb.open('memory://').then(async (db) => {
+    await migrate(db);
+    return db;
+  }));
+afterAll(async () => (await dbPromise)?.close());
+
 async function fleet(config: Record<string, unknown> = {}) {
   const prefix = uniquePrefix('once');
   const dep = deployment({ queues: { trigger: { concurrency: 2, attempts: 1 }, safety: { concurrency: 1, attempts: 3, backoff: { delay_ms: 50 } } } });
   const f = redisFixture(prefix, dep);
-  const db = await PgliteDb.open('memory://');
-  await migrate(db);
+  const db = await sharedDb();
+  await db.exec('TRUNCATE decisions, drift_runs, safety_policies RESTART IDENTITY CASCADE');
   const ctx = testContext({ db, queues: f.queues, deployment: dep, config });
   const common = { connection: f.worker, prefix, deployment: dep, logger: quietLogger };
   const workers: Worker[] = [registerProcessor('trigger', triggerProcessor(ctx), common), registerProcessor('safety', actionProcessor(ctx, 'safety'), common)];
@@ -51,7 +60,6 @@ async function fleet(config: Record<string, unknown> = {}) {
     policies,
     close: async () => {
       await f.cleanup(workers);
-      await db.close();
     },
   };
 }
@@ -132,10 +140,40 @@ describe('exactly-once effects', () => {
       const states = summaries.flatMap((s) => s.decisions.map((d) => d.state)).sort();
       expect(states).toEqual(['queued', 'skipped']);
       const skipped = summaries.flatMap((s) => s.decisions).find((d) => d.state === 'skipped')!;
-      expect(skipped.reason).toMatch(/^cooldown: last safety at .*, next allowed after /);
+      // Skipped by the cooldown, or because the first one is still queued or running.
+      expect(skipped.reason).toMatch(/^(cooldown: last safety at .*, next allowed after |in progress: decision \d+ \(safety\))/);
       const acted = summaries.flatMap((s) => s.decisions).find((d) => d.state === 'queued')!;
       await t.finished('safety', `decision.${acted.id}`);
       expect(await t.policies()).toEqual([acted.id]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('at most one action of a kind per model at a time: a run finding one still running (a long fine-tune) skips, even with no cooldown', async () => {
+    const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 0 } });
+    try {
+      const now = new Date();
+      const { current } = windowsFor(new Date(now.getTime() - 3 * 86_400_000), 30, 7);
+      // A decision of an earlier run whose action is still going on.
+      const { row: busy } = await insertDecision(t.db, {
+        run_id: 'earlier',
+        model: MODEL,
+        action: 'safety',
+        state: 'running',
+        priority: 380,
+        reason: 'toxicity drift',
+        dedup_key: `${MODEL}|safety|${current.start.toISOString()}|${current.end.toISOString()}`,
+        window_start: current.start,
+        window_end: current.end,
+        details: {},
+      });
+      const data = await t.toxicRun(now);
+      await t.f.queues.add('trigger', data, { jobId: `trigger.${data.run_id}` });
+      const s = (await t.finished('trigger', `trigger.${data.run_id}`)).returnvalue as RunSummary;
+      expect(s.decisions).toMatchObject([{ action: 'safety', state: 'skipped' }]);
+      expect(s.decisions[0].reason).toMatch(new RegExp(`^in progress: decision ${busy.id} \\(safety\\) is still queued or running`));
+      expect(s.action_jobs).toEqual([]);
     } finally {
       await t.close();
     }
@@ -145,12 +183,16 @@ describe('exactly-once effects', () => {
     const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 0 } });
     try {
       const now = Date.now();
-      const runs = [await t.toxicRun(new Date(now - 60_000)), await t.toxicRun(new Date(now))];
-      for (const d of runs) await t.f.queues.add('trigger', d, { jobId: `trigger.${d.run_id}` });
-      const summaries = await Promise.all(runs.map(async (d) => (await t.finished('trigger', `trigger.${d.run_id}`)).returnvalue as RunSummary));
-      const ids = summaries.flatMap((s) => s.decisions.map((d) => d.id));
-      expect(summaries.flatMap((s) => s.decisions.map((d) => d.state))).toEqual(['queued', 'queued']);
-      await Promise.all(ids.map((id) => t.finished('safety', `decision.${id}`)));
+      const ids: number[] = [];
+      // One after the other: each finds the previous action finished (one at a time per model) and, with no cooldown, acts.
+      for (const at of [now - 60_000, now]) {
+        const d = await t.toxicRun(new Date(at));
+        await t.f.queues.add('trigger', d, { jobId: `trigger.${d.run_id}` });
+        const summary = (await t.finished('trigger', `trigger.${d.run_id}`)).returnvalue as RunSummary;
+        expect(summary.decisions.map((x) => x.state)).toEqual(['queued']);
+        ids.push(summary.decisions[0].id);
+        await t.finished('safety', `decision.${ids.at(-1)}`);
+      }
       expect((await t.policies()).sort()).toEqual([...ids].sort());
     } finally {
       await t.close();

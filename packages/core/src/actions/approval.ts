@@ -1,5 +1,5 @@
 import { PermanentError } from '../errors.js';
-import { getDecision, transitionDecision, type DecisionRow } from '../db/repo/decisions.js';
+import { getDecision, inFlightDecision, transitionDecision, type DecisionRow } from '../db/repo/decisions.js';
 import { decisionsTotal } from '../metrics/registry.js';
 import { jobIds } from '../queues/catalog.js';
 import type { Db } from '../db/types.js';
@@ -19,9 +19,19 @@ async function mustBeAwaiting(db: Db, id: number, verb: string): Promise<Decisio
   return d;
 }
 
-/** awaiting_approval -> queued, recording who and when, and enqueues the action job. */
+/**
+ * awaiting_approval -> queued, recording who and when, and enqueues the action job.
+ * Refused while another decision of the same model and action is queued or running.
+ */
 export async function approveDecision(db: Db, queues: Queues, id: number, by: string): Promise<DecisionRow> {
-  await mustBeAwaiting(db, id, 'approved');
+  const d = await mustBeAwaiting(db, id, 'approved');
+  // At most one action of a kind per model at a time (a fine-tune may run for hours).
+  const busy = await inFlightDecision(db, d.model, d.action, d.id);
+  if (busy) {
+    throw new DecisionStateError(
+      `decision ${busy.id} (${busy.action} for ${busy.model}) is still ${busy.state}; approve decision ${id} once it has finished, or reject it`,
+    );
+  }
   const row = await transitionDecision(db, id, ['awaiting_approval'], 'queued', { decided_by: by });
   if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
   await queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });

@@ -9,6 +9,8 @@ export interface PolicyInput {
   /** When each action last went ahead for this model (null: never), on the clock of `now` (a run's time). */
   last_acted: Partial<Record<ActionKind, Date | null>>;
   now: Date;
+  /** Per action, the id of this model's decision that is still queued or running (null or absent: none). */
+  in_flight?: Partial<Record<ActionKind, number | null>>;
 }
 
 const BASE_PRIORITY: Record<ActionKind, number> = { safety: 300, finetune: 200, reindex: 100 };
@@ -47,8 +49,9 @@ export function actionsFor(results: MonitorResult[]): Map<ActionKind, MonitorRes
 
 /**
  * The trigger's policy: pure, so every branch is tested without queues or clocks.
- * Order of precedence for each called-for action: dry_run (skipped), cooldown
- * (skipped), require_approval (awaiting_approval), otherwise queued.
+ * Order of precedence for each called-for action: dry_run (skipped), another of the
+ * same action still queued or running for the model (skipped: at most one at a time
+ * per model), cooldown (skipped), require_approval (awaiting_approval), otherwise queued.
  */
 export function decide(input: PolicyInput): PlannedDecision[] {
   const decisions: PlannedDecision[] = [];
@@ -63,9 +66,13 @@ export function decide(input: PolicyInput): PlannedDecision[] {
 
     let state: PlannedDecision['state'];
     let reason: string;
+    const busy = input.in_flight?.[action] ?? null;
     if (input.dry_run) {
       state = 'skipped';
       reason = `dry_run: would ${action} because of ${why}`;
+    } else if (busy !== null) {
+      state = 'skipped';
+      reason = `in progress: decision ${busy} (${action}) is still queued or running for this model; called for by ${why}`;
     } else if (cooldownEnds && cooldownEnds > input.now) {
       state = 'skipped';
       reason = `cooldown: last ${action} at ${last!.toISOString()}, next allowed after ${cooldownEnds.toISOString()}; called for by ${why}`;

@@ -66,6 +66,22 @@ export async function lastActedAt(db: Queryable, model: string, action: ActionKi
   return r.rows[0]?.at ?? null;
 }
 
+/**
+ * The decision of this model and action that is queued or running now, if any (the
+ * oldest; `except` leaves one out). At most one action of a kind runs per model at a
+ * time: a fine-tune that waits hours on the provider is still running here, even while
+ * its queue job waits in delayed and holds no worker slot.
+ */
+export async function inFlightDecision(db: Queryable, model: string, action: ActionKind, except?: number): Promise<DecisionRow | null> {
+  const r = await db.query<DecisionRow>(
+    `SELECT * FROM decisions
+      WHERE model = $1 AND action = $2 AND state IN ('queued', 'running') AND id <> $3
+      ORDER BY id LIMIT 1`,
+    [model, action, except ?? 0],
+  );
+  return r.rows[0] ?? null;
+}
+
 export async function getDecision(db: Queryable, id: number): Promise<DecisionRow | null> {
   return (await db.query<DecisionRow>('SELECT * FROM decisions WHERE id = $1', [id])).rows[0] ?? null;
 }
