@@ -45,7 +45,7 @@ describe('driftwatch start (the embedded default, one process)', () => {
         body: JSON.stringify([{ model: 'support-bot', query: 'a' }, { model: 'support-bot', query: 'b', feedback_score: 9 }]),
       });
       expect(bad.status).toBe(400);
-      expect((await bad.json()).error).toMatch(/^\[1\]\.feedback_score:/);
+      expect(((await bad.json()) as { error: string }).error).toMatch(/^\[1\]\.feedback_score:/);
       // The board is off without a token, not open.
       expect((await fetch(`${http}/admin/queues`)).status).toBe(404);
     } finally {
@@ -75,7 +75,7 @@ describe('the scheduler', () => {
         await new Promise((r) => setTimeout(r, 200));
         const res = await fetch(`${http}/v1/runs?model=support-bot`, { headers: { authorization: `Bearer ${token}` } });
         expect(res.status).toBe(200);
-        runs = (await res.json()).runs;
+        runs = ((await res.json()) as { runs: typeof runs }).runs;
       }
       const first = runs.filter((r) => r.run_id === runs[runs.length - 1].run_id);
       expect(first.map((r) => r.monitor).sort()).toEqual(['accuracy', 'behavior', 'embedding']);

@@ -14,9 +14,14 @@ Commands:
   start                       scheduler, every worker and the HTTP server in one process
   scheduler                   job schedulers, HTTP API (ingest, approvals, Bull Board), queue metrics
   worker --queues a,b         workers for some queues (${WORKER_QUEUES.join(', ')}; default: all)
-  run-once [--dry-run] [--model NAME]
-                              one pipeline run now; prints a JSON summary of results and decisions
+  run-once [--dry-run] [--model NAME] [--wait] [--timeout SECONDS]
+                              one pipeline run now; prints a JSON summary of results and decisions.
+                              Actions that wait on a provider are left to the fleet unless --wait
+                              (always waited for when this process started its own Redis)
   migrate                     apply sql/schema.sql (idempotent)
+  demo [--model NAME] [--reset]
+                              seed the original design's demo: music questions drifting to
+                              programming questions (accuracy 92% -> 78%, refusals 3% -> 12%)
   compare --baseline F --current F [--kind embedding|behavior|accuracy] [--json]
           [--html OUT] [--config F] [--seed N] [--fail-on-drift]
                               compare two files offline (see README)
@@ -72,6 +77,21 @@ async function dispatch(argv: string[], io: Out): Promise<number> {
       io.stdout(`schema applied to ${s.env.DATABASE_URL ? 'Postgres (DATABASE_URL)' : `embedded database in ${s.env.DRIFTWATCH_DATA_DIR}`}\n`);
       return 0;
     }
+    case 'demo': {
+      const { values } = parse({ model: { type: 'string' }, reset: { type: 'boolean' } });
+      const s = loadSettings();
+      const model = (values.model as string | undefined) ?? s.config.models[0].name;
+      if (!s.config.models.some((m) => m.name === model)) throw new UsageError(`demo: --model "${model}" is not in the configuration's models (${s.config.models.map((m) => m.name).join(', ')})`);
+      const database = await openDatabase(s);
+      try {
+        const { seedDemo } = await import('./commands/demo.js');
+        const out = await seedDemo(database.db, { model, now: new Date(), baselineDays: s.config.baseline_days, currentDays: s.config.current_days, reset: Boolean(values.reset) });
+        io.stdout(JSON.stringify(out, null, 2) + '\n');
+        return 0;
+      } finally {
+        await database.close();
+      }
+    }
     case 'start':
       parse();
       return serve(loadSettings(), { scheduler: true, queues: [...WORKER_QUEUES] });
@@ -89,10 +109,12 @@ async function dispatch(argv: string[], io: Out): Promise<number> {
       return serve(loadSettings(), { scheduler: false, queues });
     }
     case 'run-once': {
-      const { values } = parse({ 'dry-run': { type: 'boolean' }, model: { type: 'string' } });
+      const { values } = parse({ 'dry-run': { type: 'boolean' }, model: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } });
+      const timeoutS = values.timeout === undefined ? 1800 : Number(values.timeout);
+      if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`run-once: --timeout expects seconds (a positive number), got "${values.timeout}"`);
       const rt = await startRuntime(loadSettings());
       try {
-        const summary = await runOnce(rt, { dryRun: Boolean(values['dry-run']), model: values.model as string | undefined });
+        const summary = await runOnce(rt, { dryRun: Boolean(values['dry-run']), model: values.model as string | undefined, wait: Boolean(values.wait), timeoutMs: timeoutS * 1000 });
         io.stdout(JSON.stringify(summary, null, 2) + '\n');
         return 0;
       } finally {

@@ -91,6 +91,8 @@ export async function openDatabase(s: Settings): Promise<{ db: Db; close(): Prom
 export interface Runtime {
   ctx: AppContext;
   redisUrl: string;
+  /** This process started its own redis-server: queued work does not outlive the process. */
+  redisEphemeral: boolean;
   /** Connection for workers (blocking commands, never give up). */
   workerConnection: Redis;
   ready(): Promise<boolean>;
@@ -123,6 +125,7 @@ export async function startRuntime(s: Settings): Promise<Runtime> {
   return {
     ctx,
     redisUrl: redis.url,
+    redisEphemeral: redis.started,
     workerConnection,
     ready: async () => {
       await Promise.all([database.db.query('SELECT 1'), producer.ping()]);

@@ -9,11 +9,13 @@ import type { Runtime } from '../runtime.js';
  * and processors running in this process: monitors, trigger, then the actions it
  * queued. Returns the summary the CLI prints.
  */
-export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: string; timeoutMs?: number }) {
+export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: string; timeoutMs?: number; wait?: boolean }) {
   const { ctx } = rt;
   const models = ctx.config.models.filter((m) => !opts.model || m.name === opts.model);
   if (models.length === 0) throw new Error(`--model: "${opts.model}" is not in the configuration's models (${ctx.config.models.map((m) => m.name).join(', ')})`);
-  const timeout = opts.timeoutMs ?? 10 * 60_000;
+  const timeout = opts.timeoutMs ?? 30 * 60_000;
+  // With a Redis that ends with this process, an action left waiting would be lost: see it through.
+  const wait = Boolean(opts.wait) || rt.redisEphemeral;
   const workers: Worker[] = await startWorkers(ctx, rt.workerConnection, [...WORKER_QUEUES]);
   const eventsConnection = rt.workerConnection.duplicate();
   const triggerEvents = new QueueEvents('trigger', { connection: eventsConnection, prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX });
@@ -26,10 +28,10 @@ export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: stri
       if (!job) throw new Error(`trigger job ${trigger_job_id} vanished`);
       const summary = (await job.waitUntilFinished(triggerEvents, timeout)) as RunSummary;
       const actions = [];
-      for (const a of summary.action_jobs) actions.push({ queue: a.queue, job_id: a.job_id, ...(await settle(ctx.queues.get(a.queue as QueueName), a.job_id, timeout)) });
+      for (const a of summary.action_jobs) actions.push({ queue: a.queue, job_id: a.job_id, ...(await settle(ctx.queues.get(a.queue as QueueName), a.job_id, timeout, wait)) });
       runs.push({ ...summary, actions });
     }
-    return { dry_run: opts.dryRun || ctx.config.actions.dry_run, runs };
+    return { dry_run: opts.dryRun || ctx.config.actions.dry_run, waited_for_actions: wait, runs };
   } finally {
     await Promise.all(workers.map((w) => w.close()));
     await triggerEvents.close();
@@ -38,11 +40,11 @@ export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: stri
 }
 
 /**
- * Waits until an action job has finished, or has gone to wait in delayed (a fine-tune
- * polling its provider, or a retry backing off): such a job stays in Redis and the
- * fleet (`driftwatch start` or workers) carries it on.
+ * Waits until an action job has finished. Unless `wait`, a job that has gone to wait
+ * in delayed (a fine-tune polling its provider, a retry backing off) is left there:
+ * it stays in Redis and the fleet (`driftwatch start` or workers) carries it on.
  */
-async function settle(queue: Queue, jobId: string, timeoutMs: number): Promise<Record<string, unknown>> {
+async function settle(queue: Queue, jobId: string, timeoutMs: number, wait: boolean): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const job = await Job.fromId(queue, jobId);
@@ -50,10 +52,10 @@ async function settle(queue: Queue, jobId: string, timeoutMs: number): Promise<R
     const state = await job.getState();
     if (state === 'completed') return { job_state: state, ...(job.returnvalue as Record<string, unknown>) };
     if (state === 'failed') return { job_state: state, error: job.failedReason };
-    if (state === 'delayed' && job.attemptsStarted > 0) {
+    if (!wait && state === 'delayed' && job.attemptsStarted > 0) {
       return { job_state: state, note: 'waiting on the provider or retrying; the fleet (driftwatch start or workers) carries it on' };
     }
     if (Date.now() > deadline) return { job_state: state, note: `still ${state} after ${timeoutMs} ms` };
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 250));
   }
 }

@@ -49,6 +49,8 @@ export class RedisUnavailableError extends Error {
 /** A Redis for this process: REDIS_URL, the default port, or one started here for the life of the process. */
 export interface RedisEndpoint {
   url: string;
+  /** True when this process started the redis-server: it and its jobs end with the process. */
+  started: boolean;
   /** Present when this process started redis-server; stop() ends it. */
   stop(): Promise<void>;
 }
@@ -63,7 +65,7 @@ export async function ensureRedis(
   /** Where to look before starting one, and which binary to start (tests point these elsewhere). */
   opts: { probePort?: number; bin?: string } = {},
 ): Promise<RedisEndpoint> {
-  const none = { stop: async () => {} };
+  const none = { started: false, stop: async () => {} };
   const probePort = opts.probePort ?? 6379;
   const bin = opts.bin ?? 'redis-server';
   if (redisUrl) return { url: redisUrl, ...none };
@@ -87,6 +89,7 @@ export async function ensureRedis(
     if (await answers('127.0.0.1', port, 200)) {
       return {
         url: `redis://127.0.0.1:${port}`,
+        started: true,
         stop: async () => {
           process.off('exit', kill);
           if (child.exitCode === null) {

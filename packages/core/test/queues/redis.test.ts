@@ -25,7 +25,7 @@ describe('ensureRedis', () => {
     await client.connect();
     expect(await client.ping()).toBe('PONG');
     // As BullMQ requires: never evict keys.
-    expect((await client.config('GET', 'maxmemory-policy'))[1]).toBe('noeviction');
+    expect(((await client.config('GET', 'maxmemory-policy')) as string[])[1]).toBe('noeviction');
     client.disconnect();
     await r.stop();
     const after = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, lazyConnect: true, retryStrategy: () => null });
