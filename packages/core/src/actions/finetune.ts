@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PermanentError, WaitForExternalError } from '../errors.js';
-import { getModelVersion, insertModelVersion, nextModelVersion, promoteModelVersion, getPromotedVersion, updateModelVersion } from '../db/repo/models.js';
+import { getModelVersion, getPromotedVersion, promoteModelVersion, reserveModelVersion, updateModelVersion } from '../db/repo/models.js';
 import { recordDecisionProgress } from '../db/repo/progress.js';
 import { apiCostUsdTotal } from '../metrics/registry.js';
 import { evaluationSet, gateOutcome, scoreModel, MIN_EVAL_ITEMS } from './evaluation.js';
@@ -40,9 +40,9 @@ function suffixFor(model: string, version: string): string {
  * 1. Training data: recent interactions rated >= actions.min_feedback_score, no error,
  *    at most actions.training_limit (training-data.ts); fewer than
  *    MIN_TRAINING_EXAMPLES is a permanent failure.
- * 2. Start the provider's job ONCE: an idempotency key and the version name are
- *    recorded on the decision before start(), the job and file ids and a
- *    model_versions row (status training) right after it returns. A retry finds the
+ * 2. Start the provider's job ONCE: a model_versions row (status training) under
+ *    the next free version name and an idempotency key are recorded before start(),
+ *    the job and file ids right after it returns. A retry finds the
  *    ids and polls the same job; a retry after a start whose outcome is unknown (a
  *    crash in between, a lost response) looks the job up by its key (findJob) before
  *    starting another.
@@ -83,27 +83,22 @@ export const finetune: ActionRunner = async (ctx, decision) => {
         );
       }
       if (!p.start_key || !p.version) {
-        const version = await nextModelVersion(ctx.db, decision.model);
-        await save({ status: 'starting', start_key: `dw-${decision.id}-${randomBytes(6).toString('hex')}`, version });
+        // Reserve the version (status training) and the idempotency key before anything is started.
+        const start_key = `dw-${decision.id}-${randomBytes(6).toString('hex')}`;
+        const row = await reserveModelVersion(ctx.db, { model: decision.model, provider: ft.name, base_model: baseModel, status: 'training', decision_id: decision.id, details: { start_key } });
+        await save({ status: 'starting', start_key, version: row.version, model_version_id: row.id, provider: ft.name, base_model: baseModel });
       }
       await save({ training_examples: examples.length });
-      started = await ft.start({ model: decision.model, base_model: baseModel, examples, suffix: suffixFor(decision.model, p.version!), idempotency_key: p.start_key });
+      try {
+        started = await ft.start({ model: decision.model, base_model: baseModel, examples, suffix: suffixFor(decision.model, p.version!), idempotency_key: p.start_key });
+      } catch (e) {
+        if (e instanceof PermanentError) await updateModelVersion(ctx.db, p.model_version_id!, { status: 'failed', details: { error: e.message } });
+        throw e;
+      }
     }
-    const job = started;
-    await ctx.db.transaction(async (tx) => {
-      const mv = await insertModelVersion(tx, {
-        model: decision.model,
-        version: p.version!,
-        provider: ft.name,
-        base_model: baseModel,
-        status: 'training',
-        decision_id: decision.id,
-        details: { job_id: job.job_id, file_id: job.file_id, training_examples: p.training_examples },
-      });
-      p = { ...p, status: 'training', ...job, model_version_id: mv.id, provider: ft.name, base_model: baseModel, polls: 0 };
-      await recordDecisionProgress(tx, decision.id, p as Record<string, unknown>);
-    });
-    ctx.logger.info({ decision: decision.id, job: job.job_id, version: p.version, examples: p.training_examples }, 'fine-tune started');
+    await updateModelVersion(ctx.db, p.model_version_id!, { details: { job_id: started.job_id, file_id: started.file_id, training_examples: p.training_examples } });
+    await save({ status: 'training', ...started, polls: 0 });
+    ctx.logger.info({ decision: decision.id, job: started.job_id, version: p.version, examples: p.training_examples }, 'fine-tune started');
   }
 
   const mv = await getModelVersion(ctx.db, decision.model, p.version!);
@@ -123,10 +118,11 @@ export const finetune: ActionRunner = async (ctx, decision) => {
       await save({ job_status: st.status, polls, status: 'failed' });
       throw new PermanentError(`fine-tune job ${p.job_id} of ${decision.model} ${st.status}: ${error}`);
     }
-    await updateModelVersion(ctx.db, mv.id, { status: 'candidate', provider_model_id: st.fine_tuned_model, details: { trained_tokens: st.trained_tokens, cost_usd: st.cost_usd } });
+    // Progress first, then the cost, then the version: a crash in between neither loses the model nor books the cost twice.
     const first = !p.cost_recorded;
     await save({ job_status: 'succeeded', polls, status: 'evaluating', fine_tuned_model: st.fine_tuned_model, trained_tokens: st.trained_tokens, cost_usd: st.cost_usd, cost_recorded: true });
     if (first && st.cost_usd > 0) apiCostUsdTotal.inc({ provider: ft.name, operation: 'fine_tune' }, st.cost_usd);
+    await updateModelVersion(ctx.db, mv.id, { status: 'candidate', provider_model_id: st.fine_tuned_model, details: { trained_tokens: st.trained_tokens, cost_usd: st.cost_usd } });
   }
 
   const base = {
@@ -158,7 +154,7 @@ export const finetune: ActionRunner = async (ctx, decision) => {
     await updateModelVersion(ctx.db, cur.id, { details: { gate: { eval_items: items.length, reason: why } } });
     return { ...base, status: 'held', outcome: 'held', eval_items: items.length, reason: why };
   }
-  const candidate = await scoreModel(ctx.providers.answers, p.fine_tuned_model!, items);
+  const candidate = await scoreModel(ctx.providers.answers, (p.fine_tuned_model ?? cur.provider_model_id)!, items);
   let incumbent;
   let incumbentNote: string | null = null;
   try {

@@ -47,6 +47,27 @@ export async function insertModelVersion(
   return (await getModelVersion(db, v.model, v.version))!;
 }
 
+/**
+ * Inserts a new version under the next free name (v1, v2, ...), retrying with the
+ * following name when another writer took it first, so two fine-tunes of one model
+ * never share a version.
+ */
+export async function reserveModelVersion(
+  db: Queryable,
+  v: { model: string; provider: string; base_model: string | null; status: ModelVersionStatus; decision_id?: number | null; details?: Record<string, unknown> },
+): Promise<ModelVersionRow> {
+  for (let i = 0; i < 20; i++) {
+    const version = await nextModelVersion(db, v.model);
+    const ins = await db.query<ModelVersionRow>(
+      `INSERT INTO model_versions (model, version, provider, base_model, status, decision_id, details)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (model, version) DO NOTHING RETURNING *`,
+      [v.model, version, v.provider, v.base_model, v.status, v.decision_id ?? null, JSON.stringify(v.details ?? {})],
+    );
+    if (ins.rows[0]) return ins.rows[0];
+  }
+  throw new Error(`could not reserve a new version name for ${v.model}: too many concurrent writers`);
+}
+
 export async function getModelVersion(db: Queryable, model: string, version: string): Promise<ModelVersionRow | null> {
   return (await db.query<ModelVersionRow>('SELECT * FROM model_versions WHERE model = $1 AND version = $2', [model, version])).rows[0] ?? null;
 }
