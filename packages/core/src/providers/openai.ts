@@ -112,6 +112,8 @@ export class OpenAIAnswerProvider implements AnswerProvider {
     private readonly client: OpenAI,
     /** Requests in flight at once. */
     private readonly parallel = 4,
+    /** Longest answer asked for (bounds the cost of an evaluation). */
+    private readonly maxTokens = 512,
   ) {}
 
   async answer(model: string, prompts: string[]): Promise<{ answers: string[]; cost_usd: number }> {
@@ -122,7 +124,7 @@ export class OpenAIAnswerProvider implements AnswerProvider {
       while (next < prompts.length) {
         const i = next++;
         const res = await callOpenAI('chat completion', () =>
-          this.client.chat.completions.create({ model, messages: [{ role: 'user', content: prompts[i] }], temperature: 0 }),
+          this.client.chat.completions.create({ model, messages: [{ role: 'user', content: prompts[i] }], temperature: 0, max_completion_tokens: this.maxTokens }),
         );
         answers[i] = res.choices[0]?.message?.content ?? '';
         cost += chatCost(model, res.usage?.prompt_tokens ?? 0, res.usage?.completion_tokens ?? 0);
