@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
+import { QUEUE_NAMES, applyFleetSettings, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
 import { createHttpApp } from './http/app.js';
 import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
@@ -53,6 +53,7 @@ export async function startScheduler(
 ): Promise<SchedulerHandle> {
   const synced = await syncJobSchedulers(ctx);
   ctx.logger.info(synced, 'job schedulers in place');
+  await applyFleetSettings(ctx.queues.get('pipeline'), ctx.deployment.queues.pipeline);
   const worker = registerProcessor('pipeline', pipelineProcessor(ctx), {
     connection,
     prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX,

@@ -1,6 +1,6 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WORKER_QUEUES, registerProcessor, type AppContext, type QueueName } from '@driftwatch/core';
+import { WORKER_QUEUES, applyFleetSettings, registerProcessor, type AppContext, type QueueName } from '@driftwatch/core';
 import { actionProcessor } from './processors/action.js';
 import { monitorProcessor } from './processors/monitor.js';
 import { triggerProcessor } from './processors/trigger.js';
@@ -24,8 +24,7 @@ export async function startWorkers(ctx: AppContext, connection: Redis, queues: Q
   const common = { connection, prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX, deployment: ctx.deployment, logger: ctx.logger };
   const workers: Worker[] = [];
   for (const q of queues) {
-    const g = ctx.deployment.queues[q].global_concurrency;
-    if (g) await ctx.queues.get(q).setGlobalConcurrency(g);
+    await applyFleetSettings(ctx.queues.get(q), ctx.deployment.queues[q]);
     if (q === 'monitor') workers.push(registerProcessor('monitor', monitorProcessor(ctx), common));
     else if (q === 'trigger') workers.push(registerProcessor('trigger', triggerProcessor(ctx), common));
     else if (q === 'reindex' || q === 'finetune' || q === 'safety') workers.push(registerProcessor(q, actionProcessor(ctx, q), common));

@@ -14,15 +14,29 @@ const retentionSchema = z
 
 export const queueSettingsSchema = z
   .object({
-    /** Jobs one worker process runs at once on this queue. Default 1. */
+    /** Jobs one worker process runs at once on this queue. Default 1. Scale further by adding processes. */
     concurrency: positiveInt.default(1),
-    /** Jobs all workers together run at once on this queue (BullMQ global concurrency); unset: no fleet-wide cap. */
+    /**
+     * Jobs all worker processes together run at once on this queue (BullMQ global
+     * concurrency, kept in Redis; removed when unset). Default: unset, no fleet-wide cap.
+     * Independently of it, at most one action of a kind runs per model at a time (the
+     * trigger and approvals check the decisions table), which also covers a fine-tune
+     * that waits on its provider in delayed.
+     */
     global_concurrency: positiveInt.optional(),
-    /** At most `max` jobs start per `duration_ms` across the fleet (BullMQ limiter). */
+    /**
+     * At most `max` jobs start per `duration_ms` across the fleet (BullMQ limiter, counted
+     * in Redis). Default: unset, no limit. A provider's 429 pauses the queue for its
+     * retry-after whatever this says.
+     */
     limiter: z.object({ max: positiveInt, duration_ms: positiveInt }).strict().optional(),
-    /** Attempts before a job fails for good (permanent errors fail at once whatever this says). Default 3. */
+    /** Attempts before a job fails for good (permanent errors fail at once whatever this says; rate limits and waits use none). Default 3. */
     attempts: positiveInt.default(3),
-    /** Retry delay: exponential from delay_ms, doubled each attempt, with +-jitter (0..1) spread. */
+    /**
+     * Delay before retry n: exponential: delay_ms * 2^(n-1); fixed: delay_ms. With jitter j
+     * (0..1) the delay is drawn uniformly from [(1-j) * delay, delay], so a fleet that failed
+     * together does not retry together. Default: exponential, 2000 ms, 0.5.
+     */
     backoff: z
       .object({
         type: z.enum(['exponential', 'fixed']).default('exponential'),
@@ -35,7 +49,7 @@ export const queueSettingsSchema = z
     remove_on_complete: retentionSchema.default({ count: 1000, age_seconds: 7 * 86400 }),
     /** Failed jobs kept for inspection and manual retry. Default: 5000 jobs, 30 days. */
     remove_on_fail: retentionSchema.default({ count: 5000, age_seconds: 30 * 86400 }),
-    /** Interval between polls of a long external job (fine-tune status) that waits in delayed without holding a worker slot. */
+    /** Interval between polls of a long external job (fine-tune status) that waits in delayed without holding a worker slot. Default 60000. */
     poll_interval_ms: positiveInt.default(60_000),
   })
   .strict();

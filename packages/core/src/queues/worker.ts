@@ -1,8 +1,8 @@
-import { DelayedError, Job, UnrecoverableError, Worker } from 'bullmq';
+import { DelayedError, Job, UnrecoverableError, Worker, type Queue } from 'bullmq';
 import { ZodError } from 'zod';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { DeploymentConfig } from '../config/deployment.js';
+import type { DeploymentConfig, QueueSettings } from '../config/deployment.js';
 import { PermanentError, RateLimitedError, WaitForExternalError } from '../errors.js';
 import * as m from '../metrics/registry.js';
 import { parsePayload, type Payload, type QueueName } from './catalog.js';
@@ -19,6 +19,17 @@ export interface ProcessorHelpers {
   token: string | undefined;
   worker: Worker;
   log: Logger;
+}
+
+/**
+ * The settings of a queue that live in Redis and bind the whole fleet: global
+ * concurrency is set to the configured value, or removed when the config has none (a
+ * value left over from an older config would otherwise stay in force). Every process
+ * serving the queue applies it at start; in a rolling deploy the last one started wins.
+ */
+export async function applyFleetSettings(queue: Queue, settings: QueueSettings): Promise<void> {
+  if (settings.global_concurrency) await queue.setGlobalConcurrency(settings.global_concurrency);
+  else await queue.removeGlobalConcurrency();
 }
 
 /** Jobs each worker of this process is running now, with their lock tokens (see handBackRunningJobs). */
