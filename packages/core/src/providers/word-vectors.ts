@@ -10,8 +10,8 @@ import { dirname, join } from 'node:path';
  * The package is one 293 MiB JSON file. Parsing it takes seconds and about 1 GB, so
  * it is parsed once and converted into a binary cache: `<name>.f32` (size x dim
  * little-endian float32) and `<name>.vocab` (one word per line, same order) plus
- * `<name>.json` (size, dim, and the source's size and mtime, so a changed package
- * rebuilds the cache). Later loads read only the cache (136 MB). Never import the
+ * `<name>.json` (size, dim, and the source's byte size and package version, so
+ * another version of the package rebuilds the cache and a reinstall does not). Later loads read only the cache (136 MB). Never import the
  * JSON through a module loader: tsx and vitest transform it and need minutes and GBs.
  */
 export class WordVectors {
@@ -72,12 +72,41 @@ interface CacheMeta {
   size: number;
   dim: number;
   source_bytes: number;
-  source_mtime_ms: number;
+  /** Version of the package the source came from ('' when unknown). */
+  source_version: string;
+}
+
+/** The package version next to a source file, '' when there is none. */
+function sourceVersion(source: string): string {
+  try {
+    return String((JSON.parse(readFileSync(join(dirname(source), 'package.json'), 'utf8')) as { version?: string }).version ?? '');
+  } catch {
+    return '';
+  }
+}
+
+/** A cache matches a source of the same byte size from the same package version (reinstalls keep the cache). */
+function matches(meta: CacheMeta, source: string): boolean {
+  return statSync(source).size === meta.source_bytes && sourceVersion(source) === meta.source_version;
 }
 
 function cachePaths(dir: string) {
   const base = join(dir, WINK_CACHE_NAME);
   return { f32: `${base}.f32`, vocab: `${base}.vocab`, meta: `${base}.json` };
+}
+
+/** Whether a cache matching the installed package exists, so loading will not parse the JSON. */
+export function winkCacheReady(o: WinkCacheOptions = {}): boolean {
+  const p = cachePaths(o.cacheDir ?? tmpdir());
+  if (!existsSync(p.meta) || !existsSync(p.f32) || !existsSync(p.vocab)) return false;
+  try {
+    const meta = JSON.parse(readFileSync(p.meta, 'utf8')) as CacheMeta;
+    const source = o.sourcePath ?? winkSourcePath();
+    if (!existsSync(source)) return true;
+    return matches(meta, source) && statSync(p.f32).size === meta.size * meta.dim * 4;
+  } catch {
+    return false;
+  }
 }
 
 /** Reads the cache if it exists and matches the source; null otherwise. */
@@ -90,10 +119,7 @@ function readCache(dir: string, source: string | null): WordVectors | null {
   } catch {
     return null;
   }
-  if (source && existsSync(source)) {
-    const st = statSync(source);
-    if (st.size !== meta.source_bytes || Math.round(st.mtimeMs) !== meta.source_mtime_ms) return null;
-  }
+  if (source && existsSync(source) && !matches(meta, source)) return null;
   if (statSync(p.f32).size !== meta.size * meta.dim * 4) return null;
   const words = readFileSync(p.vocab, 'utf8').split('\n');
   if (words.length !== meta.size) return null;
@@ -123,8 +149,7 @@ function buildCache(dir: string, source: string): WordVectors {
     const v = raw.vectors[w];
     for (let k = 0; k < dim; k++) data[i * dim + k] = v[k];
   });
-  const st = statSync(source);
-  const meta: CacheMeta = { size: words.length, dim, source_bytes: st.size, source_mtime_ms: Math.round(st.mtimeMs) };
+  const meta: CacheMeta = { size: words.length, dim, source_bytes: statSync(source).size, source_version: sourceVersion(source) };
   mkdirSync(dir, { recursive: true });
   const p = cachePaths(dir);
   const tmp = `.${process.pid}.tmp`;
