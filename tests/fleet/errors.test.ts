@@ -35,7 +35,9 @@ const finished = (job: Job | undefined) => job && (job.finishedOn ? job : undefi
 
 async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
   const m = await registry.getSingleMetric(name)!.get();
-  return m.values.filter((v) => Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)).reduce((a, v) => a + v.value, 0);
+  // Histograms: the number of observations.
+  const values = String(m.type) === 'histogram' ? m.values.filter((v) => (v as { metricName?: string }).metricName === `${name}_count`) : m.values;
+  return values.filter((v) => Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)).reduce((a, v) => a + v.value, 0);
 }
 
 describe('registerProcessor maps errors to BullMQ', () => {
@@ -160,6 +162,7 @@ describe('registerProcessor maps errors to BullMQ', () => {
 
   it('WaitForExternalError parks the job in delayed without holding the worker slot, then resumes it', async () => {
     const calls: Calls = [];
+    const waitsBefore = await metricValue('driftwatch_job_wait_seconds', { queue: 'safety' });
     await withWorker(
       { attempts: 1, concurrency: 1 },
       async (job) => {
@@ -183,6 +186,8 @@ describe('registerProcessor maps errors to BullMQ', () => {
         const ext = calls.filter((c) => c.id === 'external');
         expect(ext).toHaveLength(2);
         expect(ext[1].at - ext[0].at).toBeGreaterThanOrEqual(950);
+        // Queue wait is observed once per job (two jobs), not again when the waiting job resumes.
+        expect(await metricValue('driftwatch_job_wait_seconds', { queue: 'safety' })).toBe(waitsBefore + 2);
       },
     );
   });

@@ -16,6 +16,7 @@ import {
   keyPath,
   listDecisions,
   listDriftRuns,
+  readyWithin,
   rejectDecision,
   type AppContext,
   type DecisionState,
@@ -52,7 +53,7 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const ok = await opts.ready().catch(() => false);
+    const ok = await readyWithin(opts.ready);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready' });
   });
 

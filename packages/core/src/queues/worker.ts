@@ -85,7 +85,9 @@ export function registerProcessor<Q extends QueueName>(
     mine.set(job.id!, { job, token });
     const name = job.name;
     const readyAt = job.timestamp + (job.delay ?? 0);
-    if (job.attemptsMade === 0 && job.processedOn) m.jobWaitSeconds.observe({ queue, name }, Math.max(0, (job.processedOn - readyAt) / 1000));
+    // Wait is measured once, at a job's first start: not again when it comes back from a
+    // retry, a rate-limit pause or a wait on an external job (that time is not queueing).
+    if ((job.attemptsStarted ?? 1) <= 1 && job.attemptsMade === 0 && job.processedOn) m.jobWaitSeconds.observe({ queue, name }, Math.max(0, (job.processedOn - readyAt) / 1000));
     const end = m.jobDurationSeconds.startTimer({ queue, name });
     const jobLog = log.child({ jobId: job.id, name, attempt: job.attemptsMade + 1 });
     try {
