@@ -6,11 +6,13 @@ import { tempDir, testConfig, uniquePrefix, writeYaml } from '../helpers/env.js'
 import { deployment, metricSum, parseMetrics, redisFixture, spawnDriftwatch, waitFor, type FleetProcess } from '../helpers/fleet.js';
 import { startSharedPostgres, type SharedPostgres } from '../helpers/pglite-server.js';
 import { makeDecision } from '../helpers/decisions.js';
+import { PROMETHEUS, startPrometheus, type TestPrometheus } from '../helpers/prometheus.js';
 
 /**
  * Scaling out: two `driftwatch worker --queues safety` processes on one Redis and one
  * Postgres share a backlog; each job is processed once, by one of them. Each process's
- * /metrics shows its share with bounded labels.
+ * /metrics shows its share with bounded labels, and a real Prometheus scraping both
+ * sees the total.
  */
 
 const SLOW_ACTIONS = join(import.meta.dirname, '../helpers/slow-actions.ts');
@@ -23,12 +25,14 @@ const f = redisFixture(prefix, dep);
 const dir = tempDir();
 const actionLog = join(dir, 'actions.jsonl');
 let workers: FleetProcess[] = [];
+let prometheus: TestPrometheus | undefined;
 
 beforeAll(async () => {
   pg = await startSharedPostgres();
 });
 afterAll(async () => {
   await Promise.allSettled(workers.map((w) => w.stop('SIGKILL')));
+  await prometheus?.close();
   await f.cleanup();
   await pg?.close();
 });
@@ -45,6 +49,7 @@ describe('two worker processes on one Redis', () => {
     };
     workers = await Promise.all([0, 1].map(() => spawnDriftwatch(['worker', '--queues', 'safety'], env, { preload: SLOW_ACTIONS })));
     for (const w of workers) expect(w.ready.queues).toEqual(['safety']);
+    if (existsSync(PROMETHEUS)) prometheus = await startPrometheus(workers.map((w) => `127.0.0.1:${w.ready.metrics_port}`));
 
     const decisions = [];
     for (let i = 0; i < JOBS; i++) decisions.push(await makeDecision(pg.db, { model: `model-${i % 3}` }));
@@ -53,7 +58,6 @@ describe('two worker processes on one Redis', () => {
     await waitFor(async () => (await pg.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM decisions WHERE state = 'succeeded'`)).rows[0].n === JOBS, 'every decision to succeed', 30_000, 200);
 
     // Each decision's action ran exactly once, and both processes took part.
-    if (process.env.DEBUG_FLEET) console.log(readFileSync(actionLog, 'utf8'), workers.map((w) => w.stderr()).join('\n'));
     const starts = readFileSync(actionLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.event === 'start');
     expect(starts.map((e) => e.decision).sort((a, b) => a - b)).toEqual(decisions.map((d) => d.id).sort((a, b) => a - b));
     const pids = new Set(starts.map((e) => e.pid));
@@ -82,6 +86,19 @@ describe('two worker processes on one Redis', () => {
         expect(Object.keys(sample.labels).every((l) => ['queue', 'name', 'le', 'final'].includes(l))).toBe(true);
         expect(Object.values(sample.labels).join(' ')).not.toMatch(/decision\.\d|^\d+$/);
       }
+    }
+
+    // A real Prometheus scraping both workers sees the fleet's total, per instance and job name.
+    if (prometheus) {
+      const total = await waitFor(async () => {
+        const r = await prometheus!.query('sum by (queue, name) (driftwatch_jobs_completed_total{queue="safety"})');
+        return r.length === 1 && Number(r[0].value[1]) === JOBS ? r : undefined;
+      }, 'Prometheus to scrape both workers', 15_000, 250);
+      expect(total[0].metric).toEqual({ queue: 'safety', name: 'safety' });
+      const up = await prometheus.query('up{job="driftwatch"}');
+      expect(up.map((s) => s.value[1])).toEqual(['1', '1']);
+      const p95 = await prometheus.query('histogram_quantile(0.95, sum by (le) (driftwatch_job_duration_seconds_bucket{queue="safety"}))');
+      expect(Number(p95[0].value[1])).toBeGreaterThan(0.1);
     }
 
     // Health of each process, then an orderly stop.

@@ -1,0 +1,68 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { stringify } from 'yaml';
+import { tempDir, writeYaml } from './env.js';
+
+export const PROMETHEUS = '/usr/bin/prometheus';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestPrometheus {
+  url: string;
+  /** An instant query; returns the result vector. */
+  query(q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]>;
+  close(): Promise<void>;
+}
+
+/** A real Prometheus on a loopback port scraping `targets` (host:port) every second, with its data in a temp folder. */
+export async function startPrometheus(targets: string[], labels: Record<string, string> = {}): Promise<TestPrometheus> {
+  if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} is missing: apt-get install -y prometheus`);
+  const dir = tempDir('driftwatch-prom-');
+  const config = writeYaml(dir, 'prometheus.yml', stringify({
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    scrape_configs: [{ job_name: 'driftwatch', scrape_interval: '1s', scrape_timeout: '900ms', static_configs: [{ targets, labels }] }],
+  }));
+  const port = await freePort();
+  const child: ChildProcess = spawn(PROMETHEUS, [`--config.file=${config}`, `--storage.tsdb.path=${dir}/data`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/-/ready`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (child.exitCode !== null || i > 150) {
+      child.kill('SIGKILL');
+      throw new Error(`prometheus did not start: ${err}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    query: async (q) => {
+      const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(q)}`);
+      const body = (await res.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      if (body.status !== 'success') throw new Error(`query ${q}: ${body.error}`);
+      return body.data.result;
+    },
+    close: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
