@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS interaction_log (
 CREATE INDEX IF NOT EXISTS interaction_log_window ON interaction_log (model, ts) INCLUDE (sample_key);
 
 -- Results of evaluation sets (and any labelled check): correct, or expected vs predicted.
+-- `input` is the question asked; the fine-tune evaluation gate asks it of each candidate.
 CREATE TABLE IF NOT EXISTS evaluation_log (
   id            bigserial PRIMARY KEY,
   model         text        NOT NULL,
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS evaluation_log (
   ts            timestamptz NOT NULL DEFAULT now(),
   eval_set      text        NOT NULL DEFAULT 'default',
   item_id       text,
+  input         text,
   expected      text,
   predicted     text,
   correct       boolean,

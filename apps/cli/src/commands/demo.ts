@@ -104,9 +104,10 @@ export async function seedDemo(db: Db, o: DemoOptions): Promise<Record<string, u
       [o.model, rows.map((r) => r.ts), ids.rows.map((r) => r.id), vectors.map((v) => toVectorText(v)), vectors[0]?.length ?? 0],
     );
     await tx.query(
-      `INSERT INTO evaluation_log (model, ts, eval_set, item_id, expected, predicted, correct)
-       SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::boolean[])`,
-      [o.model, evals.map((e) => e.ts), evals.map(() => 'default'), evals.map((e) => e.q), evals.map((e) => e.expected), evals.map((e) => e.predicted), evals.map((e) => e.correct)],
+      `INSERT INTO evaluation_log (model, ts, eval_set, item_id, input, expected, predicted, correct)
+       SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])`,
+      [o.model, evals.map((e) => e.ts), evals.map(() => 'default'), evals.map((e) => `q-${createHash('sha1').update(e.q).digest('hex').slice(0, 12)}`), evals.map((e) => e.q),
+        evals.map((e) => e.expected), evals.map((e) => e.predicted), evals.map((e) => e.correct)],
     );
     // The retrieval corpus: music guides indexed long ago, programming guides added but not yet indexed.
     const docs = [...MUSIC.map((s) => ({ key: `music/${s}`, text: `A practical guide to ${s}.`, indexed: true })), ...PROGRAMMING.map((s) => ({ key: `programming/${s}`, text: `A practical guide to ${s}.`, indexed: false }))];

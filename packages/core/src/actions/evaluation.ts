@@ -11,8 +11,8 @@ import type { AnswerProvider } from '../providers/types.js';
  * the version stays a candidate ("held").
  *
  * The evaluation set of a model: rows of evaluation_log with eval_set 'default',
- * an expected answer, and the question in item_id (the latest expected answer per
- * item counts). Correctness is answerIsCorrect (providers/text.ts): the same words
+ * an expected answer, and the question in `input` (or, for rows logged without one,
+ * in item_id); the latest expected answer per item counts. Correctness is answerIsCorrect (providers/text.ts): the same words
  * after normalisation, or token F1 >= 0.8.
  */
 export const MIN_EVAL_ITEMS = 5;
@@ -28,9 +28,9 @@ export interface EvalItem {
 export async function evaluationSet(db: Queryable, model: string, limit = MAX_EVAL_ITEMS): Promise<EvalItem[]> {
   const { rows } = await db.query<{ question: string; expected: string }>(
     `SELECT question, expected FROM (
-       SELECT DISTINCT ON (item_id) item_id AS question, expected, ts FROM evaluation_log
-        WHERE model = $1 AND eval_set = $2 AND item_id IS NOT NULL AND btrim(item_id) <> '' AND expected IS NOT NULL
-        ORDER BY item_id, ts DESC, id DESC) AS latest
+       SELECT DISTINCT ON (coalesce(item_id, input)) coalesce(input, item_id) AS question, expected, ts FROM evaluation_log
+        WHERE model = $1 AND eval_set = $2 AND btrim(coalesce(input, item_id, '')) <> '' AND expected IS NOT NULL
+        ORDER BY coalesce(item_id, input), ts DESC, id DESC) AS latest
       ORDER BY question LIMIT $3`,
     [model, EVAL_SET, limit],
   );

@@ -36,6 +36,8 @@ export const evaluationInput = z
     ts,
     eval_set: z.string().default('default'),
     item_id: z.string().optional(),
+    /** The question asked; the fine-tune evaluation gate asks it of each candidate. */
+    input: z.string().optional(),
     expected: z.string().optional(),
     predicted: z.string().optional(),
     correct: z.boolean().optional(),
@@ -96,9 +98,9 @@ export async function ingestEvaluations(db: Db, items: EvaluationInput[]): Promi
     const ids: number[] = [];
     for (const e of parsed) {
       const r = await tx.query<{ id: number }>(
-        `INSERT INTO evaluation_log (model, model_version, ts, eval_set, item_id, expected, predicted, correct, score)
-         VALUES ($1, $2, coalesce($3, now()), $4, $5, $6, $7, $8, $9) RETURNING id`,
-        [e.model, e.model_version ?? null, e.ts ?? null, e.eval_set, e.item_id ?? null, e.expected ?? null, e.predicted ?? null, e.correct ?? null, e.score ?? null],
+        `INSERT INTO evaluation_log (model, model_version, ts, eval_set, item_id, input, expected, predicted, correct, score)
+         VALUES ($1, $2, coalesce($3, now()), $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+        [e.model, e.model_version ?? null, e.ts ?? null, e.eval_set, e.item_id ?? null, e.input ?? null, e.expected ?? null, e.predicted ?? null, e.correct ?? null, e.score ?? null],
       );
       ids.push(r.rows[0].id);
     }
