@@ -1,10 +1,11 @@
 import { afterAll, describe, it, expect } from 'vitest';
 import type { Job, Worker } from 'bullmq';
-import { actionProcessor, triggerProcessor, type RunSummary } from '@driftwatch/workers';
+import { actionProcessor, startWorkers, triggerProcessor, type RunSummary } from '@driftwatch/workers';
 import { PgliteDb } from '../../packages/core/src/db/pglite.js';
 import { migrate } from '../../packages/core/src/db/open.js';
 import { storeDriftRun } from '../../packages/core/src/db/repo/runs.js';
-import { insertDecision, listDecisions } from '../../packages/core/src/db/repo/decisions.js';
+import { getDecision, insertDecision, listDecisions } from '../../packages/core/src/db/repo/decisions.js';
+import { makeDecision } from '../helpers/decisions.js';
 import { windowsFor } from '../../packages/core/src/db/repo/windows.js';
 import { makeRunId } from '../../packages/core/src/queues/catalog.js';
 import { registerProcessor } from '../../packages/core/src/queues/worker.js';
@@ -176,6 +177,51 @@ describe('exactly-once effects', () => {
       expect(s.action_jobs).toEqual([]);
     } finally {
       await t.close();
+    }
+  });
+
+  it('a decision whose job is gone no longer holds back its model: it is marked failed with the reason, and the next run acts', async () => {
+    const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 0 } });
+    try {
+      const lost = await makeDecision(t.db, { state: 'running', model: MODEL });
+      // Its job was removed from the board (or Redis lost it) an hour ago.
+      await t.db.query(`UPDATE decisions SET updated_at = now() - interval '1 hour' WHERE id = $1`, [lost.id]);
+      const data = await t.toxicRun(new Date());
+      await t.f.queues.add('trigger', data, { jobId: `trigger.${data.run_id}` });
+      const s = (await t.finished('trigger', `trigger.${data.run_id}`)).returnvalue as RunSummary;
+      expect(s.decisions).toMatchObject([{ action: 'safety', state: 'queued' }]);
+      const row = (await getDecision(t.db, lost.id))!;
+      expect(row.state).toBe('failed');
+      expect(row.result).toMatchObject({ error: `its queue job decision.${lost.id} is gone (removed from the board, or Redis lost it) while the decision was running` });
+    } finally {
+      await t.close();
+    }
+  });
+
+  it('a job that fails for good outside its processor (stalled too often) marks its decision failed', async () => {
+    const prefix = uniquePrefix('once');
+    const dep = deployment({ worker: { lock_duration_ms: 1000, stalled_interval_ms: 300, max_stalled_count: 0 }, queues: { safety: { attempts: 3 } } });
+    const f = redisFixture(prefix, dep);
+    const db = await sharedDb();
+    const ctx = testContext({ db, queues: f.queues, deployment: dep });
+    const stuck: Worker[] = [];
+    try {
+      const d = await makeDecision(db, { state: 'queued', model: 'stall-bot' });
+      // A worker that takes the job and then stops renewing its lock, as a frozen process would.
+      const frozen = registerProcessor('safety', () => new Promise(() => {}), { connection: f.worker, prefix, deployment: dep, logger: quietLogger });
+      stuck.push(frozen);
+      await f.queues.add('safety', { decision_id: d.id }, { jobId: `decision.${d.id}` });
+      await waitFor(async () => (await f.queues.get('safety').getJobState(`decision.${d.id}`)) === 'active', 'the frozen worker to take the job');
+      void frozen.close(true);
+      stuck.push(...(await startWorkers(ctx, f.worker, ['safety'])));
+      const failed = await waitFor(async () => {
+        const row = await getDecision(db, d.id);
+        return row?.state === 'failed' ? row : undefined;
+      }, 'the decision to be marked failed', 15_000);
+      expect(String(failed.result?.error)).toMatch(/stalled/);
+      expect(await f.queues.get('safety').getJobState(`decision.${d.id}`)).toBe('failed');
+    } finally {
+      await f.cleanup(stuck);
     }
   });
 

@@ -5,7 +5,7 @@ import {
   driftOverallScore,
   insertDecision,
   jobIds,
-  inFlightDecision,
+  actionInFlight,
   lastActedAt,
   overallScore,
   runsOf,
@@ -48,7 +48,7 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     const stored = await ctx.db.transaction(async (tx) => {
       await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`driftwatch.decide.${data.model}`]);
       const last_acted = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, await lastActedAt(tx, data.model, a)])));
-      const in_flight = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, (await inFlightDecision(tx, data.model, a))?.id ?? null])));
+      const in_flight = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, (await actionInFlight(tx, ctx.queues, data.model, a))?.id ?? null])));
       const planned = decide({
         results,
         dry_run: data.dry_run || cfg.actions.dry_run,

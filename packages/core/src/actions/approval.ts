@@ -2,7 +2,8 @@ import { PermanentError } from '../errors.js';
 import { getDecision, inFlightDecision, transitionDecision, type DecisionRow } from '../db/repo/decisions.js';
 import { decisionsTotal } from '../metrics/registry.js';
 import { jobIds } from '../queues/catalog.js';
-import type { Db } from '../db/types.js';
+import type { Db, Queryable } from '../db/types.js';
+import type { ActionKind } from '../policy/types.js';
 import type { Queues } from '../queues/queues.js';
 
 export class DecisionNotFoundError extends PermanentError {
@@ -19,6 +20,33 @@ async function mustBeAwaiting(db: Db, id: number, verb: string): Promise<Decisio
   return d;
 }
 
+const LIVE_JOB_STATES = new Set(['waiting', 'prioritized', 'active', 'delayed', 'waiting-children']);
+/** A decision whose job vanished this long ago is given up (a just-stored one may not have its job yet). */
+const LOST_JOB_GRACE_MS = 5 * 60_000;
+
+/**
+ * The decision of this model and action that is really in flight: queued or running in
+ * the database, with its queue job still waiting, active or delayed (a fine-tune
+ * polling its provider included). A decision whose job is over or gone without the
+ * decision saying so (the job stalled too often, was removed from the board, Redis lost
+ * it) is marked failed with the reason, so it no longer holds back the model's actions.
+ */
+export async function actionInFlight(db: Queryable, queues: Queues, model: string, action: ActionKind, except?: number): Promise<DecisionRow | null> {
+  for (;;) {
+    const d = await inFlightDecision(db, model, action, except);
+    if (!d) return null;
+    const job = await queues.get(d.action).getJob(jobIds.action(d.id));
+    const state = job ? await job.getState() : 'unknown';
+    if (LIVE_JOB_STATES.has(state)) return d;
+    if (state === 'unknown' && Date.now() - new Date(d.updated_at).getTime() < LOST_JOB_GRACE_MS) return d;
+    const why =
+      state === 'unknown'
+        ? `its queue job ${jobIds.action(d.id)} is gone (removed from the board, or Redis lost it) while the decision was ${d.state}`
+        : `its queue job ${jobIds.action(d.id)} ended ${state}${job?.failedReason ? ` (${job.failedReason})` : ''} while the decision was ${d.state}`;
+    await transitionDecision(db, d.id, ['queued', 'running'], 'failed', { result: { ...(d.result ?? {}), error: why } });
+  }
+}
+
 /**
  * awaiting_approval -> queued, recording who and when, and enqueues the action job.
  * Refused while another decision of the same model and action is queued or running.
@@ -26,7 +54,7 @@ async function mustBeAwaiting(db: Db, id: number, verb: string): Promise<Decisio
 export async function approveDecision(db: Db, queues: Queues, id: number, by: string): Promise<DecisionRow> {
   const d = await mustBeAwaiting(db, id, 'approved');
   // At most one action of a kind per model at a time (a fine-tune may run for hours).
-  const busy = await inFlightDecision(db, d.model, d.action, d.id);
+  const busy = await actionInFlight(db, queues, d.model, d.action, d.id);
   if (busy) {
     throw new DecisionStateError(
       `decision ${busy.id} (${busy.action} for ${busy.model}) is still ${busy.state}; approve decision ${id} once it has finished, or reject it`,

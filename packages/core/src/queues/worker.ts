@@ -32,6 +32,11 @@ export async function applyFleetSettings(queue: Queue, settings: QueueSettings):
   else await queue.removeGlobalConcurrency();
 }
 
+/** Whether a 'failed' event is the job's last word (no retry follows): attempts used up, unrecoverable, or stalled too often. */
+export function isFinalFailure(job: Job, err: Error): boolean {
+  return job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
+}
+
 /** Jobs each worker of this process is running now, with their lock tokens (see handBackRunningJobs). */
 const running = new WeakMap<Worker, Map<string, { job: Job; token: string | undefined }>>();
 
@@ -132,7 +137,7 @@ export function registerProcessor<Q extends QueueName>(
   worker.on('failed', (job, err) => {
     if (!job) return;
     if (err instanceof Error && err.name === 'RateLimitError') return;
-    const final = job.finishedOn !== undefined || job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError || err.name === 'UnrecoverableError';
+    const final = isFinalFailure(job, err);
     m.jobsFailedTotal.inc({ queue, name: job.name, final: String(final) });
     if (!final) m.jobsRetriedTotal.inc({ queue, name: job.name });
     log[final ? 'error' : 'warn']({ jobId: job.id, name: job.name, attempt: job.attemptsMade, err: err.message }, final ? 'job failed' : 'job failed, will retry');
