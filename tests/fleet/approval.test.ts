@@ -78,8 +78,8 @@ describe('require_approval and dry_run', () => {
 
     const listed = await runCli(['decisions', '--state', 'awaiting_approval'], cliEnv);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ID\s+CREATED\s+MODEL\s+ACTION\s+STATE\s+BY\s+REASON/);
-    expect(listed.stdout).toMatch(new RegExp(`^${waiting}\\s+\\S+\\s+approve-bot\\s+safety\\s+awaiting_approval\\s+-\\s+safety because of behavior drift`, 'm'));
+    expect(listed.stdout).toMatch(/^ID\s+CREATED\s+MODEL\s+ACTION\s+STATE\s+BY\s+DECIDED\s+REASON/);
+    expect(listed.stdout).toMatch(new RegExp(`^${waiting}\\s+\\S+\\s+approve-bot\\s+safety\\s+awaiting_approval\\s+-\\s+-\\s+safety because of behavior drift`, 'm'));
 
     const before = Date.now();
     const approved = await runCli(['approve', String(waiting), '--by', 'alice'], cliEnv);
@@ -105,6 +105,12 @@ describe('require_approval and dry_run', () => {
     const missing = await runCli(['approve', '999999'], cliEnv);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('decision 999999 does not exist');
+
+    const table = await runCli(['decisions', '--model', 'approve-bot'], cliEnv);
+    expect(table.stdout).toMatch(new RegExp(`^${waiting}\\s+\\S+\\s+approve-bot\\s+safety\\s+queued\\s+alice\\s+20\\d\\d-\\d\\d-\\d\\dT[\\d:]+Z\\s+safety because`, 'm'));
+    const badState = await runCli(['decisions', '--state', 'pending'], cliEnv);
+    expect(badState.code).toBe(2);
+    expect(badState.stderr).toContain('--state expects one of queued, awaiting_approval, running, succeeded, failed, skipped, rejected, got "pending"');
 
     const all = await runCli(['decisions', '--json', '--model', 'approve-bot'], cliEnv);
     const states = Object.fromEntries((JSON.parse(all.stdout).decisions as { id: number; state: string; decided_by: string }[]).map((d) => [d.id, [d.state, d.decided_by]]));

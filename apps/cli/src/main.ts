@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, RedisUnavailableError, PermanentError, WORKER_QUEUES, migrate } from '@driftwatch/core';
 import { parseQueueList } from '@driftwatch/workers';
-import { approveCommand, decisionsCommand, formatDecisions, rejectCommand } from './commands/decisions.js';
+import { DECISION_STATES, approveCommand, decisionsCommand, formatDecisions, rejectCommand } from './commands/decisions.js';
 import { runOnce } from './commands/run-once.js';
 import { DataDirInUseError, loadSettings, openDatabase, startRuntime } from './runtime.js';
 import { serve } from './serve.js';
@@ -125,6 +125,9 @@ async function dispatch(argv: string[], io: Out): Promise<number> {
       const { values } = parse({ state: { type: 'string' }, model: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
       const limit = values.limit === undefined ? 50 : Number(values.limit);
       if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`decisions: --limit expects a positive integer, got "${values.limit}"`);
+      if (values.state !== undefined && !(DECISION_STATES as readonly string[]).includes(values.state as string)) {
+        throw new UsageError(`decisions: --state expects one of ${DECISION_STATES.join(', ')}, got "${values.state}"`);
+      }
       const s = loadSettings();
       const database = await openDatabase(s);
       try {
