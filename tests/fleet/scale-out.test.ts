@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, it, expect } from 'vitest';
 import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { jobIds } from '../../packages/core/src/queues/catalog.js';
-import { tempDir, testConfig, uniquePrefix, writeYaml } from '../helpers/env.js';
+import { runCli, tempDir, testConfig, uniquePrefix, writeYaml } from '../helpers/env.js';
 import { deployment, metricSum, parseMetrics, redisFixture, spawnDriftwatch, waitFor, type FleetProcess } from '../helpers/fleet.js';
 import { startSharedPostgres, type SharedPostgres } from '../helpers/pglite-server.js';
 import { makeDecision } from '../helpers/decisions.js';
@@ -38,6 +38,12 @@ afterAll(async () => {
 });
 
 describe('two worker processes on one Redis', () => {
+  it('`driftwatch worker --queues` takes any subset of the worker queues and names the valid ones on a typo', async () => {
+    const bad = await runCli(['worker', '--queues', 'safety,finetunes'], { DRIFTWATCH_QUEUE_PREFIX: prefix });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('driftwatch: --queues: unknown queue finetunes; choose from monitor, trigger, reindex, finetune, safety\n');
+  });
+
   it('share one backlog: both work, no job runs twice, and each /metrics shows its share', async () => {
     const env = {
       DATABASE_URL: pg.url,
