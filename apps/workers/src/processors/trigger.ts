@@ -6,6 +6,7 @@ import {
   insertDecision,
   jobIds,
   actionInFlight,
+  lockModelDecisions,
   lastActedAt,
   overallScore,
   runsOf,
@@ -46,7 +47,7 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     // (two trigger workers, a manual run-once next to the cron) must see each other's
     // decisions, or both would pass the cooldown and act twice.
     const stored = await ctx.db.transaction(async (tx) => {
-      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`driftwatch.decide.${data.model}`]);
+      await lockModelDecisions(tx, data.model);
       const last_acted = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, await lastActedAt(tx, data.model, a)])));
       const in_flight = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, (await actionInFlight(tx, ctx.queues, data.model, a))?.id ?? null])));
       const planned = decide({

@@ -20,6 +20,14 @@ async function mustBeAwaiting(db: Db, id: number, verb: string): Promise<Decisio
   return d;
 }
 
+/**
+ * Serializes everything that decides whether a model acts (the trigger's policy,
+ * approvals) until the end of the caller's transaction.
+ */
+export async function lockModelDecisions(tx: Queryable, model: string): Promise<void> {
+  await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`driftwatch.decide.${model}`]);
+}
+
 const LIVE_JOB_STATES = new Set(['waiting', 'prioritized', 'active', 'delayed', 'waiting-children']);
 /** A decision whose job vanished this long ago is given up (a just-stored one may not have its job yet). */
 const LOST_JOB_GRACE_MS = 5 * 60_000;
@@ -53,14 +61,18 @@ export async function actionInFlight(db: Queryable, queues: Queues, model: strin
  */
 export async function approveDecision(db: Db, queues: Queues, id: number, by: string): Promise<DecisionRow> {
   const d = await mustBeAwaiting(db, id, 'approved');
-  // At most one action of a kind per model at a time (a fine-tune may run for hours).
-  const busy = await actionInFlight(db, queues, d.model, d.action, d.id);
-  if (busy) {
-    throw new DecisionStateError(
-      `decision ${busy.id} (${busy.action} for ${busy.model}) is still ${busy.state}; approve decision ${id} once it has finished, or reject it`,
-    );
-  }
-  const row = await transitionDecision(db, id, ['awaiting_approval'], 'queued', { decided_by: by });
+  // Under the model's decision lock (as the trigger decides): two approvals at once must see each other.
+  const row = await db.transaction(async (tx) => {
+    await lockModelDecisions(tx, d.model);
+    // At most one action of a kind per model at a time (a fine-tune may run for hours).
+    const busy = await actionInFlight(tx, queues, d.model, d.action, d.id);
+    if (busy) {
+      throw new DecisionStateError(
+        `decision ${busy.id} (${busy.action} for ${busy.model}) is still ${busy.state}; approve decision ${id} once it has finished, or reject it`,
+      );
+    }
+    return transitionDecision(tx, id, ['awaiting_approval'], 'queued', { decided_by: by });
+  });
   if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
   await queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
   decisionsTotal.inc({ model: row.model, action: row.action, state: 'queued' });

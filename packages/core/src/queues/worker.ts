@@ -69,8 +69,9 @@ export type Processor<Q extends QueueName, R = unknown> = (job: Job, data: Paylo
  *
  * Error mapping:
  * - PermanentError, invalid payloads (ZodError): UnrecoverableError, no retries;
- * - RateLimitedError: the queue pauses for retryAfterMs (worker.rateLimit) and the
- *   job goes back to waiting without using up an attempt;
+ * - RateLimitedError: the queue pauses for retryAfterMs, for every worker of it in
+ *   the fleet (worker.rateLimit; see UNLIMITED), and the job goes back to waiting
+ *   without using up an attempt;
  * - WaitForExternalError: the job moves to delayed and is picked up again later,
  *   holding no worker slot meanwhile;
  * - anything else: retried with the queue's backoff until attempts run out.
