@@ -22,18 +22,8 @@ export interface DecisionRow {
   updated_at: Date;
 }
 
-export interface NewDecision {
-  run_id: string;
-  model: string;
-  action: ActionKind;
-  state: DecisionState;
-  priority: number;
-  reason: string;
-  dedup_key: string;
-  window_start: Date;
-  window_end: Date;
-  details: Record<string, unknown>;
-}
+/** What the trigger stores; the database fills in the rest. */
+export type NewDecision = Pick<DecisionRow, 'run_id' | 'model' | 'action' | 'state' | 'priority' | 'reason' | 'dedup_key' | 'window_start' | 'window_end' | 'details'>;
 
 /**
  * Inserts a decision unless one with the same dedup_key exists (a replayed trigger);
