@@ -31,6 +31,8 @@ interface Job {
   n: number;
   shift: Shift;
   trials: number;
+  /** Index of the first trial (chunks of one cell draw different trials). */
+  first: number;
 }
 
 const SHIFTS: Shift[] = [
@@ -48,7 +50,7 @@ function runJob(job: Job): Counts {
   const t = embeddingThresholdsSchema.parse({});
   const world = makeWorld(job.dim, 11);
   const counts = Object.fromEntries(METHODS.map((m) => [m, 0])) as Counts;
-  for (let trial = 0; trial < job.trials; trial++) {
+  for (let trial = job.first; trial < job.first + job.trials; trial++) {
     const rng = deriveRng(trial, `${job.dim}-${job.n}-${describeShift(job.shift)}`);
     const base = sample(world, job.n, rng);
     const cur = sample(world, job.n, rng, job.shift);
@@ -83,17 +85,17 @@ async function main(): Promise<void> {
   const perN = (n: number, t: number) => (n <= 1000 ? t : n <= 2000 ? Math.ceil(t / 2) : Math.ceil(t / 4));
 
   const jobs: Job[] = [];
-  for (const shift of SHIFTS) for (const n of ns) jobs.push({ id: jobs.length, dim, n, shift, trials: perN(n, shift.kind === 'none' ? nullTrials : trials) });
+  for (const shift of SHIFTS) for (const n of ns) jobs.push({ id: jobs.length, dim, n, shift, trials: perN(n, shift.kind === 'none' ? nullTrials : trials), first: 0 });
   // Headline check at full dimension.
   const headline = [
-    { id: -1, dim: 1536, n: 500, shift: { kind: 'none' } as Shift, trials: 2 * trials },
-    { id: -2, dim: 1536, n: 500, shift: { kind: 'new_topic', fraction: 0.1 } as Shift, trials: 2 * trials },
+    { id: -1, dim: 1536, n: 500, shift: { kind: 'none' } as Shift, trials: 2 * trials, first: 0 },
+    { id: -2, dim: 1536, n: 500, shift: { kind: 'new_topic', fraction: 0.1 } as Shift, trials: 2 * trials, first: 0 },
   ];
   // Split every job into chunks so both cores stay busy.
   const chunks: (Job & { parent: number })[] = [];
   for (const j of [...jobs, ...headline]) {
     const size = Math.max(5, Math.ceil(j.trials / 4));
-    for (let done = 0; done < j.trials; done += size) chunks.push({ ...j, id: chunks.length, parent: j.id, trials: Math.min(size, j.trials - done) });
+    for (let done = 0; done < j.trials; done += size) chunks.push({ ...j, id: chunks.length, parent: j.id, trials: Math.min(size, j.trials - done), first: done });
   }
   // Heavy chunks first.
   chunks.sort((a, b) => Math.min(b.n, 2000) * b.trials * (b.dim / 384) - Math.min(a.n, 2000) * a.trials * (a.dim / 384));
@@ -102,6 +104,7 @@ async function main(): Promise<void> {
   const workers = Math.max(1, Math.min(availableParallelism(), 8));
   console.log(`embedding monitor detection benchmark: dim ${dim}, n per side ${ns.join(', ')}, ${nullTrials} trials per no-shift cell and ${trials} per shifted cell (fewer above n = 1000), alpha ${ALPHA}, ${workers} workers`);
   let next = 0;
+  let finished = 0;
   await Promise.all(
     Array.from({ length: workers }, () => {
       // Workers load this file through tsx's loader, as the main thread does.
@@ -117,6 +120,8 @@ async function main(): Promise<void> {
         };
         w.on('message', ({ id, counts }: { id: number; counts: Counts }) => {
           const parent = chunks.find((c) => c.id === id)!.parent;
+          if (++finished % Math.max(1, Math.round(chunks.length / 10)) === 0)
+            process.stderr.write(`  ${Math.round((100 * finished) / chunks.length)}% of trials done after ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
           const acc = totals.get(parent) ?? (Object.fromEntries(METHODS.map((m) => [m, 0])) as Counts);
           for (const m of METHODS) acc[m] += counts[m];
           totals.set(parent, acc);

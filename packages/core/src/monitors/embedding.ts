@@ -14,8 +14,14 @@ import type { Matrix, MethodResult, MonitorResult } from './types.js';
 const TOP_COMPONENTS = 10;
 /** Leading principal components whose squares are added to the domain classifier's features (so it sees spread changes too). */
 const QUADRATIC_COMPONENTS = 16;
-/** Calibrated tests combined by Bonferroni: MMD, KS, domain classifier. */
-const TESTS = 3;
+/**
+ * Weighted Bonferroni (weights sum to 1): test i alarms alone when p_i < weight_i x alpha.
+ * The classifier gets half of alpha because it has the broadest power in
+ * bench/detection.ts (new topics, mean shifts, spread changes); MMD (re-weighting,
+ * large new topics at small n) and KS a quarter each. Fixed in advance, so the
+ * family-wise false-alarm rate stays <= alpha.
+ */
+const WEIGHTS = { mmd: 0.25, ks: 0.25, domain_classifier: 0.5 } as const;
 /** Score at or above which a drift is `significant` rather than `moderate` (AUC >= 0.6). */
 const SIGNIFICANT_SCORE = 0.2;
 
@@ -55,15 +61,17 @@ const SIGNIFICANT_SCORE = 0.2;
  *    Each test suits a different shift (MMD: new topics and re-weighting; KS: shifts
  *    along the main axes; classifier: small mean shifts, spread changes).
  *
- * Decision: `p_value` = min(1, 3 x min of the three p-values) (Bonferroni), so the
- * false-alarm rate is at most `s.alpha` at any sample size. The effect is how much
+ * Decision: `p_value` = min(1, 4 p_mmd, 4 p_ks, 2 p_classifier), a weighted Bonferroni
+ * combination (see WEIGHTS; each test's `threshold` is its level weight x alpha), so
+ * the false-alarm rate is at most `s.alpha` at any sample size. The effect is how much
  * better than chance the classifier tells the windows apart, out of sample: the
  * larger of AUC - 0.5 and TPR@10%FPR - 0.1 (the second reads as roughly 0.9 x the
  * share of the current window that is new, e.g. ~0.09 for a 10% new topic the
  * classifier recognises; the first suits shifts of the whole window). Status is
  * `drift` iff p_value < alpha AND effect >= `t.min_effect`; `insufficient_data` when
  * either window has fewer than `s.min_samples` rows (score 0, p_value null).
- * Note: with fewer than 3/alpha - 1 permutations the permutation tests can never be significant.
+ * Note: with fewer than 4/alpha - 1 permutations the MMD test can never be significant
+ * (its smallest p-value is 1/(B+1)).
  *
  * Score (0..1) = clamp(2 x (AUC - 0.5)), the Gini coefficient of the classifier:
  * 0 = indistinguishable windows, 1 = perfectly separable. Severity: `none` without
@@ -168,12 +176,12 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
 
   const effect = Math.max(clf.auc - 0.5, clf.tpr - clf.fpr);
   const bigEnough = effect >= t.min_effect;
-  const share = s.alpha / TESTS;
-  methods.mmd = { value: r(mmd.mmd2, 8), p_value: r(mmd.p_value), standardized: r(mmd.standardized, 3), bandwidth: r(mmd.bandwidth), permutations: mmd.permutations, threshold: r(share), flagged: mmd.p_value < share && bigEnough };
-  methods.ks = { value: r(ks.d), p_value: r(ks.p_value), component: ks.component, components: q, threshold: r(share), flagged: ks.p_value < share && bigEnough };
-  methods.domain_classifier = { value: r(clf.auc), effect: r(effect), tpr_at_fpr10: r(clf.tpr), top_share: r(clf.top), p_value: r(clf.p_value), folds: clf.folds, permutations: clf.permutations, threshold: t.min_effect, flagged: clf.p_value < share && bigEnough };
+  const level = (m: keyof typeof WEIGHTS) => WEIGHTS[m] * s.alpha;
+  methods.mmd = { value: r(mmd.mmd2, 8), p_value: r(mmd.p_value), standardized: r(mmd.standardized, 3), bandwidth: r(mmd.bandwidth), permutations: mmd.permutations, threshold: r(level('mmd')), flagged: mmd.p_value < level('mmd') && bigEnough };
+  methods.ks = { value: r(ks.d), p_value: r(ks.p_value), component: ks.component, components: q, threshold: r(level('ks')), flagged: ks.p_value < level('ks') && bigEnough };
+  methods.domain_classifier = { value: r(clf.auc), effect: r(effect), tpr_at_fpr10: r(clf.tpr), top_share: r(clf.top), p_value: r(clf.p_value), folds: clf.folds, permutations: clf.permutations, threshold: r(level('domain_classifier')), min_effect: t.min_effect, flagged: clf.p_value < level('domain_classifier') && bigEnough };
 
-  const pValue = Math.min(1, TESTS * Math.min(mmd.p_value, ks.p_value, clf.p_value));
+  const pValue = Math.min(1, mmd.p_value / WEIGHTS.mmd, ks.p_value / WEIGHTS.ks, clf.p_value / WEIGHTS.domain_classifier);
   const significant = pValue < s.alpha;
   const drift = significant && bigEnough;
   const score = Math.min(1, Math.max(0, 2 * (clf.auc - 0.5)));
