@@ -12,7 +12,7 @@ import { PROMETHEUS, startPrometheus, type TestPrometheus } from '../helpers/pro
  * Scaling out: two `driftwatch worker --queues safety` processes on one Redis and one
  * Postgres share a backlog; each job is processed once, by one of them. Each process's
  * /metrics shows its share with bounded labels, and a real Prometheus scraping both
- * sees the total.
+ * sees the total. /readyz turns 503 when the database goes away.
  */
 
 const SLOW_ACTIONS = join(import.meta.dirname, '../helpers/slow-actions.ts');
@@ -112,6 +112,15 @@ describe('two worker processes on one Redis', () => {
       expect((await fetch(`http://127.0.0.1:${w.ready.metrics_port}/healthz`)).status).toBe(200);
       expect((await fetch(`http://127.0.0.1:${w.ready.metrics_port}/readyz`)).status).toBe(200);
     }
+    // The database goes away: /readyz says so (load balancers and Kubernetes stop routing), /healthz stays up.
+    await pg.close();
+    const t0 = Date.now();
+    const notReady = await fetch(`http://127.0.0.1:${workers[0].ready.metrics_port}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toEqual({ status: 'not_ready' });
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect((await fetch(`http://127.0.0.1:${workers[0].ready.metrics_port}/healthz`)).status).toBe(200);
+    // Even without its database, SIGTERM stops a worker cleanly.
     expect(await Promise.all(workers.map((w) => w.stop('SIGTERM')))).toEqual([0, 0]);
     expect(existsSync(actionLog)).toBe(true);
   });
