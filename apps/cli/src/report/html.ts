@@ -72,28 +72,31 @@ function pairsSvg(methods: [string, MethodResult][]): string {
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="baseline and current per method">${bars}</svg>`;
 }
 
-/** -log10 p per test, with the line of each test's Bonferroni level alpha/k. */
-function evidenceSvg(methods: [string, MethodResult][], alpha: number): string {
+/**
+ * -log10 p per test with a mark at the level that test is held to: its own
+ * `threshold` for the embedding tests (weighted Bonferroni), alpha/k otherwise.
+ */
+function evidenceSvg(methods: [string, MethodResult][], alpha: number, kind: string): string {
   const rows = methods.filter(([, m]) => typeof m.p_value === 'number');
   if (rows.length === 0) return '';
-  const W = 560;
+  const W = 700;
   const rowH = 24;
   const H = rows.length * rowH + 30;
   const label = 150;
-  const width = W - label - 60;
-  // Each test's share of the family-wise alpha (Bonferroni over the tests shown).
-  const level = alpha / rows.length;
+  const width = W - label - 190;
+  const levels = rows.map(([, m]) => (kind === 'embedding' && typeof m.threshold === 'number' ? m.threshold : alpha / rows.length));
   const vals = rows.map(([, m]) => -Math.log10(Math.max(m.p_value as number, 1e-16)));
-  const max = Math.max(-Math.log10(level) * 1.5, ...vals);
-  const ax = label + (-Math.log10(level) / max) * width;
+  const max = Math.max(...levels.map((l) => -Math.log10(l) * 1.5), ...vals);
+  const x = (v: number) => label + (v / max) * width;
   const bars = rows
     .map(([name, m], i) => {
       const y = 8 + i * rowH;
-      return `<text x="0" y="${y + 12}" font-size="12">${esc(name)}</text><rect x="${label}" y="${y}" width="${((vals[i] / max) * width).toFixed(1)}" height="14" fill="${m.flagged ? '#d62728' : '#7f7f7f'}"/><text x="${label + (vals[i] / max) * width + 4}" y="${y + 11}" font-size="10">p=${fmt(m.p_value)}</text>`;
+      const lx = x(-Math.log10(levels[i])).toFixed(1);
+      return `<text x="0" y="${y + 12}" font-size="12">${esc(name)}</text><rect x="${label}" y="${y}" width="${(x(vals[i]) - label).toFixed(1)}" height="14" fill="${m.flagged ? '#d62728' : '#7f7f7f'}"/><line x1="${lx}" y1="${y - 3}" x2="${lx}" y2="${y + 17}" stroke="#000" stroke-width="2"/><text x="${x(vals[i]) + 4}" y="${y + 11}" font-size="10">p=${fmt(m.p_value)} (level ${fmt(levels[i])})</text>`;
     })
     .join('\n');
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="evidence per test">${bars}
-<line x1="${ax.toFixed(1)}" y1="0" x2="${ax.toFixed(1)}" y2="${H - 18}" stroke="#000" stroke-dasharray="4 3"/><text x="${ax.toFixed(1)}" y="${H - 4}" font-size="10" text-anchor="middle">alpha/${rows.length} = ${fmt(level)} (bars: −log10 p)</text></svg>`;
+<text x="${label}" y="${H - 4}" font-size="10">bars: −log10 p; black mark: the level the test is held to (family-wise alpha = ${alpha})</text></svg>`;
 }
 
 export function renderHtml(input: ReportInput): string {
@@ -121,7 +124,7 @@ tr.flag td{background:#fde0e0}.grid{display:flex;flex-wrap:wrap;gap:2rem}small{c
 <small>baseline: ${esc(input.baselineFile)} · current: ${esc(input.currentFile)}</small></div>
 <div class="grid">
 ${input.scatter ? `<section><h2>Both windows, first two principal components</h2>${scatterSvg(input.scatter)}</section>` : ''}
-${methods.some(([, m]) => typeof m.p_value === 'number') ? `<section><h2>Evidence per test</h2>${evidenceSvg(methods, input.alpha)}</section>` : ''}
+${methods.some(([, m]) => typeof m.p_value === 'number') ? `<section><h2>Evidence per test</h2>${evidenceSvg(methods, input.alpha, result.kind)}</section>` : ''}
 ${pairsSvg(methods) ? `<section><h2>Baseline and current</h2>${pairsSvg(methods)}</section>` : ''}
 </div>
 <h2>Methods</h2>

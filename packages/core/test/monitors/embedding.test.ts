@@ -72,7 +72,7 @@ describe('embeddingMonitor', () => {
   });
 
   it('keeps the false-alarm rate at alpha (calibration)', () => {
-    const fast = { ...t, permutations: 59, clusters: 2 };
+    const fast = { ...t, permutations: 99, clusters: 2 };
     let alarms = 0;
     const trials = 100;
     for (let i = 0; i < trials; i++) {
