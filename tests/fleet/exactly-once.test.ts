@@ -198,7 +198,7 @@ describe('exactly-once effects', () => {
     }
   });
 
-  it('a job that fails for good outside its processor (stalled too often) marks its decision failed', async () => {
+  it('a job that fails for good outside its processor (stalled too often) marks its decision failed; a retry from the board runs it again', async () => {
     const prefix = uniquePrefix('once');
     const dep = deployment({ worker: { lock_duration_ms: 1000, stalled_interval_ms: 300, max_stalled_count: 0 }, queues: { safety: { attempts: 3 } } });
     const f = redisFixture(prefix, dep);
@@ -220,6 +220,11 @@ describe('exactly-once effects', () => {
       }, 'the decision to be marked failed', 15_000);
       expect(String(failed.result?.error)).toMatch(/stalled/);
       expect(await f.queues.get('safety').getJobState(`decision.${d.id}`)).toBe('failed');
+
+      // The operator retries it from Bull Board (the board calls job.retry): the action runs again, once.
+      await (await f.queues.get('safety').getJob(`decision.${d.id}`))!.retry('failed');
+      await waitFor(async () => (await getDecision(db, d.id))?.state === 'succeeded', 'the retried decision to succeed', 15_000);
+      expect((await db.query('SELECT 1 FROM safety_policies WHERE decision_id = $1', [d.id])).rows).toHaveLength(1);
     } finally {
       await f.cleanup(stuck);
     }

@@ -1,7 +1,8 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { WORKER_QUEUES, applyFleetSettings, isFinalFailure, registerProcessor, transitionDecision, type AppContext, type QueueName } from '@driftwatch/core';
+import { WORKER_QUEUES, applyFleetSettings, registerProcessor, type AppContext, type QueueName } from '@driftwatch/core';
 import { actionProcessor } from './processors/action.js';
+import { actionWithRetries, markDecisionsOfFailedJobs } from './action-lifecycle.js';
 import { monitorProcessor } from './processors/monitor.js';
 import { triggerProcessor } from './processors/trigger.js';
 
@@ -28,16 +29,8 @@ export async function startWorkers(ctx: AppContext, connection: Redis, queues: Q
     if (q === 'monitor') workers.push(registerProcessor('monitor', monitorProcessor(ctx), common));
     else if (q === 'trigger') workers.push(registerProcessor('trigger', triggerProcessor(ctx), common));
     else if (q === 'reindex' || q === 'finetune' || q === 'safety') {
-      const w = registerProcessor(q, actionProcessor(ctx, q), common);
-      // A job can fail for good outside its processor (stalled too often, bad payload):
-      // its decision must say so, or it would look in flight forever.
-      w.on('failed', (job, err) => {
-        const id = Number((job?.data as { decision_id?: unknown } | undefined)?.decision_id);
-        if (!job || !Number.isInteger(id) || !isFinalFailure(job, err)) return;
-        transitionDecision(ctx.db, id, ['queued', 'running'], 'failed', { result: { error: err.message } }).catch((e) =>
-          ctx.logger.error({ err: (e as Error).message, decision: id }, 'could not mark the decision of a failed job as failed'),
-        );
-      });
+      const w = registerProcessor(q, actionWithRetries(ctx, q), common);
+      markDecisionsOfFailedJobs(ctx, w);
       workers.push(w);
     }
     else throw new Error(`queue ${q} is not served by workers`);
