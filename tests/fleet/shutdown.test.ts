@@ -98,6 +98,21 @@ describe('graceful shutdown and stalled jobs', () => {
     expect(await next.stop('SIGTERM')).toBe(0);
   });
 
+  it('a second SIGTERM during the shutdown hands running jobs back at once', async () => {
+    const t = setup('again', { shutdown_timeout_ms: 60_000 });
+    const w = await t.worker(60_000);
+    const d = await t.enqueue();
+    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
+    w.child.kill('SIGTERM');
+    await waitFor(() => w.stderr().includes('shutting down'), 'the shutdown to begin');
+    const t0 = Date.now();
+    w.child.kill('SIGTERM');
+    expect(await w.exited).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(w.stderr()).toMatch(/second signal; handed 1 back to their queues/);
+    expect(await t.f.queues.get('safety').getJobState(jobIds.action(d.id))).toBe('waiting');
+  });
+
   it('SIGKILL mid-job: another worker finds the stalled job after the lock lapses and finishes it, once', async () => {
     const t = setup('stalled', { lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 });
     const doomed = await t.worker(60_000);
