@@ -9,7 +9,8 @@ const parsers = {
 };
 
 type Rows = { rows: unknown[]; affectedRows?: number };
-const shape = <T>(r: Rows) => ({ rows: r.rows as T[], rowCount: r.affectedRows ?? r.rows.length });
+// PGlite reports affectedRows 0 for a SELECT: count the rows it returned instead.
+const shape = <T>(r: Rows) => ({ rows: r.rows as T[], rowCount: r.affectedRows || r.rows.length });
 
 /**
  * Embedded Postgres (PGlite, WASM) with pgvector, in a data folder on disk, or in
