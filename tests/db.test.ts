@@ -33,6 +33,9 @@ async function exercise(db: Db) {
   for (const t of ['embeddings_log', 'interaction_log', 'evaluation_log', 'documents', 'drift_runs', 'decisions', 'model_versions']) {
     expect(before.cols.some((c) => (c as { table_name: string }).table_name === t)).toBe(true);
   }
+  // rowCount means the same on both adapters: rows returned, or rows changed.
+  expect((await db.query('SELECT 1 UNION ALL SELECT 2')).rowCount).toBe(2);
+  expect((await db.query(`UPDATE embeddings_log SET source = 'query' WHERE model = 'm'`)).rowCount).toBe(1);
   // Vectors round-trip through the window sampler.
   const w = windowsFor(new Date(), 30, 7);
   const m = await sampleEmbeddings(db, 'm', w.current, 10);
