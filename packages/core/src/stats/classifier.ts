@@ -117,6 +117,9 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const delta = new Float64Array(f);
   const w = new Float64Array(f);
   const fpr = opts.fpr ?? 0.1;
+  const largestFold = Math.max(...testRows.map((r) => r.length));
+  const posBuf = new Float64Array(largestFold);
+  const negBuf = new Float64Array(largestFold);
   /** Out-of-fold AUC, and the share of Y test rows scoring above the X test rows' (1 - fpr) quantile. */
   const cvStats = (isY: Uint8Array): { auc: number; tpr: number; top: number } => {
     foldSumY.fill(0);
@@ -152,15 +155,18 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         w[a] = s;
       }
       const rows = testRows[k];
-      const pos: number[] = [];
-      const neg: number[] = [];
-      for (const i of rows) {
+      let np = 0;
+      let nn = 0;
+      for (let t = 0; t < rows.length; t++) {
+        const i = rows[t];
+        const o = i * f;
         let s = 0;
-        for (let c = 0; c < f; c++) s += X[i * f + c] * w[c];
-        (isY[i] ? pos : neg).push(s);
+        for (let c = 0; c < f; c++) s += X[o + c] * w[c];
+        if (isY[i]) posBuf[np++] = s;
+        else negBuf[nn++] = s;
       }
-      const negSorted = Float64Array.from(neg).sort();
-      const posSorted = Float64Array.from(pos).sort();
+      const negSorted = negBuf.subarray(0, nn).sort();
+      const posSorted = posBuf.subarray(0, np).sort();
       // Top share: Y rows among the fold's top-scored `fpr` share of test rows (merge from the top).
       let topK = Math.max(1, Math.round(fpr * rows.length));
       let ip = posSorted.length - 1;
@@ -172,7 +178,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
           topY++;
         } else ineg--;
       }
-      if (pos.length === 0 || neg.length === 0) continue;
+      if (np === 0 || nn === 0) continue;
       // Y rows scoring above X's (1 - fpr) quantile in this fold.
       const cut = negSorted[Math.min(negSorted.length - 1, Math.max(0, Math.ceil((1 - fpr) * negSorted.length) - 1))];
       let above = 0;
@@ -180,7 +186,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       tprHits += above;
       tprRows += posSorted.length;
       uSum += countU(posSorted, negSorted);
-      pairs += pos.length * neg.length;
+      pairs += np * nn;
     }
     return { auc: pairs ? uSum / pairs : 0.5, tpr: tprRows ? tprHits / tprRows : 0, top: topAll ? topY / topAll : 0 };
   };

@@ -50,7 +50,7 @@ export function clusterMeans(m: Matrix, labels: ArrayLike<number>, k: number): {
  * b use all rows. Cost O(sampleSize * n * cols). In [-1, 1]; near 1 = compact,
  * well-separated clusters.
  */
-export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?: Rng, sampleSize = 500): number {
+export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?: Rng, sampleSize = 300): number {
   const { rows, cols, data } = m;
   if (k < 2 || rows < 3) return 0;
   const sizes = new Int32Array(k);
