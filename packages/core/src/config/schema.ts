@@ -19,9 +19,18 @@ export const embeddingThresholdsSchema = z
     variance_threshold: z.number().nonnegative().default(0.3),
     /** Descriptive: PSI above this is "significant" (0.1..0.2 moderate). */
     psi_threshold: z.number().nonnegative().default(0.2),
-    /** Minimum effect for an alarm: the domain classifier's AUC must exceed 0.5 by at least this much (or MMD's effect, see monitors/embedding). */
+    /**
+     * Minimum effect for an alarm, measured out of fold by the domain classifier: the
+     * larger of AUC - 0.5 and (true-positive rate at 10% false-positive rate) - 0.1,
+     * the latter about 0.9 x the share of the current window that is new. 0.02 ignores
+     * shifts that touch less than about 2% of traffic however large the sample.
+     */
     min_effect: z.number().nonnegative().default(0.02),
-    /** Number of permutations of the MMD test; p-values can be no smaller than 1/(B+1). */
+    /**
+     * Permutations of the MMD and classifier tests; p-values can be no smaller than
+     * 1/(B+1), so B must be at least 4/alpha - 1 for the MMD test (level alpha/4) to
+     * ever be significant (79 at alpha 0.05).
+     */
     permutations: positiveInt.default(200),
     /** Rows sampled per window (uniformly, in SQL) before any computation. */
     max_sample: positiveInt.default(2000),
@@ -113,6 +122,14 @@ export const driftConfigSchema = z
   })
   .strict()
   .superRefine((c, ctx) => {
+    const needed = Math.ceil(4 / c.alpha - 1);
+    if (c.embedding_thresholds.permutations < needed) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['embedding_thresholds', 'permutations'],
+        message: `${c.embedding_thresholds.permutations} permutations cannot reach p < alpha/4 = ${c.alpha / 4}; use at least ${needed} (or raise alpha)`,
+      });
+    }
     const seen = new Set<string>();
     c.models.forEach((m, i) => {
       if (seen.has(m.name)) ctx.addIssue({ code: 'custom', path: ['models', i, 'name'], message: `duplicate model name "${m.name}"; each model must be listed once` });
