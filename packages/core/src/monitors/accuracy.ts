@@ -1,7 +1,7 @@
 import type { AccuracyThresholds, MonitorSettings } from '../config/schema.js';
 import { compareProportions } from '../stats/proportions.js';
 import { mannWhitneyFromCounts } from '../stats/ranks.js';
-import { fmtP, insufficientData, r, thresholdScore } from './common.js';
+import { fmtP, insufficientData, judged, r, thresholdScore } from './common.js';
 import type { AccuracyWindow, MethodResult, MonitorResult } from './types.js';
 
 const SIGNIFICANT_SCORE = 1 - Math.exp(-2);
@@ -200,18 +200,7 @@ export function accuracyMonitor(baseline: AccuracyWindow, current: AccuracyWindo
   const reason = drift
     ? `drift: ${flagged.map(describe).join('; ')}; significant at alpha/${k}=${fmtP(share)}`
     : `no drift: no significant drop (alpha/${k}=${fmtP(share)}) at or over its threshold; ${tested.map(describe).join('; ')}`;
-  return {
-    kind: 'accuracy',
-    status: drift ? 'drift' : 'no_drift',
-    score: r(score, 4) ?? 0,
-    severity: drift ? (score >= SIGNIFICANT_SCORE ? 'significant' : 'moderate') : 'none',
-    p_value: r(pValue),
-    n_baseline: nb,
-    n_current: nc,
-    methods,
-    gauges,
-    reason,
-  };
+  return judged('accuracy', { drift, score, p_value: pValue, significantScore: SIGNIFICANT_SCORE, n_baseline: nb, n_current: nc, methods, gauges, reason });
 }
 
 function fmt(name: string, x: number): string {

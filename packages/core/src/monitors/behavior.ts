@@ -2,7 +2,7 @@ import type { BehaviorThresholds, MonitorSettings } from '../config/schema.js';
 import { compareProportions } from '../stats/proportions.js';
 import { mannWhitney, median } from '../stats/ranks.js';
 import { deriveRng, sampleIndices } from '../stats/rng.js';
-import { fmtP, insufficientData, r, thresholdScore } from './common.js';
+import { fmtP, insufficientData, judged, r, thresholdScore } from './common.js';
 import { isRefusal } from './refusal.js';
 import type { InteractionRecord, MethodResult, MonitorResult } from './types.js';
 
@@ -134,18 +134,7 @@ export function behaviorMonitor(baseline: InteractionRecord[], current: Interact
   const reason = drift
     ? `drift: ${flagged.map(describe).join('; ')}; significant at alpha/${k}=${fmtP(share)} and over threshold`
     : `no drift: no rate rose significantly (alpha/${k}=${fmtP(share)}) above its threshold; ${tests.map(describe).join('; ')}`;
-  return {
-    kind: 'behavior',
-    status: drift ? 'drift' : 'no_drift',
-    score: r(score, 4) ?? 0,
-    severity: drift ? (score >= SIGNIFICANT_SCORE ? 'significant' : 'moderate') : 'none',
-    p_value: r(pValue),
-    n_baseline: nb,
-    n_current: nc,
-    methods,
-    gauges,
-    reason,
-  };
+  return judged('behavior', { drift, score, p_value: pValue, significantScore: SIGNIFICANT_SCORE, n_baseline: nb, n_current: nc, methods, gauges, reason });
 }
 
 function pct(x: unknown): string {

@@ -1,5 +1,6 @@
 import type { MonitorKind, MonitorResult } from './types.js';
 
+
 /** The result of a window too small to judge: never drift, score 0, no p-value. */
 export function insufficientData(kind: MonitorKind, nBaseline: number, nCurrent: number, minSamples: number, what = 'rows'): MonitorResult {
   return {
@@ -13,6 +14,29 @@ export function insufficientData(kind: MonitorKind, nBaseline: number, nCurrent:
     methods: {},
     gauges: {},
     reason: `baseline has ${nBaseline} ${what} and current ${nCurrent}; at least min_samples=${minSamples} are needed on each side`,
+  };
+}
+
+/**
+ * A judged window's result: `drift` or `no_drift`, the score rounded, and severity
+ * `significant` when drifting with a score of at least `significantScore`, `moderate`
+ * when drifting below it, `none` otherwise.
+ */
+export function judged(
+  kind: MonitorKind,
+  v: { drift: boolean; score: number; p_value: number; significantScore: number; n_baseline: number; n_current: number; reason: string } & Pick<MonitorResult, 'methods' | 'gauges'>,
+): MonitorResult {
+  return {
+    kind,
+    status: v.drift ? 'drift' : 'no_drift',
+    score: r(v.score, 4) ?? 0,
+    severity: v.drift ? (v.score >= v.significantScore ? 'significant' : 'moderate') : 'none',
+    p_value: r(v.p_value),
+    n_baseline: v.n_baseline,
+    n_current: v.n_current,
+    methods: v.methods,
+    gauges: v.gauges,
+    reason: v.reason,
   };
 }
 

@@ -7,7 +7,7 @@ import { mmdPermutationTest } from '../stats/mmd.js';
 import { column, pcaFit, pcaTransform } from '../stats/pca.js';
 import { psi } from '../stats/psi.js';
 import { deriveRng, sampleIndices } from '../stats/rng.js';
-import { fmtP, insufficientData, r } from './common.js';
+import { fmtP, insufficientData, judged, r } from './common.js';
 import type { Matrix, MethodResult, MonitorResult } from './types.js';
 
 /** Principal components tested by KS and binned by PSI. */
@@ -193,16 +193,7 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
       ? `no drift: ${evidence} is significant but effect ${effect.toFixed(3)} < min_effect ${t.min_effect}`
       : `no drift: ${evidence} >= alpha ${s.alpha}`;
   return {
-    kind: 'embedding',
-    status: drift ? 'drift' : 'no_drift',
-    score: r(score, 4) ?? 0,
-    severity: drift ? (score >= SIGNIFICANT_SCORE ? 'significant' : 'moderate') : 'none',
-    p_value: r(pValue),
-    n_baseline: nb,
-    n_current: nc,
-    methods,
-    gauges: {},
-    reason,
+    ...judged('embedding', { drift, score, p_value: pValue, significantScore: SIGNIFICANT_SCORE, n_baseline: nb, n_current: nc, methods, gauges: {}, reason }),
     timings_ms: timings,
   };
 }
