@@ -1,19 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
-import { PGlite } from '@electric-sql/pglite';
-import { vector } from '@electric-sql/pglite-pgvector';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PgDb, PgliteDb, migrate, sampleEmbeddings, toVectorText, windowsFor, type Db } from '@driftwatch/core';
 import { runCli, tempDir, testConfig, writeYaml } from './helpers/env.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+import { startSharedPostgres, type SharedPostgres } from './helpers/pglite-server.js';
 
 /** Tables, columns and indexes: what a migration could change. */
 async function catalog(db: Db) {
@@ -63,23 +51,14 @@ describe('schema on the embedded adapter (PGlite)', () => {
 });
 
 describe('schema on the pg adapter (PGlite socket server)', () => {
-  let server: PGLiteSocketServer;
-  let pglite: PGlite;
-  let url: string;
+  let shared: SharedPostgres;
   beforeAll(async () => {
-    pglite = await PGlite.create({ extensions: { vector } });
-    const port = await freePort();
-    server = new PGLiteSocketServer({ db: pglite, port, host: '127.0.0.1', maxConnections: 20 });
-    await server.start();
-    url = `postgres://postgres@127.0.0.1:${port}/postgres`;
+    shared = await startSharedPostgres();
   });
-  afterAll(async () => {
-    await server?.stop();
-    await pglite?.close();
-  });
+  afterAll(() => shared?.close());
 
   it('migrates idempotently and keeps data', async () => {
-    const db = new PgDb(url, { max: 1 });
+    const db = new PgDb(shared.url, { max: 1 });
     try {
       await exercise(db);
     } finally {

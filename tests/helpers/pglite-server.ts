@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import { PGlite, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PgDb } from '../../packages/core/src/db/pg.js';
 import { migrate } from '../../packages/core/src/db/open.js';
+import { freePort } from '../../packages/core/src/net.js';
 
 /**
  * A Postgres that several processes share, for fleet tests: an in-memory PGlite with
@@ -18,17 +18,6 @@ export interface SharedPostgres {
   /** A pg connection from the test process itself (schema already applied). */
   db: PgDb;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Frontend messages of the extended query protocol that leave a batch open until Sync. */

@@ -2,6 +2,7 @@ export * from './config/index.js';
 export * from './db/index.js';
 export * from './errors.js';
 export * from './metrics/index.js';
+export * from './net.js';
 export * from './monitors/index.js';
 export * from './stats/index.js';
 export * from './policy/index.js';

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
+import { freePort } from '../../src/net.js';
 import { RedisUnavailableError, ensureRedis } from '../../src/queues/redis.js';
-
-function unusedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('ensureRedis', () => {
   it('uses REDIS_URL as given', async () => {
@@ -19,7 +10,7 @@ describe('ensureRedis', () => {
   });
 
   it('starts redis-server for the life of the process when nothing answers, and stops it', async () => {
-    const r = await ensureRedis(undefined, { probePort: await unusedPort() });
+    const r = await ensureRedis(undefined, { probePort: await freePort() });
     const port = Number(new URL(r.url).port);
     const client = new Redis(r.url, { maxRetriesPerRequest: 1, lazyConnect: true });
     await client.connect();
@@ -35,7 +26,7 @@ describe('ensureRedis', () => {
   });
 
   it('says how to get a Redis when there is none to start', async () => {
-    const err = await ensureRedis(undefined, { probePort: await unusedPort(), bin: 'redis-server-not-installed' }).catch((e) => e);
+    const err = await ensureRedis(undefined, { probePort: await freePort(), bin: 'redis-server-not-installed' }).catch((e) => e);
     expect(err).toBeInstanceOf(RedisUnavailableError);
     expect(err.message).toMatch(/apt-get install -y redis-server/);
     expect(err.message).toMatch(/REDIS_URL/);
