@@ -46,6 +46,13 @@ describe('driftwatch start (the embedded default, one process)', () => {
       });
       expect(bad.status).toBe(400);
       expect(((await bad.json()) as { error: string }).error).toMatch(/^\[1\]\.feedback_score:/);
+      const single = await fetch(`${http}/v1/interactions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'support-bot', query: 'x', latency_ms: -1 }),
+      });
+      expect(single.status).toBe(400);
+      expect(((await single.json()) as { error: string }).error).toMatch(/^latency_ms: /);
       // The board is off without a token, not open.
       expect((await fetch(`${http}/admin/queues`)).status).toBe(404);
     } finally {

@@ -2,17 +2,15 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { ZodError, type ZodType } from 'zod';
+import { ZodError } from 'zod';
 import {
   PermanentError,
   DecisionNotFoundError,
+  IngestError,
   approveDecision,
-  embeddingInput,
-  evaluationInput,
   ingestEmbeddings,
   ingestEvaluations,
   ingestInteractions,
-  interactionInput,
   keyPath,
   listDecisions,
   listDriftRuns,
@@ -23,19 +21,21 @@ import {
 } from '@driftwatch/core';
 import { requireAdmin } from './auth.js';
 
-/** Validates a body that is one item or an array of items; errors name the item and field. */
-function items<T>(schema: ZodType<T>, body: unknown): unknown[] {
+/** A body is one item or a non-empty array of items. */
+function itemsOf(body: unknown): unknown[] {
   const list = Array.isArray(body) ? body : [body];
   if (list.length === 0) throw new PermanentError('empty body: send one object or a non-empty array');
-  list.forEach((item, i) => {
-    const r = schema.safeParse(item);
-    if (!r.success) {
-      const at = Array.isArray(body) ? `[${i}]` : '';
-      const first = r.error.issues[0];
-      throw new PermanentError(`${at}${at && first.path.length ? '.' : ''}${keyPath(first.path) === '(root)' && at ? '' : keyPath(first.path)}: ${first.message}`);
-    }
-  });
   return list;
+}
+
+/** Runs an ingest; an invalid item is a 400 naming the item (for an array body) and the field. */
+async function ingest(body: unknown, run: (items: never[]) => Promise<number[]>): Promise<number[]> {
+  try {
+    return await run(itemsOf(body) as never[]);
+  } catch (e) {
+    if (e instanceof IngestError && !Array.isArray(body)) throw new PermanentError(`${e.field || '(body)'}: ${e.problem}`);
+    throw e;
+  }
 }
 
 /**
@@ -58,15 +58,15 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   });
 
   app.post('/v1/interactions', ingestAuth, async (req, res) => {
-    const ids = await ingestInteractions(ctx.db, items(interactionInput, req.body) as never);
+    const ids = await ingest(req.body, (items) => ingestInteractions(ctx.db, items));
     res.status(201).json({ ids });
   });
   app.post('/v1/embeddings', ingestAuth, async (req, res) => {
-    const ids = await ingestEmbeddings(ctx.db, items(embeddingInput, req.body) as never);
+    const ids = await ingest(req.body, (items) => ingestEmbeddings(ctx.db, items));
     res.status(201).json({ ids });
   });
   app.post('/v1/evaluations', ingestAuth, async (req, res) => {
-    const ids = await ingestEvaluations(ctx.db, items(evaluationInput, req.body) as never);
+    const ids = await ingest(req.body, (items) => ingestEvaluations(ctx.db, items));
     res.status(201).json({ ids });
   });
 
