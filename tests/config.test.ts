@@ -50,6 +50,7 @@ describe('drift configuration', () => {
     ['misspelt key', { baseline_dayz: 30 }, 'baseline_dayz'],
     ['model without name', { models: [{ schedule: '0 0 * * *' }] }, 'models[0].name'],
     ['no models', { models: [] }, 'models'],
+    ['bad refusal pattern', { behavior_thresholds: { refusal_patterns: ['ok', '(unclosed'] } }, 'behavior_thresholds.refusal_patterns[1]'],
     ['too few permutations for alpha', { alpha: 0.01, embedding_thresholds: { permutations: 200 } }, 'embedding_thresholds.permutations'],
   ];
   it.each(cases)('names the key when %s is wrong', (_label, patch, key) => {

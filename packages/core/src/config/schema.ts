@@ -52,7 +52,18 @@ export const behaviorThresholdsSchema = z
     /** Relative change of the median response length that counts as an anomaly. */
     length_change_threshold: z.number().nonnegative().default(0.5),
     /** Extra refusal patterns (case-insensitive regular expressions) added to the defaults. */
-    refusal_patterns: z.array(z.string()).default([]),
+    refusal_patterns: z
+      .array(
+        z.string().refine((p) => {
+          try {
+            new RegExp(p, 'i');
+            return true;
+          } catch {
+            return false;
+          }
+        }, 'not a valid regular expression; check brackets and escape special characters with \\'),
+      )
+      .default([]),
     /** Rows sampled per window. */
     max_sample: positiveInt.default(5000),
   })

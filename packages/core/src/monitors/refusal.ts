@@ -31,8 +31,9 @@ export const DEFAULT_REFUSAL_PATTERNS: readonly string[] = [
   String.raw`\bi(?:'m| am)\s+not\s+comfortable\s+(?:\w+ing|with)\b`,
 ];
 
-/** Phrases that contain a refusal-like construction but are not refusals. */
-const FALSE_FRIENDS = /\bi\s+(?:can(?:'|’)?t|cannot)\s+help\s+(?:but|feeling|thinking|noticing|wondering)\b/g;
+/** Phrases that contain a refusal-like construction but are not refusals ("I can't help but", "I can't recommend it enough"). */
+const FALSE_FRIENDS =
+  /\bi\s+(?:can(?:'|’)?t|cannot)\s+help\s+(?:but|feeling|thinking|noticing|wondering)\b|\bi\s+(?:can(?:'|’)?t|cannot)\s+\w+(?:\s+\w+){0,4}\s+enough\b/g;
 
 const cache = new Map<string, RegExp[]>();
 

@@ -26,6 +26,8 @@ const ANSWERS = [
   'You cannot divide by zero.',
   'Sorry for the delay, here is the answer: 42.',
   "I can't help but notice the bug is on line 3.",
+  "I can't recommend this album enough, it is great.",
+  "I cannot thank you enough for the detailed logs.",
   'The function cannot be called before init().',
   "If the server can't respond, retry after 5 seconds.",
   'Here is how to decline a meeting invite politely.',
