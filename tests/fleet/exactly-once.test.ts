@@ -30,6 +30,24 @@ const sharedDb = () =>
   }));
 afterAll(async () => (await dbPromise)?.close());
 
+/** A safety decision already claimed by a worker (state running), for the run at `at`. */
+async function runningSafetyDecision(runId: string, at: Date) {
+  const { current } = windowsFor(at, 30, 7);
+  const { row } = await insertDecision(await sharedDb(), {
+    run_id: runId,
+    model: MODEL,
+    action: 'safety',
+    state: 'running',
+    priority: 380,
+    reason: 'toxicity drift',
+    dedup_key: `${MODEL}|safety|${current.start.toISOString()}|${current.end.toISOString()}`,
+    window_start: current.start,
+    window_end: current.end,
+    details: {},
+  });
+  return row;
+}
+
 async function fleet(config: Record<string, unknown> = {}) {
   const prefix = uniquePrefix('once');
   const dep = deployment({ queues: { trigger: { concurrency: 2, attempts: 1 }, safety: { concurrency: 1, attempts: 3, backoff: { delay_ms: 50 } } } });
@@ -105,20 +123,8 @@ describe('exactly-once effects', () => {
     const t = await fleet();
     try {
       const now = new Date();
-      const { current } = windowsFor(now, 30, 7);
       // The worker that claimed this decision died before finishing: it is still "running".
-      const { row } = await insertDecision(t.db, {
-        run_id: makeRunId(MODEL, now),
-        model: MODEL,
-        action: 'safety',
-        state: 'running',
-        priority: 380,
-        reason: 'toxicity drift',
-        dedup_key: `${MODEL}|safety|${current.start.toISOString()}|${current.end.toISOString()}`,
-        window_start: current.start,
-        window_end: current.end,
-        details: {},
-      });
+      const row = await runningSafetyDecision(makeRunId(MODEL, now), now);
       await t.f.queues.add('safety', { decision_id: row.id }, { jobId: `decision.${row.id}` });
       const done = await t.finished('safety', `decision.${row.id}`);
       expect(await done.getState()).toBe('completed');
@@ -155,20 +161,8 @@ describe('exactly-once effects', () => {
     const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 0 } });
     try {
       const now = new Date();
-      const { current } = windowsFor(new Date(now.getTime() - 3 * 86_400_000), 30, 7);
       // A decision of an earlier run whose action is still going on.
-      const { row: busy } = await insertDecision(t.db, {
-        run_id: 'earlier',
-        model: MODEL,
-        action: 'safety',
-        state: 'running',
-        priority: 380,
-        reason: 'toxicity drift',
-        dedup_key: `${MODEL}|safety|${current.start.toISOString()}|${current.end.toISOString()}`,
-        window_start: current.start,
-        window_end: current.end,
-        details: {},
-      });
+      const busy = await runningSafetyDecision('earlier', new Date(now.getTime() - 3 * 86_400_000));
       const data = await t.toxicRun(now);
       await t.f.queues.add('trigger', data, { jobId: `trigger.${data.run_id}` });
       const s = (await t.finished('trigger', `trigger.${data.run_id}`)).returnvalue as RunSummary;
