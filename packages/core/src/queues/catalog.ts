@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
-import type { DeploymentConfig, QueueSettings } from '../config/deployment.js';
+import type { QueueSettings } from '../config/deployment.js';
 
 /**
  * The job catalog: every queue's name, payload schema and default job options.
@@ -40,10 +40,6 @@ export function jobOptions(settings: QueueSettings): JobsOptions {
     removeOnComplete: { count: settings.remove_on_complete.count, age: settings.remove_on_complete.age_seconds },
     removeOnFail: { count: settings.remove_on_fail.count, age: settings.remove_on_fail.age_seconds },
   };
-}
-
-export function queueSettings(deployment: DeploymentConfig, q: QueueName): QueueSettings {
-  return deployment.queues[q];
 }
 
 /** Validates a payload against the catalog; a bad payload is a permanent error (see errors.ts). */

@@ -33,9 +33,9 @@ export class Queues {
   }
 
   /** Adds one job; `jobId` makes the add idempotent (BullMQ ignores a second add with the same id). */
-  async add<Q extends QueueName>(name: Q, data: Payload<Q>, opts: { jobId?: string; priority?: number; jobName?: string } = {}) {
+  async add<Q extends QueueName>(name: Q, data: Payload<Q>, opts: { jobId?: string; priority?: number } = {}) {
     const payload = parsePayload(name, data);
-    return this.get(name).add(opts.jobName ?? name, payload, { jobId: opts.jobId, priority: opts.priority });
+    return this.get(name).add(name, payload, { jobId: opts.jobId, priority: opts.priority });
   }
 
   async close(): Promise<void> {
