@@ -61,6 +61,17 @@ export async function handBackRunningJobs(worker: Worker): Promise<string[]> {
   return handed;
 }
 
+/**
+ * When a job became runnable (ms since the epoch). A job scheduler's job is created at the
+ * previous tick (job.timestamp) and runs at its own tick (opts.prevMillis); BullMQ resets
+ * job.delay to 0 when it promotes a delayed job, so the delay is read from the options.
+ */
+export function runnableAt(job: Pick<Job, 'timestamp' | 'delay' | 'opts'>): number {
+  const tick = (job.opts as { prevMillis?: number }).prevMillis;
+  if (typeof tick === 'number' && Number.isFinite(tick)) return tick;
+  return job.timestamp + (job.opts.delay ?? job.delay ?? 0);
+}
+
 export type Processor<Q extends QueueName, R = unknown> = (job: Job, data: Payload<Q>, helpers: ProcessorHelpers) => Promise<R>;
 
 /**
@@ -90,7 +101,7 @@ export function registerProcessor<Q extends QueueName>(
   const wrapped = async (job: Job, token?: string) => {
     mine.set(job.id!, { job, token });
     const name = job.name;
-    const readyAt = job.timestamp + (job.delay ?? 0);
+    const readyAt = runnableAt(job);
     // Wait is measured once, at a job's first start: not again when it comes back from a
     // retry, a rate-limit pause or a wait on an external job (that time is not queueing).
     if ((job.attemptsStarted ?? 1) <= 1 && job.attemptsMade === 0 && job.processedOn) m.jobWaitSeconds.observe({ queue, name }, Math.max(0, (job.processedOn - readyAt) / 1000));
