@@ -9,3 +9,4 @@ export * from './policy/index.js';
 export * from './queues/index.js';
 export * from './providers/index.js';
 export * from './actions/index.js';
+export * from './privacy/index.js';

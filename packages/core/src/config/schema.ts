@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PII_KINDS } from '../privacy/scrub.js';
 
 /**
  * drift_config.yaml. Every key of the original design's example is here with its
@@ -110,6 +111,42 @@ export const actionsSchema = z
   })
   .strict();
 
+/** Personal data handling: the scrubber runs on every write path before anything is stored. */
+export const privacySchema = z
+  .object({
+    /** redact: replace with [EMAIL], [PHONE], ...; hash: [EMAIL:<12 hex of HMAC-SHA256>] (same value, same token, so counts still join); off: store as sent. Default redact. */
+    mode: z.enum(['redact', 'hash', 'off']).default('redact'),
+    /** Kinds scrubbed (the others are stored as sent). Default: all of secret, email, iban, card, ipv6, ipv4, phone. */
+    redact: z.array(z.enum(PII_KINDS)).default([...PII_KINDS]),
+    /** HMAC key of the hash mode; set your own so tokens cannot be reversed by guessing values. */
+    hash_salt: z.string().min(1).default('driftwatch'),
+  })
+  .strict();
+
+/** The ingest API (POST /v1/ingest and the shortcuts), feedback and computed embeddings. */
+export const ingestSchema = z
+  .object({
+    /** Largest request body in bytes; a larger one is a 413 naming this limit. Default 5 MB. */
+    body_limit_bytes: positiveInt.default(5 * 1024 * 1024),
+    /** Most events in one POST /v1/ingest batch. Default 1000. */
+    max_batch: positiveInt.default(1000),
+    /** Requests per key (or client address without keys) per rate_limit_window_ms; more is a 429 with retry-after. Default 600. */
+    rate_limit: positiveInt.default(600),
+    /** Window of the per-key rate limit, ms. Default 60000. */
+    rate_limit_window_ms: positiveInt.default(60_000),
+    /** Rows per multi-row INSERT statement, so no single statement holds the embedded database long. Default 200. */
+    chunk_rows: positiveInt.default(200),
+    /** How long feedback for an interaction not yet stored is held, then reported as orphaned. Default 24 hours. */
+    feedback_hold_hours: z.number().positive().default(24),
+    /** At most this many held feedback events; more are rejected (per event, 409-style) until some are applied or expire. Default 100000. */
+    feedback_hold_max: positiveInt.default(100_000),
+    /** Compute query embeddings for interactions stored without one (embed queue). Default true. */
+    compute_embeddings: z.boolean().default(true),
+    /** Interactions per embed job. Default 64. */
+    embed_batch: positiveInt.default(64),
+  })
+  .strict();
+
 export const driftConfigSchema = z
   .object({
     /** Days of history before the current window used as the baseline. */
@@ -128,6 +165,8 @@ export const driftConfigSchema = z
     /** Port of /metrics on every process. */
     prometheus_port: z.number().int().min(0).max(65535).default(8000),
     actions: actionsSchema.default(() => actionsSchema.parse({})),
+    privacy: privacySchema.default(() => privacySchema.parse({})),
+    ingest: ingestSchema.default(() => ingestSchema.parse({})),
     /** The models Driftwatch monitors; one job scheduler each. */
     models: z.array(modelSchema).min(1),
   })
@@ -153,6 +192,8 @@ export type EmbeddingThresholds = z.infer<typeof embeddingThresholdsSchema>;
 export type BehaviorThresholds = z.infer<typeof behaviorThresholdsSchema>;
 export type AccuracyThresholds = z.infer<typeof accuracyThresholdsSchema>;
 export type ModelConfig = z.infer<typeof modelSchema>;
+export type PrivacyConfig = z.infer<typeof privacySchema>;
+export type IngestConfig = z.infer<typeof ingestSchema>;
 
 /** What each monitor function receives: its thresholds plus the shared statistical settings. */
 export interface MonitorSettings {

@@ -62,3 +62,6 @@ export async function runScrapeHooks(timeoutMs = 2000): Promise<void> {
     [...scrapeHooks].map((h) => Promise.race([h().catch(() => {}), new Promise<void>((r) => setTimeout(r, timeoutMs).unref())])),
   );
 }
+
+// Privacy (issue 10): personal data replaced before storage, by kind.
+export const piiScrubbedTotal = new Counter({ name: 'driftwatch_pii_scrubbed_total', help: 'Personal data and secrets replaced by the scrubber before storage, by kind', labelNames: ['kind'], registers: [registry] });
