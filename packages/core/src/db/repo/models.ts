@@ -128,3 +128,7 @@ export async function promoteModelVersion(
     return { promoted, retired };
   });
 }
+
+// Serving state, rollback and API keys (issue 8) are exported with the registry.
+export * from './serving.js';
+export * from './keys.js';
