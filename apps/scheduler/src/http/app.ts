@@ -19,7 +19,8 @@ import {
   type AppContext,
   type DecisionState,
 } from '@driftwatch/core';
-import { requireAdmin } from './auth.js';
+import { requireAdmin, requireScope } from './auth.js';
+import { servingRouter } from './serving.js';
 
 /** A body is one item or a non-empty array of items. */
 function itemsOf(body: unknown): unknown[] {
@@ -44,9 +45,12 @@ async function ingest(body: unknown, run: (items: never[]) => Promise<number[]>)
  */
 export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<boolean> }) {
   const app = express();
-  const admin = requireAdmin(ctx.env.DRIFTWATCH_ADMIN_TOKEN);
-  // Ingest is protected by the same token when one is configured.
-  const ingestAuth = ctx.env.DRIFTWATCH_ADMIN_TOKEN ? admin : (_req: Request, _res: Response, next: NextFunction) => next();
+  // API keys (ingest|admin) and DRIFTWATCH_ADMIN_TOKEN (admin); Bull Board takes the token only.
+  const admin = requireScope(ctx, 'admin');
+  const ingestAuth = requireScope(ctx, 'ingest');
+  const boardAuth = requireAdmin(ctx.env.DRIFTWATCH_ADMIN_TOKEN);
+  // Routers that authenticate before reading a body come before the global body parser.
+  app.use(servingRouter(ctx));
   app.use(express.json({ limit: '20mb' }));
 
   app.get('/healthz', (_req, res) => {
@@ -95,9 +99,9 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
     const board = new ExpressAdapter();
     board.setBasePath('/admin/queues');
     createBullBoard({ queues: ctx.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: board });
-    app.use('/admin/queues', admin, board.getRouter());
+    app.use('/admin/queues', boardAuth, board.getRouter());
   } else {
-    app.use('/admin/queues', admin);
+    app.use('/admin/queues', boardAuth);
   }
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -132,3 +132,4 @@ export async function promoteModelVersion(
 // Serving state, rollback and API keys (issue 8) are exported with the registry.
 export * from './serving.js';
 export * from './keys.js';
+export * from '../../metrics/serving.js';
