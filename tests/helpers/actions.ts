@@ -10,6 +10,7 @@ import {
   insertDecision,
   jobIds,
   loadEnvironment,
+  metricsOfRecord,
   migrate,
   registry,
   systemClock,
@@ -17,6 +18,7 @@ import {
   type AppContext,
   type DecisionRow,
   type Providers,
+  type Queryable,
 } from '@driftwatch/core';
 import { startWorkers } from '@driftwatch/workers';
 import { dropPrefix, REDIS_URL, tempDir, testConfig, uniquePrefix } from './env.js';
@@ -123,6 +125,12 @@ export async function actionFixture(o: {
 }
 
 /** Sum of a metric's values whose labels include `labels`. */
+/** A figure of record (e.g. retrain_events_total) as the scheduler would export it now: read from the database first. */
+export async function recordedValue(db: Queryable, name: string, labels: Record<string, string>): Promise<number> {
+  await metricsOfRecord(db, { models: ['support-bot'], baselineDays: 30, currentDays: 7 }).refresh();
+  return metricValue(name, labels);
+}
+
 export async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
   const m = await registry.getSingleMetric(name)!.get();
   return m.values.filter((v) => Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)).reduce((a, v) => a + v.value, 0);

@@ -10,7 +10,7 @@ import {
   type Db,
   type Providers,
 } from '@driftwatch/core';
-import { actionFixture, metricValue, type ActionFixture } from '../helpers/actions.js';
+import { actionFixture, metricValue, recordedValue, type ActionFixture } from '../helpers/actions.js';
 import { FakeOpenAI, failures } from '../helpers/fake-openai.js';
 
 /** Twelve support questions and their right answers. */
@@ -56,7 +56,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     // The first status check fails with a 500: the job is retried with backoff and must resume the same provider job.
     fake.fail('jobs.retrieve', failures.serverError());
     const costBefore = await metricValue('api_cost_usd_total', { provider: 'openai', operation: 'fine_tune' });
-    const promotedBefore = await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'promoted' });
+    const promotedBefore = await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'promoted' });
 
     const { decision, job } = await fx.decide('finetune');
     const queue = fx.ctx.queues.get('finetune');
@@ -92,7 +92,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect(versions[0].promoted_at).toBeInstanceOf(Date);
     // 12 examples x (7 + 6 words) x 3 epochs = 468 trained tokens at $3 per 1M.
     expect((await metricValue('api_cost_usd_total', { provider: 'openai', operation: 'fine_tune' })) - costBefore).toBeCloseTo((468 * 3) / 1e6, 12);
-    expect((await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'promoted' })) - promotedBefore).toBe(1);
+    expect((await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'promoted' })) - promotedBefore).toBe(1);
 
     // A replayed job for the finished decision does nothing.
     const replay = await fx.ctx.queues.add('finetune', { decision_id: decision.id }, { jobId: 'replay-1' });
@@ -103,7 +103,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     // Newer high-rated interactions teach wrong answers: the candidate is worse than v1 and is rejected.
     fx.ctx.config.actions.training_limit = 12;
     await interactions(db, QA.map(([q], i) => [q, `Restart the computer ${i} times.`]), 5);
-    const rejectedBefore = await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'rejected' });
+    const rejectedBefore = await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'rejected' });
     const second = await fx.decide('finetune');
     const done2 = await fx.settle(second.decision.id);
     expect(done2.state).toBe('succeeded');
@@ -114,7 +114,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
       ['v2', 'rejected', 0, 1],
     ]);
     expect(fake.count('jobs.create')).toBe(2);
-    expect((await metricValue('retrain_events_total', { model: 'support-bot', outcome: 'rejected' })) - rejectedBefore).toBe(1);
+    expect((await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'rejected' })) - rejectedBefore).toBe(1);
 
     // A third, good candidate replaces v1, which retires.
     await interactions(db, QA, 1);

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { QUEUE_NAMES, applyFleetSettings, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
+import { QUEUE_NAMES, applyFleetSettings, metricsOfRecord, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
 import { createHttpApp } from './http/app.js';
 import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
@@ -44,7 +44,7 @@ export interface SchedulerHandle {
 
 /**
  * The control plane: job schedulers from config, the pipeline worker that turns ticks
- * into runs, queue-depth metrics, and the HTTP API.
+ * into runs, queue-depth metrics and the figures of record from the database, and the HTTP API.
  */
 export async function startScheduler(
   ctx: AppContext,
@@ -63,6 +63,10 @@ export async function startScheduler(
   // Read at each scrape of this process's /metrics.
   const stopDepth = onScrape(() => refreshQueueDepth(ctx).catch((e) => ctx.logger.warn({ err: e.message }, 'queue depth refresh failed')));
   await refreshQueueDepth(ctx);
+  // The figures of record (drift, model rates, decisions, action events, application cost) come from the database, exported by this role only.
+  const ofRecord = metricsOfRecord(ctx.db, { models: ctx.config.models.map((m) => m.name), baselineDays: ctx.config.baseline_days, currentDays: ctx.config.current_days, now: () => ctx.clock.now() });
+  const stopRecord = onScrape(() => ofRecord.refresh().catch((e) => ctx.logger.warn({ err: e.message }, 'metrics of record refresh failed')));
+  await ofRecord.refresh().catch((e) => ctx.logger.warn({ err: e.message }, 'metrics of record refresh failed'));
 
   const app = createHttpApp(ctx, { ready: opts.ready });
   const port = opts.port ?? ctx.deployment.http.port;
@@ -79,6 +83,7 @@ export async function startScheduler(
   const closeHttp = () =>
     (httpClosed ??= new Promise<void>((r) => {
       stopDepth();
+      stopRecord();
       server.close(() => r());
       server.closeIdleConnections();
       // A browser keeping a board tab open must not hold the shutdown.

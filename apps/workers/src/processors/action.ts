@@ -4,16 +4,12 @@ import {
   RateLimitedError,
   WaitForExternalError,
   getDecision,
-  reindexEventsTotal,
-  retrainEventsTotal,
-  safetyEventsTotal,
   transitionDecision,
   type ActionKind,
   type AppContext,
   type Processor,
 } from '@driftwatch/core';
 
-const eventCounter = { reindex: reindexEventsTotal, finetune: retrainEventsTotal, safety: safetyEventsTotal } as const;
 
 /**
  * An action job: claims its decision (queued -> running; a retry after a crash finds
@@ -33,9 +29,8 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
     try {
       const result = await ACTION_RUNNERS[action](ctx, claimed);
       await transitionDecision(ctx.db, decision.id, ['running'], 'succeeded', { result });
-      // A runner may name a finer outcome (a fine-tune is promoted, rejected or held).
-      const outcome = typeof result.outcome === 'string' ? result.outcome : 'succeeded';
-      eventCounter[action].inc({ model: decision.model, outcome });
+      // Action events (retrain_events_total, ...) are counted from the decisions table by the scheduler
+      // (metrics/of-record.ts); a runner may name a finer outcome in result.outcome (promoted, rejected, held).
       return { decision_id: decision.id, state: 'succeeded', result };
     } catch (e) {
       // Paused or waiting on the provider: the decision stays running and the job comes back.
@@ -45,7 +40,6 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
         // Keep the progress the runner recorded (a fine-tune's job id) next to the error.
         const progress = (await getDecision(ctx.db, decision.id))?.result ?? {};
         await transitionDecision(ctx.db, decision.id, ['running'], 'failed', { result: { ...progress, error: (e as Error).message } });
-        eventCounter[action].inc({ model: decision.model, outcome: 'failed' });
       }
       throw e;
     }

@@ -1,8 +1,6 @@
 import {
   ACTION_KINDS,
   decide,
-  decisionsTotal,
-  driftOverallScore,
   insertDecision,
   jobIds,
   actionInFlight,
@@ -39,7 +37,6 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     const results = runs.map((r) => r.result);
     const monitor_failures = await job.getIgnoredChildrenFailures();
     const overall = overallScore(results);
-    driftOverallScore.set({ model: data.model }, overall);
 
     const now = new Date(data.now);
     const { current } = windowsFor(now, cfg.baseline_days, cfg.current_days);
@@ -83,7 +80,6 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     const decisions: RunSummary['decisions'] = [];
     const action_jobs: RunSummary['action_jobs'] = [];
     for (const { row, created } of stored) {
-      if (created) decisionsTotal.inc({ model: data.model, action: row.action, state: row.state });
       if (row.state === 'queued') {
         // The job id is the decision's: adding it again (a replay, a retry after a crash) is a no-op.
         const added = await ctx.queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });

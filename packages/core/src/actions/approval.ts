@@ -1,6 +1,5 @@
 import { PermanentError } from '../errors.js';
 import { getDecision, inFlightDecision, transitionDecision, type DecisionRow } from '../db/repo/decisions.js';
-import { decisionsTotal } from '../metrics/registry.js';
 import { jobIds } from '../queues/catalog.js';
 import type { Db, Queryable } from '../db/types.js';
 import type { ActionKind } from '../policy/types.js';
@@ -75,7 +74,6 @@ export async function approveDecision(db: Db, queues: Queues, id: number, by: st
   });
   if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
   await queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
-  decisionsTotal.inc({ model: row.model, action: row.action, state: 'queued' });
   return row;
 }
 
@@ -84,6 +82,5 @@ export async function rejectDecision(db: Db, id: number, by: string): Promise<De
   await mustBeAwaiting(db, id, 'rejected');
   const row = await transitionDecision(db, id, ['awaiting_approval'], 'rejected', { decided_by: by });
   if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
-  decisionsTotal.inc({ model: row.model, action: row.action, state: 'rejected' });
   return row;
 }

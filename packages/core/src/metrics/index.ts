@@ -2,3 +2,5 @@ export * from './registry.js';
 export * from './record.js';
 export * from './server.js';
 export * from './serving.js';
+export * from './of-record.js';
+export * from './retraining.js';

@@ -1,16 +1,9 @@
 import type { MonitorResult } from '../monitors/types.js';
-import * as m from './registry.js';
 
-const scoreGauge = { embedding: m.driftEmbeddingScore, behavior: m.driftBehaviorScore, accuracy: m.driftAccuracyScore } as const;
-const performanceGauge = { model_accuracy: m.modelAccuracy, model_refusal_rate: m.modelRefusalRate, model_toxicity_rate: m.modelToxicityRate } as const;
-
-/** Sets the gauges of one monitor result. insufficient_data sets the score to 0 and leaves performance gauges alone. */
-export function recordMonitorResult(model: string, r: MonitorResult): void {
-  scoreGauge[r.kind].set({ model }, r.status === 'insufficient_data' ? 0 : r.score);
-  m.monitorPValue.set({ model, monitor: r.kind }, r.p_value ?? 1);
-  m.monitorRunsTotal.inc({ model, monitor: r.kind, status: r.status });
-  if (r.status === 'insufficient_data') return;
-  for (const [k, v] of Object.entries(r.gauges)) {
-    if (typeof v === 'number' && Number.isFinite(v)) performanceGauge[k as keyof typeof performanceGauge].set({ model }, v);
-  }
-}
+/**
+ * @deprecated A no-op kept until its last caller (apps/workers/src/processors/monitor.ts)
+ * drops the call: drift scores and model rates are figures of record, exported from the
+ * database by the scheduler at scrape time (of-record.ts), never set per worker process
+ * (a worker's gauge would vanish at its restart and linger stale beside other replicas).
+ */
+export function recordMonitorResult(_model: string, _r: MonitorResult): void {}

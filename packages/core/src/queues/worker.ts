@@ -6,6 +6,7 @@ import type { DeploymentConfig, QueueSettings } from '../config/deployment.js';
 import { PermanentError, RateLimitedError, WaitForExternalError } from '../errors.js';
 import * as m from '../metrics/registry.js';
 import { parsePayload, type Payload, type QueueName } from './catalog.js';
+import { MONITOR_KINDS } from '../monitors/types.js';
 
 /**
  * The limiter of a queue with no `limiter` setting: never reached in practice. It is
@@ -72,6 +73,13 @@ export function runnableAt(job: Pick<Job, 'timestamp' | 'delay' | 'opts'>): numb
   return job.timestamp + (job.opts.delay ?? job.delay ?? 0);
 }
 
+/** The job names a queue's jobs carry: a scheduler's ticks, a flow's monitor kinds, else the queue's own name (Queues.add). */
+export function jobNamesOf(queue: QueueName): readonly string[] {
+  if (queue === 'pipeline') return ['tick'];
+  if (queue === 'monitor') return MONITOR_KINDS;
+  return [queue];
+}
+
 export type Processor<Q extends QueueName, R = unknown> = (job: Job, data: Payload<Q>, helpers: ProcessorHelpers) => Promise<R>;
 
 /**
@@ -132,6 +140,12 @@ export function registerProcessor<Q extends QueueName>(
       mine.delete(job.id!);
     }
   };
+
+  // Every counter of this queue's known job names exists at 0 from the start, so increase() sees the first event.
+  for (const name of jobNamesOf(queue)) {
+    for (const c of [m.jobsCompletedTotal, m.jobsRetriedTotal, m.jobsStalledTotal, m.jobsRateLimitedTotal]) c.inc({ queue, name }, 0);
+    for (const final of ['true', 'false']) m.jobsFailedTotal.inc({ queue, name, final }, 0);
+  }
 
   worker = new Worker(queue, wrapped, {
     connection: opts.connection,
