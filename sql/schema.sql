@@ -1,4 +1,6 @@
--- Driftwatch schema. Idempotent: `driftwatch migrate` applies it on every start.
+-- Driftwatch: the whole current schema, for those who apply it with `psql < sql/schema.sql`.
+-- `driftwatch migrate` applies the numbered files beside it (000001_*.sql, ...) instead, each once;
+-- a test checks that this file and those migrations, applied in order, give the same schema.
 -- Runs unchanged on Postgres with pgvector and on embedded PGlite with its vector extension.
 CREATE EXTENSION IF NOT EXISTS vector;
 

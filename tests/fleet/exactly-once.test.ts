@@ -2,7 +2,7 @@ import { afterAll, describe, it, expect } from 'vitest';
 import type { Job, Worker } from 'bullmq';
 import { actionProcessor, startWorkers, triggerProcessor, type RunSummary } from '@driftwatch/workers';
 import { PgliteDb } from '../../packages/core/src/db/pglite.js';
-import { migrate } from '../../packages/core/src/db/open.js';
+import { migrate } from '../../packages/core/src/db/migrations.js';
 import { storeDriftRun } from '../../packages/core/src/db/repo/runs.js';
 import { getDecision, insertDecision, listDecisions } from '../../packages/core/src/db/repo/decisions.js';
 import { makeDecision } from '../helpers/decisions.js';

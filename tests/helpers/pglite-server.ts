@@ -2,7 +2,7 @@ import { PGlite, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PgDb } from '../../packages/core/src/db/pg.js';
-import { migrate } from '../../packages/core/src/db/open.js';
+import { migrate } from '../../packages/core/src/db/migrations.js';
 import { freePort } from '../../packages/core/src/net.js';
 
 /**

@@ -6,6 +6,7 @@ import {
   createProviders,
   Queues,
   ensureRedis,
+  probeRedis,
   loadDeploymentConfig,
   loadDriftConfig,
   loadEnvironment,
@@ -40,13 +41,48 @@ export function loadSettings(): Settings {
 /** The embedded data folder is held by another live process. */
 export class DataDirInUseError extends Error {
   override name = 'DataDirInUseError';
+  constructor(
+    message: string,
+    /** The process holding it. */
+    readonly pid: number,
+  ) {
+    super(message);
+  }
+}
+
+/** DATABASE_URL does not answer (refused, unknown host, timed out, bad credentials). */
+export class DatabaseUnavailableError extends Error {
+  override name = 'DatabaseUnavailableError';
+}
+
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', '28P01', '28000', '3D000']);
+
+/** Runs fn; a failure to reach DATABASE_URL becomes one line naming the server and the fix. */
+export async function wrapDatabaseError<T>(s: Settings, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const err = e as Error & { code?: string; errors?: { code?: string }[] };
+    const code = err.code ?? err.errors?.[0]?.code;
+    if (s.env.DATABASE_URL && code && CONNECT_CODES.has(code)) {
+      let where = 'DATABASE_URL';
+      try {
+        const u = new URL(s.env.DATABASE_URL);
+        where = `${u.hostname}:${u.port || 5432}${u.pathname}`;
+      } catch {
+        /* keep the generic name */
+      }
+      throw new DatabaseUnavailableError(`cannot reach the database at ${where} (${code}: ${err.message.split('\n')[0] || code}); check DATABASE_URL and that Postgres is running, or unset it to use the embedded database`);
+    }
+    throw e;
+  }
 }
 
 /**
  * One process owns an embedded data folder at a time (PGlite is single-process);
  * a second one gets a clear error instead of a corrupted database.
  */
-function lockDataDir(dir: string): () => void {
+export function lockDataDir(dir: string): () => void {
   mkdirSync(dir, { recursive: true });
   const lock = join(dir, 'driftwatch.pid');
   if (existsSync(lock)) {
@@ -63,6 +99,7 @@ function lockDataDir(dir: string): () => void {
     if (alive) {
       throw new DataDirInUseError(
         `the embedded database in ${dir} is in use by process ${pid}. Stop it, use another DRIFTWATCH_DATA_DIR, or run a fleet on a shared Postgres with DATABASE_URL`,
+        pid,
       );
     }
   }
@@ -74,7 +111,16 @@ export async function openDatabase(s: Settings): Promise<{ db: Db; close(): Prom
   const unlock = s.env.DATABASE_URL ? () => {} : lockDataDir(s.env.DRIFTWATCH_DATA_DIR);
   try {
     const db = await openDb({ databaseUrl: s.env.DATABASE_URL, dataDir: s.env.DRIFTWATCH_DATA_DIR });
-    await migrate(db);
+    try {
+      await wrapDatabaseError(s, async () => {
+        // A Postgres that does not answer fails here within connect_timeout, not at the first job.
+        await withTimeout(db.query('SELECT 1'), 10_000, () => new DatabaseUnavailableError('the database at DATABASE_URL did not answer within 10 s; check DATABASE_URL and that Postgres is running'));
+        await migrate(db);
+      });
+    } catch (e) {
+      await db.close().catch(() => {});
+      throw e;
+    }
     return {
       db,
       close: async () => {
@@ -86,6 +132,11 @@ export async function openDatabase(s: Settings): Promise<{ db: Db; close(): Prom
     unlock();
     throw e;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)))]).finally(() => clearTimeout(timer));
 }
 
 export interface Runtime {
@@ -105,6 +156,7 @@ export async function startRuntime(s: Settings): Promise<Runtime> {
   let redis;
   try {
     redis = await ensureRedis(s.env.REDIS_URL);
+    await probeRedis(redis.url);
   } catch (e) {
     await database.close();
     throw e;

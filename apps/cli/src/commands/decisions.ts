@@ -1,5 +1,6 @@
 import { approveDecision, listDecisions, rejectDecision, type Db, type DecisionRow, type DecisionState } from '@driftwatch/core';
-import type { Runtime } from '../runtime.js';
+import { loadSettings, openDatabase, startRuntime, type Runtime } from '../runtime.js';
+import { parseCommand, positiveId, UsageError, type Io } from './table.js';
 
 /** The reason, and for a failed decision the error that ended it. */
 function outcome(d: DecisionRow): string {
@@ -30,4 +31,38 @@ export async function approveCommand(rt: Runtime, id: number, by: string) {
 
 export async function rejectCommand(rt: Runtime, id: number, by: string) {
   return rejectDecision(rt.ctx.db, id, by);
+}
+
+/** `driftwatch decisions`: the table, or --json. */
+export async function decisionsListCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseCommand('decisions', args, { state: { type: 'string' }, model: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
+  const limit = values.limit === undefined ? 50 : Number(values.limit);
+  if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`decisions: --limit expects a positive integer, got "${values.limit}"`);
+  if (values.state !== undefined && !(DECISION_STATES as readonly string[]).includes(values.state as string)) {
+    throw new UsageError(`decisions: --state expects one of ${DECISION_STATES.join(', ')}, got "${values.state}"`);
+  }
+  const s = loadSettings();
+  const database = await openDatabase(s);
+  try {
+    const rows = await decisionsCommand(database.db, { state: values.state as string, model: values.model as string, limit });
+    io.stdout(values.json ? JSON.stringify({ decisions: rows }, null, 2) + '\n' : formatDecisions(rows) + '\n');
+    return 0;
+  } finally {
+    await database.close();
+  }
+}
+
+/** `driftwatch approve ID` / `driftwatch reject ID`. */
+export async function verdictCommand(cmd: 'approve' | 'reject', args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseCommand(cmd, args, { by: { type: 'string' } }, true);
+  const id = positiveId(positionals[0], cmd);
+  const by = (values.by as string | undefined) ?? process.env.USER ?? 'cli';
+  const rt = await startRuntime(loadSettings());
+  try {
+    const row = cmd === 'approve' ? await approveCommand(rt, id, by) : await rejectCommand(rt, id, by);
+    io.stdout(`decision ${row.id} (${row.action} for ${row.model}) is now ${row.state}, by ${row.decided_by}\n`);
+    return 0;
+  } finally {
+    await rt.close();
+  }
 }

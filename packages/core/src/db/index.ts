@@ -1,5 +1,6 @@
 export * from './types.js';
 export * from './open.js';
+export * from './migrations.js';
 export * from './pg.js';
 export * from './pglite.js';
 export * from './vector.js';

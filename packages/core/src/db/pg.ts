@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { Db, Queryable } from './types.js';
+import type { Db, Tx } from './types.js';
 
 // bigint (int8) and numeric come back as JS numbers: ids and counts stay far below 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -25,14 +25,17 @@ export class PgDb implements Db {
     await this.pool.query(sql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      const tx: Queryable = {
+      const tx: Tx = {
         async query<R>(sql: string, params: readonly unknown[] = []) {
           const r = await client.query(sql, params as unknown[]);
           return { rows: r.rows as R[], rowCount: r.rowCount ?? 0 };
+        },
+        async exec(sql: string) {
+          await client.query(sql);
         },
       };
       const out = await fn(tx);

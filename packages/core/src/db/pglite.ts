@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite, types } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
-import type { Db, Queryable } from './types.js';
+import type { Db, Tx } from './types.js';
 
 const parsers = {
   [types.INT8]: (v: string) => Number(v),
@@ -35,9 +35,14 @@ export class PgliteDb implements Db {
     await this.pg.exec(sql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.pg.transaction(async (t) =>
-      fn({ query: async <R>(sql: string, params: readonly unknown[] = []) => shape<R>(await t.query(sql, params as unknown[])) }),
+      fn({
+        query: async <R>(sql: string, params: readonly unknown[] = []) => shape<R>(await t.query(sql, params as unknown[])),
+        exec: async (sql: string) => {
+          await t.exec(sql);
+        },
+      }),
     );
   }
 

@@ -3,6 +3,11 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: T[]; rowCount: number }>;
 }
 
+/** An open transaction: queries, and scripts of several statements (migrations). */
+export interface Tx extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
 /**
  * One interface over Postgres (`pg`) and embedded PGlite. The same SQL runs on both:
  * $1-style parameters, vectors passed as text ('[1,2,3]') and cast with ::vector.
@@ -12,6 +17,6 @@ export interface Db extends Queryable {
   /** Runs a script of several statements without parameters (schema files). */
   exec(sql: string): Promise<void>;
   /** Runs fn in one transaction: committed if it resolves, rolled back if it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }

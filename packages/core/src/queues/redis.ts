@@ -96,3 +96,38 @@ export async function ensureRedis(
   kill();
   throw new RedisUnavailableError(`redis-server was started on port ${port} but did not answer; set REDIS_URL to an existing Redis`);
 }
+
+/**
+ * Checks that a Redis answers at url, trying for up to timeoutMs; a Redis that does
+ * not is one clear RedisUnavailableError instead of a client reconnecting forever.
+ */
+export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: Math.min(2_000, timeoutMs), retryStrategy: () => null });
+  client.on('error', () => {});
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  try {
+    for (;;) {
+      try {
+        if (client.status !== 'ready') await client.connect();
+        await client.ping();
+        return;
+      } catch (e) {
+        last = e;
+        client.disconnect();
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    client.disconnect();
+  }
+  let where = url;
+  try {
+    const u = new URL(url);
+    where = `${u.hostname}:${u.port || 6379}`;
+  } catch {
+    /* keep the url */
+  }
+  throw new RedisUnavailableError(`no Redis answers at ${where} (${(last as Error)?.message ?? 'no answer'}) after ${Math.round(timeoutMs / 1000)} s; check REDIS_URL and that redis-server is running`);
+}

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgliteDb } from '../../src/db/pglite.js';
-import { migrate } from '../../src/db/open.js';
+import { migrate } from '../../src/db/migrations.js';
 import { ingestEmbeddings, ingestEvaluations, ingestInteractions } from '../../src/db/repo/ingest.js';
 
 let db: PgliteDb;

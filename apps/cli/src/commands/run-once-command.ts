@@ -1,0 +1,30 @@
+import { loadSettings, startRuntime } from '../runtime.js';
+import { progressOn } from '../progress.js';
+import { runOnce } from './run-once.js';
+import { parseCommand, UsageError, type Io } from './table.js';
+
+/** `driftwatch run-once`: prints the summary; exit 1 when a monitor or action failed, naming it on stderr. */
+export async function runOnceCommand(args: string[], io: Io): Promise<number> {
+  const { values } = parseCommand('run-once', args, { 'dry-run': { type: 'boolean' }, model: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } });
+  const timeoutS = values.timeout === undefined ? 1800 : Number(values.timeout);
+  if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`run-once: --timeout expects seconds (a positive number), got "${values.timeout}"`);
+  const s = loadSettings();
+  if (values.model !== undefined && !s.config.models.some((m) => m.name === values.model)) {
+    throw new UsageError(`run-once: --model "${values.model}" is not in the configuration's models (${s.config.models.map((m) => m.name).join(', ')})`);
+  }
+  const rt = await startRuntime(s);
+  const progress = progressOn();
+  try {
+    const summary = await runOnce(rt, { dryRun: Boolean(values['dry-run']), model: values.model as string | undefined, wait: Boolean(values.wait), timeoutMs: timeoutS * 1000, progress });
+    progress.done();
+    io.stdout(JSON.stringify(summary, null, 2) + '\n');
+    if (summary.failures.length) {
+      for (const f of summary.failures) io.stderr(`driftwatch: run-once: ${f}\n`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    progress.done();
+    await rt.close();
+  }
+}

@@ -1,0 +1,151 @@
+-- Migration 000001: the schema as it stood before numbered migrations. IF NOT EXISTS throughout,
+-- so a database created by the old single schema file takes it as already applied.
+-- Runs unchanged on Postgres with pgvector and on embedded PGlite with its vector extension.
+CREATE EXTENSION IF NOT EXISTS vector;
+
+-- Every embedding the application computed (queries, responses). The dimension is
+-- free per row so that models with different embedding sizes share the table;
+-- `dim` keeps it queryable. sample_key is a uniform random number fixed at insert:
+-- ORDER BY sample_key LIMIT n within a window is a uniform, reproducible sample.
+CREATE TABLE IF NOT EXISTS embeddings_log (
+  id             bigserial PRIMARY KEY,
+  model          text        NOT NULL,
+  ts             timestamptz NOT NULL DEFAULT now(),
+  source         text        NOT NULL DEFAULT 'query' CHECK (source IN ('query', 'response', 'document')),
+  interaction_id bigint,
+  embedding      vector      NOT NULL,
+  dim            integer     NOT NULL,
+  sample_key     double precision NOT NULL DEFAULT random()
+);
+CREATE INDEX IF NOT EXISTS embeddings_log_window ON embeddings_log (model, source, ts) INCLUDE (sample_key);
+
+-- Every interaction: what was asked, what came back, what it cost, how the user rated it.
+CREATE TABLE IF NOT EXISTS interaction_log (
+  id                bigserial PRIMARY KEY,
+  model             text        NOT NULL,
+  model_version     text,
+  ts                timestamptz NOT NULL DEFAULT now(),
+  query             text        NOT NULL,
+  response          text        NOT NULL DEFAULT '',
+  error             text,
+  latency_ms        integer     CHECK (latency_ms IS NULL OR latency_ms >= 0),
+  prompt_tokens     integer     CHECK (prompt_tokens IS NULL OR prompt_tokens >= 0),
+  completion_tokens integer     CHECK (completion_tokens IS NULL OR completion_tokens >= 0),
+  cost_usd          double precision CHECK (cost_usd IS NULL OR cost_usd >= 0),
+  feedback_score    smallint    CHECK (feedback_score IS NULL OR feedback_score BETWEEN 1 AND 5),
+  task_success      boolean,
+  toxic             boolean,
+  toxicity_score    real,
+  sample_key        double precision NOT NULL DEFAULT random()
+);
+CREATE INDEX IF NOT EXISTS interaction_log_window ON interaction_log (model, ts) INCLUDE (sample_key);
+
+-- Results of evaluation sets (and any labelled check): correct, or expected vs predicted.
+-- `input` is the question asked; the fine-tune evaluation gate asks it of each candidate.
+CREATE TABLE IF NOT EXISTS evaluation_log (
+  id            bigserial PRIMARY KEY,
+  model         text        NOT NULL,
+  model_version text,
+  ts            timestamptz NOT NULL DEFAULT now(),
+  eval_set      text        NOT NULL DEFAULT 'default',
+  item_id       text,
+  input         text,
+  expected      text,
+  predicted     text,
+  correct       boolean,
+  score         real
+);
+CREATE INDEX IF NOT EXISTS evaluation_log_window ON evaluation_log (model, ts);
+
+-- The retrieval corpus that re-indexing refreshes.
+CREATE TABLE IF NOT EXISTS documents (
+  id              bigserial PRIMARY KEY,
+  model           text        NOT NULL,
+  doc_key         text        NOT NULL,
+  content         text        NOT NULL,
+  content_hash    text        NOT NULL,
+  embedding       vector,
+  embedding_model text,
+  indexed_hash    text,
+  indexed_at      timestamptz,
+  updated_at      timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (model, doc_key)
+);
+CREATE INDEX IF NOT EXISTS documents_stale ON documents (model) WHERE indexed_hash IS DISTINCT FROM content_hash;
+
+-- One row per monitor per pipeline run: window, figures, verdict.
+CREATE TABLE IF NOT EXISTS drift_runs (
+  id             bigserial PRIMARY KEY,
+  run_id         text        NOT NULL,
+  model          text        NOT NULL,
+  monitor        text        NOT NULL CHECK (monitor IN ('embedding', 'behavior', 'accuracy')),
+  status         text        NOT NULL CHECK (status IN ('drift', 'no_drift', 'insufficient_data')),
+  score          double precision NOT NULL,
+  severity       text        NOT NULL CHECK (severity IN ('none', 'moderate', 'significant')),
+  p_value        double precision,
+  n_baseline     integer     NOT NULL,
+  n_current      integer     NOT NULL,
+  baseline_start timestamptz NOT NULL,
+  baseline_end   timestamptz NOT NULL,
+  current_start  timestamptz NOT NULL,
+  current_end    timestamptz NOT NULL,
+  result         jsonb       NOT NULL,
+  created_at     timestamptz NOT NULL DEFAULT now(),
+  UNIQUE (run_id, monitor)
+);
+CREATE INDEX IF NOT EXISTS drift_runs_model_time ON drift_runs (model, created_at DESC);
+
+-- What the trigger decided, why, and what became of it. dedup_key (model, action,
+-- current window) makes a replayed trigger unable to decide the same action twice.
+CREATE TABLE IF NOT EXISTS decisions (
+  id           bigserial PRIMARY KEY,
+  run_id       text        NOT NULL,
+  model        text        NOT NULL,
+  action       text        NOT NULL CHECK (action IN ('reindex', 'finetune', 'safety')),
+  state        text        NOT NULL CHECK (state IN ('queued', 'awaiting_approval', 'running', 'succeeded', 'failed', 'skipped', 'rejected')),
+  priority     integer     NOT NULL DEFAULT 0,
+  reason       text        NOT NULL,
+  dedup_key    text        NOT NULL UNIQUE,
+  window_start timestamptz NOT NULL,
+  window_end   timestamptz NOT NULL,
+  details      jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  result       jsonb,
+  decided_by   text,
+  decided_at   timestamptz,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  updated_at   timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS decisions_model_action_time ON decisions (model, action, created_at DESC);
+CREATE INDEX IF NOT EXISTS decisions_state ON decisions (state, created_at DESC);
+
+-- The model registry: every candidate a fine-tune produced, and which one serves.
+CREATE TABLE IF NOT EXISTS model_versions (
+  id                bigserial PRIMARY KEY,
+  model             text        NOT NULL,
+  version           text        NOT NULL,
+  provider          text        NOT NULL,
+  provider_model_id text,
+  base_model        text,
+  status            text        NOT NULL CHECK (status IN ('training', 'candidate', 'promoted', 'rejected', 'retired', 'failed')),
+  decision_id       bigint      REFERENCES decisions (id),
+  eval_accuracy     double precision,
+  baseline_accuracy double precision,
+  details           jsonb       NOT NULL DEFAULT '{}'::jsonb,
+  created_at        timestamptz NOT NULL DEFAULT now(),
+  promoted_at       timestamptz,
+  UNIQUE (model, version)
+);
+-- At most one promoted version per model.
+CREATE UNIQUE INDEX IF NOT EXISTS model_versions_one_promoted ON model_versions (model) WHERE status = 'promoted';
+
+-- Safety filter settings, one row per change; the newest row of a model is in force.
+CREATE TABLE IF NOT EXISTS safety_policies (
+  id                   bigserial PRIMARY KEY,
+  model                text        NOT NULL,
+  moderation_threshold double precision NOT NULL CHECK (moderation_threshold > 0 AND moderation_threshold <= 1),
+  system_prompt        text        NOT NULL DEFAULT '',
+  blocked_terms        jsonb       NOT NULL DEFAULT '[]'::jsonb,
+  decision_id          bigint      REFERENCES decisions (id),
+  created_at           timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS safety_policies_model_time ON safety_policies (model, created_at DESC);
