@@ -52,6 +52,8 @@ export const behaviorThresholdsSchema = z
     error_rate_threshold: fraction.default(0.05),
     /** Relative change of the median response length that counts as an anomaly. */
     length_change_threshold: z.number().nonnegative().default(0.5),
+    /** Relative rise of the mean cost per interaction (the application's cost_usd) that counts as drift: 0.2 = 20 % dearer. */
+    cost_change_threshold: z.number().nonnegative().default(0.2),
     /** Extra refusal patterns (case-insensitive regular expressions) added to the defaults. */
     refusal_patterns: z
       .array(

@@ -38,7 +38,10 @@ interface RateTest {
  * - `response_length`: median response length in characters per window; `value` =
  *   relative change of the median; two-sided Mann-Whitney test on the lengths;
  *   `flagged` iff p < alpha / k AND |value| >= `length_change_threshold`.
- * k is the number of tests run (3 or 4): Bonferroni keeps the monitor's family-wise
+ * - `cost_per_interaction`: mean of the application's cost_usd per interaction (rows that
+ *   carry one); one-sided Mann-Whitney test that it rose; `flagged` iff p < alpha / k AND the
+ *   mean rose by at least `cost_change_threshold` (relative). Omitted when a window has no cost.
+ * k is the number of tests run (3 to 5): Bonferroni keeps the monitor's family-wise
  * false-alarm rate at or below alpha. `p_value` = min(1, k x min p).
  *
  * Status: `drift` iff any method is flagged; `insufficient_data` when either window
@@ -101,6 +104,12 @@ export function behaviorMonitor(baseline: InteractionRecord[], current: Interact
   if (typeof refusalMethod.current === 'number') gauges.model_refusal_rate = refusalMethod.current;
   if (typeof methods.toxicity_rate.current === 'number') gauges.model_toxicity_rate = methods.toxicity_rate.current;
 
+  const cost = costMethod(b, c, t.cost_change_threshold);
+  if (cost) {
+    methods.cost_per_interaction = cost.method;
+    tests.push({ name: 'cost_per_interaction', ...cost });
+  }
+
   const lb = b.map((x) => (x.response ?? '').length);
   const lc = c.map((x) => (x.response ?? '').length);
   const mb = median(lb);
@@ -130,11 +139,32 @@ export function behaviorMonitor(baseline: InteractionRecord[], current: Interact
   const describe = (x: Pending) =>
     x.name === 'response_length'
       ? `median length ${mb} -> ${mc} (p=${fmtP(x.p)})`
-      : `${x.name.replace('_', ' ')} ${pct(x.method.baseline)} -> ${pct(x.method.current)} (p=${fmtP(x.p)}, threshold ${pct(x.method.threshold)})`;
+      : x.name === 'cost_per_interaction'
+        ? `cost per interaction $${x.method.baseline} -> $${x.method.current} (p=${fmtP(x.p)}, threshold +${pct(x.method.threshold)})`
+        : `${x.name.replace('_', ' ')} ${pct(x.method.baseline)} -> ${pct(x.method.current)} (p=${fmtP(x.p)}, threshold ${pct(x.method.threshold)})`;
   const reason = drift
     ? `drift: ${flagged.map(describe).join('; ')}; significant at alpha/${k}=${fmtP(share)} and over threshold`
     : `no drift: no rate rose significantly (alpha/${k}=${fmtP(share)}) above its threshold; ${tests.map(describe).join('; ')}`;
   return judged('behavior', { drift, score, p_value: pValue, significantScore: SIGNIFICANT_SCORE, n_baseline: nb, n_current: nc, methods, gauges, reason });
+}
+
+/**
+ * Cost per interaction: the application's own cost_usd of the rows that carry one. `value`
+ * is the relative change of the mean; one-sided Mann-Whitney test that current costs are
+ * higher; over threshold when the mean rose by at least `threshold` (relative). Omitted when
+ * either window has no cost. A rise is reported (drift, score), it decides no action.
+ */
+function costMethod(b: InteractionRecord[], c: InteractionRecord[], threshold: number): { p: number; overThreshold: boolean; score: number; method: MethodResult } | null {
+  const costs = (recs: InteractionRecord[]) => recs.map((x) => x.cost_usd).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
+  const kb = costs(b);
+  const kc = costs(c);
+  if (!kb.length || !kc.length) return null;
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const [mb, mc] = [mean(kb), mean(kc)];
+  const rel = mb > 0 ? (mc - mb) / mb : mc > 0 ? Infinity : 0;
+  const test = mannWhitney(kc, kb, 'greater');
+  const method: MethodResult = { baseline: r(mb), current: r(mc), value: Number.isFinite(rel) ? r(rel) : null, p_value: r(test.p_value), test: 'mann-whitney', n_baseline: kb.length, n_current: kc.length, threshold, flagged: false };
+  return { p: test.p_value, overThreshold: rel >= threshold, score: thresholdScore(Math.max(0, Number.isFinite(rel) ? rel : 10 * threshold), threshold), method };
 }
 
 function pct(x: unknown): string {

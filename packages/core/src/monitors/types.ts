@@ -61,6 +61,8 @@ export interface InteractionRecord {
   error?: boolean | string | null;
   latency_ms?: number | null;
   toxic?: boolean | null;
+  /** What the application paid for this interaction (logged cost_usd, or tokens x the price table). */
+  cost_usd?: number | null;
 }
 
 /**

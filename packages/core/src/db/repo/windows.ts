@@ -35,8 +35,8 @@ export async function sampleEmbeddings(db: Queryable, model: string, w: TimeWind
 
 /** A uniform sample of at most `limit` interactions of a model in a window. */
 export async function sampleInteractions(db: Queryable, model: string, w: TimeWindow, limit: number): Promise<(InteractionRecord & { id: number })[]> {
-  const { rows } = await db.query<{ id: number; query: string; response: string; error: string | null; latency_ms: number | null; toxic: boolean | null }>(
-    `SELECT id, query, response, error, latency_ms, toxic FROM interaction_log
+  const { rows } = await db.query<{ id: number; query: string; response: string; error: string | null; latency_ms: number | null; toxic: boolean | null; cost_usd: number | null }>(
+    `SELECT id, query, response, error, latency_ms, toxic, cost_usd FROM interaction_log
       WHERE model = $1 AND ts >= $2 AND ts < $3
       ORDER BY sample_key LIMIT $4`,
     [model, w.start, w.end, limit],
