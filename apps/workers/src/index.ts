@@ -7,6 +7,7 @@ import { monitorProcessor } from './processors/monitor.js';
 import { triggerProcessor } from './processors/trigger.js';
 
 export { monitorProcessor, triggerProcessor, actionProcessor };
+export { computeMonitor, type MonitorDeps } from './processors/monitor.js';
 export type { RunSummary } from './processors/trigger.js';
 
 /** Parses `--queues a,b`; an unknown name is an error that lists the valid ones. */

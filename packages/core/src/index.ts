@@ -10,3 +10,4 @@ export * from './queues/index.js';
 export * from './providers/index.js';
 export * from './actions/index.js';
 export * from './privacy/index.js';
+export * from './pool/index.js';

@@ -10,3 +10,4 @@ export * from './repo/decisions.js';
 export * from './repo/ingest.js';
 export * from './repo/models.js';
 export * from './repo/progress.js';
+export * from './repo/baselines.js';

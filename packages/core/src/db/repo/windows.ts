@@ -18,30 +18,143 @@ export function windowsFor(now: Date, baselineDays: number, currentDays: number)
   };
 }
 
-/**
- * A uniform sample of at most `limit` query embeddings of a model in a window, chosen
- * in SQL by the fixed per-row sample_key (reproducible; the cost follows the window's
- * index entries and the sample, not the table's history).
+/*
+ * Sampling a window at the cost of its sample.
+ *
+ * Every log row carries sample_key, a uniform random number in [0, 1) fixed at insert and
+ * independent of the row's content and time. For a seed we take a start s in [0, 1); the
+ * sample of a window is the `limit` rows of the window whose key comes first going round
+ * the circle from s, i.e. with the smallest (sample_key - s) mod 1.
+ *
+ * Why this is uniform: the keys are i.i.d. uniform and independent of the rows, and so are
+ * their rotations by a fixed s; the `limit` smallest of i.i.d. continuous keys are a
+ * uniformly random subset of that size. Reproducible: the sample is a function of
+ * (seed, model, rows in the window) only, however the search below proceeds. Two seeds
+ * give two different samples.
+ *
+ * Why it costs what the sample costs: migration 000006 indexes
+ * (model, [source,] UTC day of ts, sample_key) INCLUDE (ts, id). For the window's days we
+ * read only the index entries whose key lies in [s, s + tau) (wrapping round 1), one index
+ * range per day, and keep those inside [start, end). With about W rows in the window that
+ * is about W x tau entries, plus the slivers of the two edge days; tau starts small and
+ * grows (geometrically, aimed by the count it found) until at least `limit` rows are in
+ * range, so the search reads a small multiple of `limit` index entries whether the window
+ * holds 10 thousand rows or 10 million, and history outside the window is never touched
+ * (other days are other index ranges). Only then are the chosen rows' vectors or texts
+ * read, by primary key. The alternative considered, a stored reservoir per model and day
+ * kept at ingest, needs every writer (gateway, ingest API, SDK, direct SQL) to maintain it;
+ * this needs nothing from them.
  */
-export async function sampleEmbeddings(db: Queryable, model: string, w: TimeWindow, limit: number): Promise<Matrix> {
-  const { rows } = await db.query<{ e: string }>(
-    `SELECT embedding::text AS e FROM embeddings_log
-      WHERE model = $1 AND source = 'query' AND ts >= $2 AND ts < $3
-      ORDER BY sample_key LIMIT $4`,
-    [model, w.start, w.end, limit],
-  );
-  return vectorsToMatrix(rows.map((r) => r.e));
+
+/** Where the circle is cut for a seed and model: a number in [0, 1). */
+export function sampleStart(seed: number, model: string): number {
+  let h = 2166136261 ^ Math.floor(seed);
+  const s = `${model}\u0000sample`;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  // One extra round of mixing (murmur3 finaliser) so close seeds give distant starts.
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
 }
 
-/** A uniform sample of at most `limit` interactions of a model in a window. */
-export async function sampleInteractions(db: Queryable, model: string, w: TimeWindow, limit: number): Promise<(InteractionRecord & { id: number })[]> {
+/** The UTC dates a window touches, as 'YYYY-MM-DD'. */
+export function windowDays(w: TimeWindow): string[] {
+  const day = 86_400_000;
+  const out: string[] = [];
+  const last = Math.floor((w.end.getTime() - 1) / day);
+  for (let d = Math.floor(w.start.getTime() / day); d <= last; d++) out.push(new Date(d * day).toISOString().slice(0, 10));
+  return out;
+}
+
+/** First guess of the key range to read: right for a window of about a million rows. */
+const FIRST_TAU = 1 / 1_000_000;
+
+export interface SampleStats {
+  /** Rounds of the key-range search (1 or 2 when the guess is good). */
+  rounds: number;
+  /** Index entries read (ids and keys), all rounds together. */
+  scanned: number;
+}
+
+/**
+ * The ids of a uniform sample of at most `limit` rows of a window, in sample order (see
+ * above). `source` is the embeddings_log source; null for interaction_log.
+ */
+export async function sampleIds(
+  db: Queryable,
+  table: 'embeddings_log' | 'interaction_log',
+  model: string,
+  w: TimeWindow,
+  limit: number,
+  seed = 0,
+  stats?: SampleStats,
+): Promise<number[]> {
+  if (limit <= 0 || w.end <= w.start) return [];
+  const s = sampleStart(seed, model);
+  const days = windowDays(w);
+  const sourceCond = table === 'embeddings_log' ? `AND source = 'query'` : '';
+  const sql = `SELECT id, sample_key AS k FROM ${table}
+      WHERE model = $1 ${sourceCond} AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])
+        AND sample_key >= $3 AND sample_key < $4 AND ts >= $5 AND ts < $6`;
+  let tau = Math.min(1, limit * FIRST_TAU);
+  let rounds = 0;
+  let scanned = 0;
+  let rows: { id: number; k: number }[];
+  for (;;) {
+    rounds++;
+    const hi = s + tau;
+    const ranges: [number, number][] = tau >= 1 ? [[0, 1.0000001]] : hi <= 1 ? [[s, hi]] : [[s, 1.0000001], [0, hi - 1]];
+    rows = [];
+    for (const [lo, up] of ranges) {
+      const r = await db.query<{ id: number; k: number }>(sql, [model, days, lo, up, w.start, w.end]);
+      rows.push(...r.rows);
+    }
+    scanned += rows.length;
+    if (rows.length >= limit || tau >= 1) break;
+    // Aim for 1.5x the rows needed (counts are Poisson: this usually ends the search in one more round).
+    tau = Math.min(1, rows.length > 0 ? tau * Math.max(2, (1.5 * limit) / rows.length) : tau * 64);
+  }
+  if (stats) {
+    stats.rounds = rounds;
+    stats.scanned = scanned;
+  }
+  const offset = (k: number) => (k >= s ? k - s : k - s + 1);
+  rows.sort((a, b) => offset(a.k) - offset(b.k) || a.id - b.id);
+  return rows.slice(0, limit).map((r) => r.id);
+}
+
+/**
+ * A uniform sample of at most `limit` query embeddings of a model in a window (see
+ * sampleIds: the ids first, from the index, then the vectors by primary key).
+ */
+export async function sampleEmbeddings(db: Queryable, model: string, w: TimeWindow, limit: number, seed = 0, stats?: SampleStats): Promise<Matrix> {
+  const ids = await sampleIds(db, 'embeddings_log', model, w, limit, seed, stats);
+  if (ids.length === 0) return vectorsToMatrix([]);
+  const { rows } = await db.query<{ id: number; e: string }>(`SELECT id, embedding::text AS e FROM embeddings_log WHERE id = ANY($1::bigint[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id, r.e]));
+  return vectorsToMatrix(ids.map((id) => byId.get(id)!));
+}
+
+/** A uniform sample of at most `limit` interactions of a model in a window, in sample order. */
+export async function sampleInteractions(
+  db: Queryable,
+  model: string,
+  w: TimeWindow,
+  limit: number,
+  seed = 0,
+  stats?: SampleStats,
+): Promise<(InteractionRecord & { id: number })[]> {
+  const ids = await sampleIds(db, 'interaction_log', model, w, limit, seed, stats);
+  if (ids.length === 0) return [];
   const { rows } = await db.query<{ id: number; query: string; response: string; error: string | null; latency_ms: number | null; toxic: boolean | null; cost_usd: number | null }>(
-    `SELECT id, query, response, error, latency_ms, toxic, cost_usd FROM interaction_log
-      WHERE model = $1 AND ts >= $2 AND ts < $3
-      ORDER BY sample_key LIMIT $4`,
-    [model, w.start, w.end, limit],
+    `SELECT id, query, response, error, latency_ms, toxic, cost_usd FROM interaction_log WHERE id = ANY($1::bigint[])`,
+    [ids],
   );
-  return rows;
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.map((id) => byId.get(id)!);
 }
 
 /** Stores moderation verdicts so that an interaction is moderated once. */

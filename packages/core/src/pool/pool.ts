@@ -1,0 +1,135 @@
+import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { MonitorResult } from '../monitors/types.js';
+import { runMonitorTask, type MonitorTask } from './tasks.js';
+
+/**
+ * A pool of worker threads for the heavy statistics (permutation tests, k-means, PCA),
+ * so that a monitor job's computation never holds the event loop: BullMQ renews job
+ * locks, answers Redis and serves /metrics on that loop, and a lock that is not renewed
+ * within lockDuration makes the job "stalled" and run twice.
+ *
+ * Written on node:worker_threads rather than taken from piscina: one message type, a
+ * FIFO queue and replacement of a thread that dies are all this needs, and the thread
+ * entry must load in two ways: compiled (`dist/.../thread.js`, how the CLI and the
+ * services run) and as TypeScript source (`src/.../thread.ts`, how vitest and tsx run
+ * the code), where the thread first registers tsx's loader and then imports the .ts file.
+ *
+ * Threads start on first use and are unref'd while idle, so an idle pool never keeps a
+ * process alive.
+ */
+export class StatsPool {
+  private readonly idle: Worker[] = [];
+  private readonly all = new Set<Worker>();
+  private readonly queue: { task: MonitorTask; resolve: (r: MonitorResult) => void; reject: (e: Error) => void }[] = [];
+  private readonly pending = new Map<Worker, { id: number; resolve: (r: MonitorResult) => void; reject: (e: Error) => void }>();
+  private nextId = 1;
+  private closed = false;
+
+  /** size 0 runs every task in the calling thread (for debugging and one-shot tools). */
+  constructor(readonly size: number) {}
+
+  /** Runs a monitor computation on a pool thread; resolves with its result. */
+  run(task: MonitorTask): Promise<MonitorResult> {
+    if (this.closed) return Promise.reject(new Error('statistics pool is closed'));
+    if (this.size === 0) {
+      try {
+        return Promise.resolve(runMonitorTask(task));
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ task, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Threads busy right now. */
+  get busy(): number {
+    return this.pending.size;
+  }
+
+  private dispatch(): void {
+    while (this.queue.length) {
+      let w = this.idle.pop();
+      if (!w) {
+        if (this.all.size >= this.size) return;
+        w = this.spawn();
+      }
+      const { task, resolve, reject } = this.queue.shift()!;
+      const id = this.nextId++;
+      this.pending.set(w, { id, resolve, reject });
+      w.ref();
+      w.postMessage({ id, task });
+    }
+  }
+
+  private spawn(): Worker {
+    const w = startThread();
+    this.all.add(w);
+    w.on('message', (msg: { id: number; ok: boolean; result?: MonitorResult; error?: { name: string; message: string; stack?: string } }) => {
+      const p = this.pending.get(w);
+      if (!p || p.id !== msg.id) return;
+      this.pending.delete(w);
+      w.unref();
+      this.idle.push(w);
+      if (msg.ok) p.resolve(msg.result!);
+      else {
+        const e = new Error(msg.error!.message);
+        e.name = msg.error!.name;
+        if (msg.error!.stack) e.stack = msg.error!.stack;
+        p.reject(e);
+      }
+      this.dispatch();
+    });
+    const gone = (err: Error) => {
+      if (!this.all.delete(w)) return;
+      const i = this.idle.indexOf(w);
+      if (i >= 0) this.idle.splice(i, 1);
+      const p = this.pending.get(w);
+      this.pending.delete(w);
+      p?.reject(err);
+      if (!this.closed) this.dispatch();
+    };
+    w.on('error', gone);
+    w.on('exit', (code) => gone(new Error(`statistics thread exited with code ${code}`)));
+    w.unref();
+    return w;
+  }
+
+  /** Ends every thread; tasks not yet started are rejected. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const q of this.queue.splice(0)) q.reject(new Error('statistics pool is closed'));
+    await Promise.all([...this.all].map((w) => w.terminate()));
+  }
+}
+
+/** Starts one statistics thread from the compiled .js beside this file, or from the .ts source through tsx. */
+function startThread(): Worker {
+  const self = import.meta.url;
+  if (self.endsWith('.js')) return new Worker(new URL('./thread.js', self));
+  const threadUrl = new URL('./thread.ts', self).href;
+  const tsxApi = pathToFileURL(createRequire(fileURLToPath(self)).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
+  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(threadUrl)}); });`;
+  return new Worker(boot, { eval: true });
+}
+
+let shared: StatsPool | undefined;
+
+/**
+ * The process's statistics pool. Size: DRIFTWATCH_STATS_THREADS if set (0 = compute in
+ * the calling thread), else the machine's cores minus one (at least 1): the main thread
+ * keeps a core for queries, Redis and the embedded database.
+ */
+export function statsPool(): StatsPool {
+  if (!shared) {
+    const env = process.env.DRIFTWATCH_STATS_THREADS;
+    const size = env !== undefined && env !== '' ? Math.max(0, Math.floor(Number(env))) : Math.max(1, availableParallelism() - 1);
+    shared = new StatsPool(Number.isFinite(size) ? size : 1);
+  }
+  return shared;
+}
