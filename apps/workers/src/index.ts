@@ -5,6 +5,7 @@ import { actionProcessor } from './processors/action.js';
 import { actionWithRetries, markDecisionsOfFailedJobs } from './action-lifecycle.js';
 import { monitorProcessor } from './processors/monitor.js';
 import { triggerProcessor } from './processors/trigger.js';
+import { embedProcessor } from './processors/embed.js';
 
 export { monitorProcessor, triggerProcessor, actionProcessor };
 export { computeMonitor, type MonitorDeps } from './processors/monitor.js';
@@ -34,6 +35,7 @@ export async function startWorkers(ctx: AppContext, connection: Redis, queues: Q
       markDecisionsOfFailedJobs(ctx, w);
       workers.push(w);
     }
+    else if (q === 'embed') workers.push(registerProcessor('embed', embedProcessor(ctx), common));
     else throw new Error(`queue ${q} is not served by workers`);
   }
   return workers;

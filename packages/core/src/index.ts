@@ -10,4 +10,5 @@ export * from './queues/index.js';
 export * from './providers/index.js';
 export * from './actions/index.js';
 export * from './privacy/index.js';
+export * from './ingest/index.js';
 export * from './pool/index.js';

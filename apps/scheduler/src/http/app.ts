@@ -19,6 +19,7 @@ import {
   type AppContext,
   type DecisionState,
 } from '@driftwatch/core';
+import { ingestRouter } from './ingest.js';
 import { requireAdmin, requireScope } from './auth.js';
 import { servingRouter } from './serving.js';
 
@@ -51,6 +52,7 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   const boardAuth = requireAdmin(ctx.env.DRIFTWATCH_ADMIN_TOKEN);
   // Routers that authenticate before reading a body come before the global body parser.
   app.use(servingRouter(ctx));
+  app.use(ingestRouter(ctx));
   app.use(express.json({ limit: '20mb' }));
 
   app.get('/healthz', (_req, res) => {

@@ -55,6 +55,7 @@ export const queueSettingsSchema = z
   .strict();
 
 const queueDefaults = () => queueSettingsSchema.parse({});
+const embedDefaults = () => queueSettingsSchema.parse({ concurrency: 2, limiter: { max: 20, duration_ms: 1000 }, attempts: 5 });
 
 export const deploymentConfigSchema = z
   .object({
@@ -88,9 +89,11 @@ export const deploymentConfigSchema = z
         reindex: queueSettingsSchema.default(queueDefaults),
         finetune: queueSettingsSchema.default(queueDefaults),
         safety: queueSettingsSchema.default(queueDefaults),
+        /** Computed query embeddings (issue 10). Default: 2 jobs per process, at most 20 provider calls a second fleet-wide, 5 attempts. */
+        embed: queueSettingsSchema.default(embedDefaults),
       })
       .strict()
-      .default(() => ({ pipeline: queueDefaults(), monitor: queueDefaults(), trigger: queueDefaults(), reindex: queueDefaults(), finetune: queueDefaults(), safety: queueDefaults() })),
+      .default(() => ({ pipeline: queueDefaults(), monitor: queueDefaults(), trigger: queueDefaults(), reindex: queueDefaults(), finetune: queueDefaults(), safety: queueDefaults(), embed: embedDefaults() })),
   })
   .strict();
 

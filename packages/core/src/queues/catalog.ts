@@ -24,12 +24,14 @@ export const payloads = {
   reindex: z.object({ decision_id: z.number().int().positive() }),
   finetune: z.object({ decision_id: z.number().int().positive() }),
   safety: z.object({ decision_id: z.number().int().positive() }),
+  /** Interactions stored without an embedding: embed their (scrubbed) queries, in one provider call. */
+  embed: z.object({ interaction_ids: z.array(z.number().int().positive()).min(1).max(2048) }),
 } as const;
 
 export type QueueName = keyof typeof payloads;
 export const QUEUE_NAMES = Object.keys(payloads) as QueueName[];
 /** Queues a `driftwatch worker --queues` process can serve (pipeline is the scheduler's own). */
-export const WORKER_QUEUES: readonly QueueName[] = ['monitor', 'trigger', 'reindex', 'finetune', 'safety'];
+export const WORKER_QUEUES: readonly QueueName[] = ['monitor', 'trigger', 'reindex', 'finetune', 'safety', 'embed'];
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
 
 /** Default job options of a queue, from its deployment settings. */
@@ -52,6 +54,7 @@ export const jobIds = {
   trigger: (run: string) => `trigger.${run}`,
   monitor: (run: string, kind: string) => `monitor.${run}.${kind}`,
   action: (decisionId: number) => `decision.${decisionId}`,
+  embed: (ids: number[]) => `embed.${ids[0]}.${ids[ids.length - 1]}.${ids.length}`,
 };
 
 /** A run id from a model and the tick time: letters, digits and . _ - only. */

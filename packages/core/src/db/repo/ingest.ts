@@ -1,54 +1,21 @@
-import { z } from 'zod';
-import { keyPath } from '../../config/errors.js';
+import type { z } from 'zod';
 import { PermanentError } from '../../errors.js';
-import type { Db, Queryable } from '../types.js';
-import { toVectorText } from '../vector.js';
+import { createScrubber, type Scrubber } from '../../privacy/index.js';
+import { embeddingBody, evaluationBody, interactionBody } from '../../ingest/schemas.js';
+import { findNul, firstProblem, timeOf } from '../../ingest/validate.js';
+import { chunked, insertEmbeddingRows, insertEvaluationRows, insertInteractionRows, rowBytes, checkDimensions } from '../../ingest/write.js';
+import type { Db } from '../types.js';
 
-const ts = z.coerce.date().optional();
-const embedding = z.array(z.number().refine(Number.isFinite, 'expected finite numbers')).min(1, 'expected a non-empty array of numbers');
+/**
+ * The shortcut ingest paths (POST /v1/interactions, /v1/embeddings, /v1/evaluations, the
+ * gateway, SQL-free imports): items without event ids, all or nothing. POST /v1/ingest
+ * (ingest/batch.ts) is the idempotent batch path with per-event results.
+ */
 
 /** An interaction as the application sends it (HTTP ingest, SDK). */
-export const interactionInput = z
-  .object({
-    model: z.string().min(1),
-    model_version: z.string().optional(),
-    ts,
-    query: z.string(),
-    response: z.string().default(''),
-    error: z.string().nullable().optional(),
-    latency_ms: z.number().int().nonnegative().optional(),
-    prompt_tokens: z.number().int().nonnegative().optional(),
-    completion_tokens: z.number().int().nonnegative().optional(),
-    cost_usd: z.number().nonnegative().optional(),
-    feedback_score: z.number().int().min(1).max(5).optional(),
-    task_success: z.boolean().optional(),
-    /** The query's embedding, stored in embeddings_log linked to the interaction. */
-    embedding: embedding.optional(),
-  })
-  .strict();
-
-export const embeddingInput = z
-  .object({ model: z.string().min(1), ts, source: z.enum(['query', 'response', 'document']).default('query'), embedding })
-  .strict();
-
-export const evaluationInput = z
-  .object({
-    model: z.string().min(1),
-    model_version: z.string().optional(),
-    ts,
-    eval_set: z.string().default('default'),
-    item_id: z.string().optional(),
-    /** The question asked; the fine-tune evaluation gate asks it of each candidate. */
-    input: z.string().optional(),
-    expected: z.string().optional(),
-    predicted: z.string().optional(),
-    correct: z.boolean().optional(),
-    score: z.number().optional(),
-  })
-  .strict()
-  .refine((e) => e.correct !== undefined || (e.expected !== undefined && e.predicted !== undefined), {
-    message: 'give "correct", or both "expected" and "predicted"',
-  });
+export const interactionInput = interactionBody;
+export const embeddingInput = embeddingBody;
+export const evaluationInput = evaluationBody;
 
 export type InteractionInput = z.input<typeof interactionInput>;
 export type EmbeddingInput = z.input<typeof embeddingInput>;
@@ -66,64 +33,83 @@ export class IngestError extends PermanentError {
   }
 }
 
-/** Validates every item first, then inserts them all in one transaction: all or nothing. Returns the new ids. */
-async function insertAll<S extends z.ZodType>(db: Db, schema: S, items: unknown[], insert: (tx: Queryable, item: z.infer<S>) => Promise<number>): Promise<number[]> {
-  const parsed = items.map((item, index) => {
+/** How the shortcuts write: the scrubber (default: redact every kind) and whether to queue embeddings. */
+export interface ShortcutOptions {
+  scrub?: Scrubber;
+  /** Mark interactions without an embedding for the embed queue. Default true. */
+  computeEmbeddings?: boolean;
+  /** Rows per multi-row statement. Default 200. */
+  chunkRows?: number;
+}
+
+let defaultScrub: Scrubber | undefined;
+const scrubberOf = (o: ShortcutOptions) => o.scrub ?? (defaultScrub ??= createScrubber());
+
+function parseAll<S extends z.ZodType>(schema: S, items: unknown[]): z.infer<S>[] {
+  return items.map((item, index) => {
     const r = schema.safeParse(item);
-    if (r.success) return r.data as z.infer<S>;
-    const first = r.error.issues[0];
-    const field = first.path.length ? keyPath(first.path) : '';
-    throw new IngestError(index, first.code === 'unrecognized_keys' ? keyPath([...first.path, first.keys[0]]) : field, first.code === 'unrecognized_keys' ? 'unknown field; remove it or check the spelling' : first.message);
+    if (r.success) {
+      const nul = findNul(r.data, '');
+      if (nul !== null) throw new IngestError(index, nul.replace(/^\./, ''), 'contains a NUL character (\\u0000), which cannot be stored; remove it');
+      for (const t of ['ts']) {
+        const v = (r.data as Record<string, unknown>)[t];
+        const ms = timeOf(v);
+        if (v !== undefined && (ms === null || !Number.isFinite(ms) || ms < 0)) throw new IngestError(index, t, 'not a valid time since 1970; send ISO 8601 (2024-05-01T12:00:00Z) or epoch milliseconds');
+      }
+      return r.data as z.infer<S>;
+    }
+    const p = firstProblem(r.error, item);
+    throw new IngestError(index, p.field === '(event)' ? '' : p.field, p.message);
   });
+}
+
+const iso = (v: unknown) => {
+  const t = timeOf(v);
+  return t === null ? null : new Date(t).toISOString();
+};
+
+/** Rejects embeddings whose dimension differs from their model's (checked in the transaction). */
+async function assertDims(tx: Parameters<Parameters<Db['transaction']>[0]>[0], items: { index: number; model: string; source: string; dim: number }[]) {
+  const problems = await checkDimensions(tx, items);
+  const k = problems.findIndex((p) => p);
+  if (k >= 0) throw new IngestError(items[k].index, 'embedding', problems[k]!);
+}
+
+/** Inserts interactions (and their query embeddings), scrubbed, in multi-row statements. Returns the new ids. */
+export async function ingestInteractions(db: Db, items: InteractionInput[], opts: ShortcutOptions = {}): Promise<number[]> {
+  const scrub = scrubberOf(opts);
+  const rows = parseAll(interactionInput, items).map((i) => ({
+    event_id: null, model: i.model, model_version: i.model_version ?? null, ts: iso(i.ts), query: scrub(i.query), response: scrub(i.response),
+    error: scrub(i.error ?? null) ?? null, latency_ms: i.latency_ms ?? null, prompt_tokens: i.prompt_tokens ?? null, completion_tokens: i.completion_tokens ?? null,
+    cost_usd: i.cost_usd ?? null, feedback_score: i.feedback_score ?? null, task_success: i.task_success ?? null, embedding: i.embedding ?? null,
+  }));
   return db.transaction(async (tx) => {
+    await assertDims(tx, rows.flatMap((r, index) => (r.embedding ? [{ index, model: r.model, source: 'query', dim: r.embedding.length }] : [])));
     const ids: number[] = [];
-    for (const item of parsed) ids.push(await insert(tx, item));
+    for (const c of chunked(rows, opts.chunkRows ?? 200, 1_000_000, rowBytes)) ids.push(...(await insertInteractionRows(tx, c, { computeEmbeddings: opts.computeEmbeddings ?? true })));
     return ids;
   });
 }
 
-const newId = (r: { rows: { id: number }[] }) => r.rows[0].id;
-
-/** Inserts interactions (and their query embeddings). */
-export function ingestInteractions(db: Db, items: InteractionInput[]): Promise<number[]> {
-  return insertAll(db, interactionInput, items, async (tx, i) => {
-    const id = newId(
-      await tx.query<{ id: number }>(
-        `INSERT INTO interaction_log (model, model_version, ts, query, response, error, latency_ms, prompt_tokens, completion_tokens, cost_usd, feedback_score, task_success)
-         VALUES ($1, $2, coalesce($3, now()), $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
-        [i.model, i.model_version ?? null, i.ts ?? null, i.query, i.response, i.error ?? null, i.latency_ms ?? null, i.prompt_tokens ?? null,
-          i.completion_tokens ?? null, i.cost_usd ?? null, i.feedback_score ?? null, i.task_success ?? null],
-      ),
-    );
-    if (i.embedding) {
-      await tx.query(
-        `INSERT INTO embeddings_log (model, ts, source, interaction_id, embedding, dim) VALUES ($1, coalesce($2, now()), 'query', $3, $4::vector, $5)`,
-        [i.model, i.ts ?? null, id, toVectorText(i.embedding), i.embedding.length],
-      );
-    }
-    return id;
+export async function ingestEmbeddings(db: Db, items: EmbeddingInput[], opts: ShortcutOptions = {}): Promise<number[]> {
+  const rows = parseAll(embeddingInput, items).map((e) => ({ model: e.model, ts: iso(e.ts), source: e.source, embedding: e.embedding }));
+  return db.transaction(async (tx) => {
+    await assertDims(tx, rows.map((r, index) => ({ index, model: r.model, source: r.source, dim: r.embedding.length })));
+    const ids: number[] = [];
+    for (const c of chunked(rows, opts.chunkRows ?? 200, 1_000_000, rowBytes)) ids.push(...(await insertEmbeddingRows(tx, c)));
+    return ids;
   });
 }
 
-export function ingestEmbeddings(db: Db, items: EmbeddingInput[]): Promise<number[]> {
-  return insertAll(db, embeddingInput, items, async (tx, e) =>
-    newId(
-      await tx.query<{ id: number }>(
-        `INSERT INTO embeddings_log (model, ts, source, embedding, dim) VALUES ($1, coalesce($2, now()), $3, $4::vector, $5) RETURNING id`,
-        [e.model, e.ts ?? null, e.source, toVectorText(e.embedding), e.embedding.length],
-      ),
-    ),
-  );
-}
-
-export function ingestEvaluations(db: Db, items: EvaluationInput[]): Promise<number[]> {
-  return insertAll(db, evaluationInput, items, async (tx, e) =>
-    newId(
-      await tx.query<{ id: number }>(
-        `INSERT INTO evaluation_log (model, model_version, ts, eval_set, item_id, input, expected, predicted, correct, score)
-         VALUES ($1, $2, coalesce($3, now()), $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
-        [e.model, e.model_version ?? null, e.ts ?? null, e.eval_set, e.item_id ?? null, e.input ?? null, e.expected ?? null, e.predicted ?? null, e.correct ?? null, e.score ?? null],
-      ),
-    ),
-  );
+export async function ingestEvaluations(db: Db, items: EvaluationInput[], opts: ShortcutOptions = {}): Promise<number[]> {
+  const scrub = scrubberOf(opts);
+  const rows = parseAll(evaluationInput, items).map((e) => ({
+    model: e.model, model_version: e.model_version ?? null, ts: iso(e.ts), eval_set: e.eval_set, item_id: e.item_id ?? null,
+    input: scrub(e.input ?? null) ?? null, expected: scrub(e.expected ?? null) ?? null, predicted: scrub(e.predicted ?? null) ?? null, correct: e.correct ?? null, score: e.score ?? null,
+  }));
+  return db.transaction(async (tx) => {
+    const ids: number[] = [];
+    for (const c of chunked(rows, opts.chunkRows ?? 200, 1_000_000, rowBytes)) ids.push(...(await insertEvaluationRows(tx, c)));
+    return ids;
+  });
 }
