@@ -3,6 +3,7 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { QUEUE_NAMES, applyFleetSettings, metricsOfRecord, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
 import { createHttpApp } from './http/app.js';
+import { listenHost } from './http/auth.js';
 import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
 
@@ -70,7 +71,8 @@ export async function startScheduler(
 
   const app = createHttpApp(ctx, { ready: opts.ready });
   const port = opts.port ?? ctx.deployment.http.port;
-  const host = opts.host ?? ctx.deployment.http.host;
+  // No credential configured: loopback only (see listenHost).
+  const host = await listenHost(ctx, opts.host ?? ctx.deployment.http.host);
   const server = await new Promise<Server>((resolve, reject) => {
     const s = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(s)));
     s.once('error', (e: NodeJS.ErrnoException) =>

@@ -129,6 +129,12 @@ last current_days days. --reset deletes the model's rows first.`,
     ownHelp: true,
     run: async (args, io) => (await import('./compare.js')).compareCommand(args, io),
   },
+  alerts: {
+    summary: 'write the Prometheus alert rules with the thresholds of a drift config',
+    usage: 'Usage: driftwatch alerts [--config FILE] [--output FILE] [--for DURATION]',
+    ownHelp: true,
+    run: async (args, io) => (await import('./alerts.js')).alertsCommand(args, io),
+  },
   decisions: {
     summary: 'recent decisions and their state',
     usage: `Usage: driftwatch decisions [--state S] [--model M] [--limit N] [--json]
@@ -149,5 +155,29 @@ Queues a decision that waits in awaiting_approval, recording who approved it and
 
 Rejects a decision that waits in awaiting_approval, recording who rejected it and when.`,
     run: async (args, io) => (await import('./decisions.js')).verdictCommand('reject', args, io),
+  },
+  models: {
+    summary: 'serving state: the version and safety policy each model serves, and its versions',
+    usage: 'Usage: driftwatch models [NAME] [--json]',
+    ownHelp: true,
+    run: async (args, io) => (await import('./models.js')).modelsCommand(args, io),
+  },
+  rollback: {
+    summary: 'serve the previous (or a named) model version again, recorded as a decision',
+    usage: 'Usage: driftwatch rollback NAME [--to VERSION|base] [--by WHO] [--reason TEXT] [--json]',
+    ownHelp: true,
+    run: async (args, io) => (await import('./models.js')).rollbackCommand(args, io),
+  },
+  policy: {
+    summary: 'policy rollback NAME: put the previous safety policy back in force',
+    usage: 'Usage: driftwatch policy rollback NAME [--by WHO] [--reason TEXT] [--json]',
+    ownHelp: true,
+    run: async (args, io) => (await import('./models.js')).policyCommand(args, io),
+  },
+  keys: {
+    summary: 'API keys: keys create --name N --scope ingest|admin, keys list, keys revoke ID',
+    usage: 'Usage: driftwatch keys create --name NAME --scope ingest|admin [--json] | keys list [--json] | keys revoke ID',
+    ownHelp: true,
+    run: async (args, io) => (await import('./keys.js')).keysCommand(args, io),
   },
 };
