@@ -97,10 +97,17 @@ describe('the CLI with a wrong config', () => {
     expect(existsSync(data)).toBe(false);
   });
 
-  it('prints help', async () => {
+  it('prints help, and every subcommand answers --help with its usage (exit 0, nothing started)', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const c of ['migrate', 'start', 'scheduler', 'worker --queues', 'run-once', 'compare']) expect(r.stdout).toContain(c);
+    const commands = [...r.stdout.matchAll(/^ {2}([a-z-]+) {2,}/gm)].map((m) => m[1]);
+    for (const c of ['migrate', 'start', 'scheduler', 'worker', 'run-once', 'compare', 'demo', 'decisions', 'approve', 'reject']) expect(commands).toContain(c);
+    // A config that would fail to load proves that --help reads nothing.
+    const results = await Promise.all(commands.map((c) => runCli([c, '--help'], { DRIFT_CONFIG: '/nonexistent.yaml' })));
+    results.forEach((h, i) => {
+      expect(h.code, commands[i]).toBe(0);
+      expect(h.stdout, commands[i]).toMatch(new RegExp(`^Usage: driftwatch ${commands[i]}`));
+    });
   });
 
   it('rejects an unknown queue role with the list of valid ones', async () => {

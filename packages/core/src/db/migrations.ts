@@ -53,14 +53,15 @@ export class MigrationError extends Error {
 const FILE = /^(\d{6})_([a-z0-9_]+)\.sql$/;
 const LOCK_KEY = 7254001;
 
-/** Reads the numbered files of dir, in order; a gap or a duplicate number is an error. */
+/** Reads the numbered files of dir, in order; two files with one number are an error. */
 export function loadMigrations(dir = SQL_DIR): Migration[] {
   const files = readdirSync(dir).filter((f) => FILE.test(f)).sort();
   const out: Migration[] = [];
   for (const f of files) {
     const [, num, name] = FILE.exec(f)!;
     const id = Number(num);
-    if (id !== out.length + 1) throw new MigrationError(`sql/${f}: expected migration number ${String(out.length + 1).padStart(6, '0')} (numbers run 000001, 000002, ... without gaps or repeats)`);
+    const twin = out.find((m) => m.id === id);
+    if (twin) throw new MigrationError(`sql/${f}: migration number ${num} is taken by ${num}_${twin.name}.sql; give the newer file the next free number`);
     const sql = readFileSync(join(dir, f), 'utf8');
     out.push({ id, name, sql, checksum: createHash('sha256').update(sql).digest('hex') });
   }
