@@ -113,4 +113,20 @@ describe('POST /v1/ingest', () => {
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/^feedback_score: /);
   });
+
+  it('document events feed the re-index corpus: upserted by (model, doc_key), stale until embedded unless sent with one', async () => {
+    const r = await h.post('/v1/ingest', {
+      batch: [
+        { id: 'doc-1', type: 'document', body: { model: 'rag', text: 'Refunds take 5 days. Mail help@shop.example', metadata: { url: 'https://shop.example/refunds' } } },
+        { id: 'doc-2', type: 'document', body: { model: 'rag', doc_key: 'faq/2', text: 'Shipping is free', embedding: [0.1, 0.2], embedding_model: 'mine' } },
+        { id: 'doc-3', type: 'document', body: { model: 'rag', doc_key: 'doc-1', text: 'Refunds take 3 days' } },
+      ],
+    });
+    expect(r.json.errors).toEqual([]);
+    const docs = (await h.db.query<any>(`SELECT doc_key, content, metadata, indexed_hash IS NULL AS stale, embedding_model FROM documents WHERE model = 'rag' ORDER BY doc_key`)).rows;
+    expect(docs).toEqual([
+      { doc_key: 'doc-1', content: 'Refunds take 3 days', metadata: {}, stale: true, embedding_model: null },
+      { doc_key: 'faq/2', content: 'Shipping is free', metadata: {}, stale: false, embedding_model: 'mine' },
+    ]);
+  });
 });

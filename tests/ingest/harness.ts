@@ -9,7 +9,7 @@ import { deployment, redisFixture } from '../helpers/fleet.js';
 import { uniquePrefix } from '../helpers/env.js';
 
 /** A scheduler HTTP app on an in-memory PGlite and its own Redis prefix, listening on a free loopback port. */
-export async function ingestHarness(o: { config?: Record<string, unknown>; env?: Record<string, string>; providers?: Partial<AppContext['providers']> } = {}) {
+export async function ingestHarness(o: { config?: Record<string, unknown>; env?: Record<string, string>; providers?: Partial<AppContext['providers']>; headers?: Record<string, string> } = {}) {
   const db = await PgliteDb.open('memory://');
   await migrate(db);
   const prefix = uniquePrefix('ingest');
@@ -23,7 +23,7 @@ export async function ingestHarness(o: { config?: Record<string, unknown>; env?:
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-    const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    const res = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...o.headers, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
     const text = await res.text();
     let json: any;
     try {
@@ -34,7 +34,7 @@ export async function ingestHarness(o: { config?: Record<string, unknown>; env?:
     return { status: res.status, json, headers: res.headers };
   };
   const get = async (path: string, headers: Record<string, string> = {}) => {
-    const res = await fetch(url + path, { headers });
+    const res = await fetch(url + path, { headers: { ...o.headers, ...headers } });
     return { status: res.status, json: (await res.json()) as any };
   };
   return {
