@@ -377,13 +377,26 @@ export class FakeOpenAI {
     return new Map(Object.entries(this.options.baseKnowledge ?? {}).map(([q, a]) => [norm(q), a]));
   }
 
-  private chat(b: { model?: string; messages?: { role: string; content: string }[] }, res: ServerResponse): void {
+  private chat(b: { model?: string; messages?: { role: string; content: string }[]; stream?: boolean; stream_options?: { include_usage?: boolean } }, res: ServerResponse): void {
     const known = b.model ? this.knowledge(b.model) : null;
     if (!known) return this.error(res, 404, `The model \`${b.model}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
     const q = [...(b.messages ?? [])].reverse().find((m) => m.role === 'user')?.content ?? '';
     const answer = known.get(norm(q)) ?? "I'm not sure about that.";
     const prompt_tokens = words(q) + 8;
     const completion_tokens = words(answer);
+    if (b.stream) {
+      // Server-sent events in OpenAI's chunk format: role, one chunk per word, finish, usage when asked, [DONE].
+      const base = { id: `chatcmpl-${randomBytes(6).toString('hex')}`, object: 'chat.completion.chunk', created: Math.floor(Date.now() / 1000), model: b.model };
+      const usage = b.stream_options?.include_usage ? { usage: null } : {};
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': `req_${randomBytes(6).toString('hex')}` });
+      const send = (x: unknown) => res.write(`data: ${JSON.stringify(x)}\n\n`);
+      send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...usage });
+      for (const w of answer.match(/\S+\s*/g) ?? []) send({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }], ...usage });
+      send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...usage });
+      if (b.stream_options?.include_usage) send({ ...base, choices: [], usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens } });
+      res.end('data: [DONE]\n\n');
+      return;
+    }
     this.send(res, 200, {
       id: `chatcmpl-${randomBytes(6).toString('hex')}`,
       object: 'chat.completion',

@@ -22,6 +22,8 @@ import {
 import { ingestRouter } from './ingest.js';
 import { requireAdmin, requireScope } from './auth.js';
 import { servingRouter } from './serving.js';
+import { runsRouter } from './runs.js';
+import { createGateway } from '@driftwatch/gateway';
 
 /** A body is one item or a non-empty array of items. */
 function itemsOf(body: unknown): unknown[] {
@@ -52,6 +54,11 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   const boardAuth = requireAdmin(ctx.env.DRIFTWATCH_ADMIN_TOKEN);
   // Routers that authenticate before reading a body come before the global body parser.
   app.use(servingRouter(ctx));
+  app.use(runsRouter(ctx));
+  // The OpenAI-compatible gateway (apps/gateway); app.locals.gateway.close() writes its waiting interactions.
+  const gateway = createGateway(ctx, { auth: ingestAuth });
+  app.locals.gateway = gateway;
+  app.use('/openai/v1', gateway.router);
   app.use(ingestRouter(ctx));
   app.use(express.json({ limit: '20mb' }));
 

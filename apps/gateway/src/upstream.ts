@@ -1,0 +1,135 @@
+import { approxTokens, type Providers } from '@driftwatch/core';
+
+/**
+ * Where the gateway sends calls: an OpenAI-compatible server (OPENAI_BASE_URL with
+ * OPENAI_API_KEY, raw HTTP so status, body and headers pass through untouched) or,
+ * without a key, the offline providers of this machine.
+ */
+export interface UpstreamReply {
+  status: number;
+  headers: Headers;
+  /** Parsed body of a successful non-streamed call. */
+  json?: Record<string, unknown>;
+  /** Body of a successful streamed call (server-sent events). */
+  stream?: ReadableStream<Uint8Array>;
+  /** Body of an error, as the upstream sent it. */
+  text?: string;
+}
+
+export interface Upstream {
+  readonly name: 'openai' | 'offline';
+  chat(body: Record<string, unknown>): Promise<UpstreamReply>;
+  embeddings(body: Record<string, unknown>): Promise<UpstreamReply>;
+}
+
+/** The upstream could not be reached (connection refused, reset, timeout): 502 to the client. */
+export class UpstreamUnreachableError extends Error {
+  override name = 'UpstreamUnreachableError';
+}
+
+export class OpenAIUpstream implements Upstream {
+  readonly name = 'openai';
+  private readonly base: string;
+  constructor(
+    private readonly apiKey: string,
+    baseURL = 'https://api.openai.com/v1',
+    private readonly timeoutMs = 600_000,
+  ) {
+    this.base = baseURL.replace(/\/+$/, '');
+  }
+
+  private async post(path: string, body: Record<string, unknown>, stream: boolean): Promise<UpstreamReply> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json', accept: stream ? 'text/event-stream' : 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+    } catch (e) {
+      throw new UpstreamUnreachableError(`upstream ${this.base}${path}: ${(e as Error).cause ? String((e as { cause: Error }).cause.message ?? (e as Error).cause) : (e as Error).message}`);
+    }
+    if (res.status >= 400) return { status: res.status, headers: res.headers, text: await res.text() };
+    // A server that ignores `stream` answers JSON: read it as a whole answer.
+    if (stream && res.body && !(res.headers.get('content-type') ?? '').includes('json')) return { status: res.status, headers: res.headers, stream: res.body };
+    return { status: res.status, headers: res.headers, json: (await res.json()) as Record<string, unknown> };
+  }
+
+  chat(body: Record<string, unknown>): Promise<UpstreamReply> {
+    return this.post('/chat/completions', body, body.stream === true);
+  }
+  embeddings(body: Record<string, unknown>): Promise<UpstreamReply> {
+    return this.post('/embeddings', body, false);
+  }
+}
+
+/** Text of a message's content: a string, or the text parts of an array of parts. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).filter(Boolean).join('\n');
+  return '';
+}
+
+export const OFFLINE_UNKNOWN_ANSWER = "I'm not sure about that.";
+
+let seq = 0;
+const chatId = () => `chatcmpl-dw${Date.now().toString(36)}${(seq++).toString(36)}`;
+
+/**
+ * The offline upstream: chat answered by the local answer model of the offline
+ * providers (a trained `local:` model knows its training pairs; any other model
+ * says it is not sure), embeddings by the offline word-vector model.
+ */
+export class OfflineUpstream implements Upstream {
+  readonly name = 'offline';
+  constructor(private readonly providers: Pick<Providers, 'answers' | 'embeddings'>) {}
+
+  async chat(body: Record<string, unknown>): Promise<UpstreamReply> {
+    const model = String(body.model);
+    const messages = (body.messages as { role: string; content: unknown }[]) ?? [];
+    const question = contentText([...messages].reverse().find((m) => m.role === 'user')?.content);
+    let answer = '';
+    try {
+      answer = this.providers.answers ? (await this.providers.answers.answer(model, [question])).answers[0] : '';
+    } catch (e) {
+      return { status: 404, headers: new Headers({ 'content-type': 'application/json' }), text: JSON.stringify({ error: { message: (e as Error).message, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } }) };
+    }
+    answer ||= OFFLINE_UNKNOWN_ANSWER;
+    const prompt_tokens = messages.reduce((n, m) => n + approxTokens(contentText(m.content)), 0);
+    const completion_tokens = approxTokens(answer);
+    return {
+      status: 200,
+      headers: new Headers({ 'content-type': 'application/json' }),
+      json: {
+        id: chatId(),
+        object: 'chat.completion',
+        created: Math.floor(Date.now() / 1000),
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content: answer, refusal: null }, finish_reason: 'stop', logprobs: null }],
+        usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens },
+      },
+    };
+  }
+
+  async embeddings(body: Record<string, unknown>): Promise<UpstreamReply> {
+    const input = body.input;
+    const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((t) => typeof t === 'string') ? (input as string[]) : null;
+    const bad = (message: string) => ({ status: 400, headers: new Headers({ 'content-type': 'application/json' }), text: JSON.stringify({ error: { message, type: 'invalid_request_error', param: 'input', code: null } }) });
+    if (!texts || texts.length === 0) return bad("'input' must be a string or a non-empty array of strings (token arrays are not supported offline)");
+    if (!this.providers.embeddings) return bad('no embedding provider');
+    const r = await this.providers.embeddings.embed(texts);
+    const tokens = texts.reduce((n, t) => n + approxTokens(t), 0);
+    const asBase64 = body.encoding_format === 'base64';
+    return {
+      status: 200,
+      headers: new Headers({ 'content-type': 'application/json' }),
+      json: {
+        object: 'list',
+        data: r.vectors.map((v, index) => ({ object: 'embedding', index, embedding: asBase64 ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Array.from(v) })),
+        model: r.model,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      },
+    };
+  }
+}
