@@ -5,3 +5,4 @@ export * from './accuracy.js';
 export * from './refusal.js';
 export * from './moderation.js';
 export { insufficientData, thresholdScore } from './common.js';
+export * from './refusal-semantic.js';
