@@ -1,5 +1,5 @@
 import type { Matrix, Rng } from '../monitors/types.js';
-import { spdInverse } from './matrix.js';
+import { cholesky, choleskySolveInPlace } from './matrix.js';
 import { shuffleInPlace } from './rng.js';
 
 export interface DomainClassifierOptions {
@@ -12,6 +12,14 @@ export interface DomainClassifierOptions {
   ridge?: number;
   /** False-positive rate at which the true-positive rate is read, and the top share of rows of the test statistic (default 0.1). */
   fpr?: number;
+  /**
+   * Test statistic: `top` (default), the share of Y rows among each fold's top-scored
+   * `fpr` share (suits a small new subpopulation); `auc`, the out-of-fold AUC (suits
+   * shifts of the whole window, such as a small mean shift); or `both`: the smaller
+   * of the two permutation p-values, itself calibrated on the same permutations
+   * (min-p, Westfall & Young 1993), so the level stays exact.
+   */
+  statistic?: 'top' | 'auc' | 'both';
 }
 
 export interface DomainClassifierResult {
@@ -27,8 +35,11 @@ export interface DomainClassifierResult {
   fpr: number;
   /** Out of fold, the share of Y rows among the top-scored `fpr` share of each fold's rows (Y's share of all rows when nothing differs): the test statistic. */
   top: number;
-  /** (1 + #{top_b >= top}) / (B + 1) over label permutations, the whole cross-validation re-run each time. */
+  /** (1 + #{stat_b >= stat}) / (B + 1) over label permutations (stat = `top` or `auc`, or min-p of both, see the option), the whole cross-validation re-run each time. */
   p_value: number;
+  /** Permutation p-value of each statistic alone. */
+  p_top: number;
+  p_auc: number;
   folds: number;
   permutations: number;
 }
@@ -81,6 +92,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const total = new Float64Array(f);
   for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += X[i * f + c];
   const trainSum: Float64Array[] = [];
+  /** Per fold: Cholesky factor of the regularised covariance of its training rows. */
   const inv: Float64Array[] = [];
   const nTrain: number[] = [];
   const addScatter = (target: Float64Array, i: number, sign: number) => {
@@ -108,14 +120,24 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         scatter[b * f + a] = v;
       }
     trainSum.push(sum);
-    inv.push(spdInverse(scatter, f));
+    inv.push(cholesky(scatter, f));
     nTrain.push(nt);
   }
 
+  // Each test row pre-multiplied by its fold's inverse covariance (A x, A symmetric): a
+  // row's score is then (A x) . delta, so a permutation costs O((n+m) f), not O(K f^2).
+  const whitened: Float64Array[] = testRows.map((rows, k) => {
+    const out = new Float64Array(rows.length * f);
+    for (let t = 0; t < rows.length; t++) {
+      const v = out.subarray(t * f, (t + 1) * f);
+      v.set(X.subarray(rows[t] * f, (rows[t] + 1) * f));
+      choleskySolveInPlace(inv[k], f, v);
+    }
+    return out;
+  });
   const foldSumY = new Float64Array(K * f);
   const foldNY = new Int32Array(K);
   const delta = new Float64Array(f);
-  const w = new Float64Array(f);
   const fpr = opts.fpr ?? 0.1;
   const largestFold = Math.max(...testRows.map((r) => r.length));
   const posBuf = new Float64Array(largestFold);
@@ -148,20 +170,15 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         const sy = totalY[c] - foldSumY[k * f + c];
         delta[c] = sy / ny - (trainSum[k][c] - sy) / nx;
       }
-      const A = inv[k];
-      for (let a = 0; a < f; a++) {
-        let s = 0;
-        for (let b = 0; b < f; b++) s += A[a * f + b] * delta[b];
-        w[a] = s;
-      }
+      const wx = whitened[k];
       const rows = testRows[k];
       let np = 0;
       let nn = 0;
       for (let t = 0; t < rows.length; t++) {
         const i = rows[t];
-        const o = i * f;
+        const o = t * f;
         let s = 0;
-        for (let c = 0; c < f; c++) s += X[o + c] * w[c];
+        for (let c = 0; c < f; c++) s += wx[o + c] * delta[c];
         if (isY[i]) posBuf[np++] = s;
         else negBuf[nn++] = s;
       }
@@ -194,12 +211,46 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const labels = new Uint8Array(N);
   for (let i = n; i < N; i++) labels[i] = 1;
   const observed = cvStats(labels);
-  let atLeast = 0;
-  for (let b = 0; b < opts.permutations; b++) {
+  const B = opts.permutations;
+  const tops = new Float64Array(B + 1);
+  const aucs = new Float64Array(B + 1);
+  tops[0] = observed.top;
+  aucs[0] = observed.auc;
+  for (let b = 1; b <= B; b++) {
     shuffleInPlace(labels, opts.rng);
-    if (cvStats(labels).top >= observed.top) atLeast++;
+    const st = cvStats(labels);
+    tops[b] = st.top;
+    aucs[b] = st.auc;
   }
-  return { ...observed, fpr, p_value: (1 + atLeast) / (opts.permutations + 1), folds: K, permutations: opts.permutations };
+  // Permutation p-value of every draw (the observed one is draw 0): share of draws at least as large.
+  const pTop = upperShares(tops);
+  const pAuc = upperShares(aucs);
+  const stat = opts.statistic ?? 'top';
+  let p: number;
+  if (stat === 'top') p = pTop[0];
+  else if (stat === 'auc') p = pAuc[0];
+  else {
+    const minP = Float64Array.from(pTop, (v, j) => Math.min(v, pAuc[j]));
+    let atMost = 0;
+    for (let j = 0; j <= B; j++) if (minP[j] <= minP[0]) atMost++;
+    p = atMost / (B + 1);
+  }
+  return { ...observed, fpr, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B };
+}
+
+/** For each value v_j, #{i : v_i >= v_j} / length (O(n log n)). */
+function upperShares(v: Float64Array): Float64Array {
+  const n = v.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => v[b] - v[a]);
+  const out = new Float64Array(n);
+  let i = 0;
+  while (i < n) {
+    let j = i;
+    while (j + 1 < n && v[order[j + 1]] === v[order[i]]) j++;
+    for (let t = i; t <= j; t++) out[order[t]] = (j + 1) / n;
+    i = j + 1;
+  }
+  return out;
 }
 
 /** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */

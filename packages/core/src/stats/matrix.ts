@@ -226,6 +226,38 @@ export function symmetricEigen(a: Float64Array, p: number): { values: Float64Arr
   return { values, vectors };
 }
 
+/** Lower-triangular Cholesky factor L (a = L L^T) of a symmetric positive-definite p x p matrix. */
+export function cholesky(a: Float64Array, p: number): Float64Array {
+  const l = new Float64Array(p * p);
+  for (let i = 0; i < p; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * p + j];
+      const li = i * p;
+      const lj = j * p;
+      for (let k = 0; k < j; k++) s -= l[li + k] * l[lj + k];
+      if (i === j) {
+        if (s <= 0) throw new RangeError('matrix is not positive definite');
+        l[li + i] = Math.sqrt(s);
+      } else l[li + j] = s / l[lj + j];
+    }
+  return l;
+}
+
+/** Solves L L^T y = b in place (b becomes y), L from `cholesky`: O(p^2). */
+export function choleskySolveInPlace(l: Float64Array, p: number, b: Float64Array): void {
+  for (let i = 0; i < p; i++) {
+    let s = b[i];
+    const li = i * p;
+    for (let k = 0; k < i; k++) s -= l[li + k] * b[k];
+    b[i] = s / l[li + i];
+  }
+  for (let i = p - 1; i >= 0; i--) {
+    let s = b[i];
+    for (let k = i + 1; k < p; k++) s -= l[k * p + i] * b[k];
+    b[i] = s / l[i * p + i];
+  }
+}
+
 /** Inverse of a symmetric positive-definite p x p matrix via Cholesky. */
 export function spdInverse(a: Float64Array, p: number): Float64Array {
   const l = new Float64Array(p * p);
