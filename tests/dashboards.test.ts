@@ -1,9 +1,13 @@
-import { readFileSync, existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { tempDir } from './helpers/env.js';
 import { fileURLToPath } from 'node:url';
 import { describe, it, expect } from 'vitest';
 import { parse } from 'yaml';
+import { execFileSync } from 'node:child_process';
 import { registry } from '../packages/core/src/metrics/registry.js';
+import { alertRulesYaml } from '../packages/core/src/metrics/alert-rules.js';
+import { loadDriftConfig } from '../packages/core/src/config/load.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const read = (path: string) => readFileSync(resolve(root, path), 'utf8');
@@ -111,7 +115,7 @@ describe('dashboards/drift-monitoring.json', () => {
     const row = panels.find((p) => p.type === 'row' && p.title === 'Fleet');
     expect(row).toBeDefined();
     const fleet = panels.filter((p) => p.type !== 'row' && p.gridPos.y > row!.gridPos.y).flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
-    for (const m of ['driftwatch_queue_jobs', 'histogram_quantile(0.95', 'driftwatch_job_duration_seconds_bucket', 'driftwatch_jobs_failed_total', 'driftwatch_jobs_retried_total', 'driftwatch_jobs_stalled_total', 'driftwatch_jobs_rate_limited_total', 'drift_monitor_p_value', 'drift_decisions_total']) {
+    for (const m of ['driftwatch_queue_jobs', 'histogram_quantile(0.95', 'driftwatch_job_duration_seconds_bucket', 'driftwatch_jobs_failed_total', 'driftwatch_jobs_retried_total', 'driftwatch_jobs_stalled_total', 'driftwatch_jobs_rate_limited_total', 'drift_monitor_p_value', 'drift_decisions{']) {
       expect(fleet, m).toContain(m);
     }
   });
@@ -170,6 +174,28 @@ describe('dashboards/alerts.yml', () => {
     const backlog = rules.find((r) => r.alert === 'QueueBacklog')!;
     expect(backlog.expr).toContain('driftwatch_queue_jobs{state="waiting"}');
     expect(backlog.for).toBe('30m');
+  });
+});
+
+describe('alert thresholds follow the drift config', () => {
+  it('the shipped alerts.yml is `driftwatch alerts --config config/drift_config.yaml`', () => {
+    expect(read('dashboards/alerts.yml')).toBe(alertRulesYaml(loadDriftConfig(resolve(root, 'config/drift_config.yaml')), { source: 'config/drift_config.yaml' }));
+  });
+
+  it('takes each threshold from the config (prod: 0.03, 0.05, 0.02) and promtool accepts every variant', () => {
+    const prod = parse(alertRulesYaml(loadDriftConfig(resolve(root, 'config/drift_config_prod.yaml')))) as typeof alerts;
+    const expr = (name: string) => prod.groups.flatMap((g) => g.rules).find((r) => r.alert === name)!.expr;
+    expect(expr('AccuracyDrop')).toMatch(/> 0\.03$/);
+    expect(expr('HighRefusalRate')).toMatch(/> 0\.05$/);
+    expect(expr('HighToxicityRate')).toMatch(/> 0\.02$/);
+    for (const r of rules) expect(`${r.alert}: ${r.expr}`).not.toMatch(/offset|\bup\b.*unless|unless.*\bup\b/);
+    if (existsSync('/usr/bin/promtool')) {
+      for (const cfg of ['drift_config.yaml', 'drift_config_dev.yaml', 'drift_config_prod.yaml']) {
+        const out = join(tempDir('alerts-'), 'alerts.yml');
+        writeFileSync(out, alertRulesYaml(loadDriftConfig(resolve(root, 'config', cfg))));
+        expect(execFileSync('/usr/bin/promtool', ['check', 'rules', out], { encoding: 'utf8' }), cfg).toContain('SUCCESS');
+      }
+    }
   });
 });
 

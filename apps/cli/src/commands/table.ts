@@ -135,6 +135,12 @@ last current_days days. --reset deletes the model's rows first.`,
     ownHelp: true,
     run: async (args, io) => (await import('./alerts.js')).alertsCommand(args, io),
   },
+  alerts: {
+    summary: 'write the Prometheus alert rules with the thresholds of a drift config',
+    usage: 'Usage: driftwatch alerts [--config FILE] [--output FILE] [--for DURATION]',
+    ownHelp: true,
+    run: async (args, io) => (await import('./alerts.js')).alertsCommand(args, io),
+  },
   decisions: {
     summary: 'recent decisions and their state',
     usage: `Usage: driftwatch decisions [--state S] [--model M] [--limit N] [--json]

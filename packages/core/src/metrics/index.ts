@@ -4,3 +4,4 @@ export * from './server.js';
 export * from './serving.js';
 export * from './of-record.js';
 export * from './retraining.js';
+export * from './alert-rules.js';

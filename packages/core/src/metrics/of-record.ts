@@ -10,7 +10,7 @@ import * as m from './registry.js';
  * registers `refresh` as a scrape hook; worker processes never set these metrics):
  *
  * - drift_{embedding,behavior,accuracy}_score, drift_overall_score, drift_monitor_p_value,
- *   drift_monitor_last_run_timestamp_seconds, drift_monitor_window_end_timestamp_seconds:
+ *   drift_monitor_drift (1 = drift), drift_monitor_last_run_timestamp_seconds, drift_monitor_window_end_timestamp_seconds:
  *   the latest stored run of each (model, monitor);
  * - model_accuracy / model_refusal_rate / model_toxicity_rate and their `_baseline`
  *   twins, model_cost_per_interaction_usd{window}: the latest run with enough data;
@@ -159,6 +159,7 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
       gauges.push({ metric: SCORE_GAUGE[r.monitor], labels: { model: r.model }, value: score });
       overall.set(r.model, Math.max(overall.get(r.model) ?? 0, score));
       gauges.push({ metric: m.monitorPValue, labels: { model: r.model, monitor: r.monitor }, value: r.p_value ?? res.p_value ?? 1 });
+      gauges.push({ metric: m.monitorDrift, labels: { model: r.model, monitor: r.monitor }, value: r.status === 'drift' ? 1 : 0 });
       gauges.push({ metric: m.lastRunTimestamp, labels: { model: r.model, monitor: r.monitor }, value: Number(r.created) });
       gauges.push({ metric: m.lastRunWindowEnd, labels: { model: r.model, monitor: r.monitor }, value: Number(r.window_end) });
     }
@@ -212,7 +213,7 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
 
     // One synchronous step from here: no scrape sees a half-set registry.
     const reset = new Set<Gauge<string> | Counter<string>>([
-      m.driftEmbeddingScore, m.driftBehaviorScore, m.driftAccuracyScore, m.driftOverallScore, m.monitorPValue, m.lastRunTimestamp, m.lastRunWindowEnd,
+      m.driftEmbeddingScore, m.driftBehaviorScore, m.driftAccuracyScore, m.driftOverallScore, m.monitorPValue, m.monitorDrift, m.lastRunTimestamp, m.lastRunWindowEnd,
       m.modelAccuracy, m.modelRefusalRate, m.modelToxicityRate, m.modelAccuracyBaseline, m.modelRefusalRateBaseline, m.modelToxicityRateBaseline,
       m.modelCostPerInteraction, m.apiCostUsdPerDay, m.decisionsByState, ...counters.keys(),
     ]);

@@ -33,6 +33,7 @@ export const modelAccuracyBaseline = new Gauge({ name: 'model_accuracy_baseline'
 export const modelRefusalRateBaseline = new Gauge({ name: 'model_refusal_rate_baseline', help: 'Refusal rate (0-1) in the baseline window of the latest run with enough data', labelNames: model, registers: [registry] });
 export const modelToxicityRateBaseline = new Gauge({ name: 'model_toxicity_rate_baseline', help: 'Toxicity rate (0-1) in the baseline window of the latest run with enough data', labelNames: model, registers: [registry] });
 export const modelCostPerInteraction = new Gauge({ name: 'model_cost_per_interaction_usd', help: "The application's mean cost of one interaction in USD, by window (baseline, current) of the latest behaviour run", labelNames: ['model', 'window'], registers: [registry] });
+export const monitorDrift = new Gauge({ name: 'drift_monitor_drift', help: 'Whether the latest run of a monitor found drift (1) or not (0: no drift or insufficient data)', labelNames: ['model', 'monitor'], registers: [registry] });
 export const lastRunTimestamp = new Gauge({ name: 'drift_monitor_last_run_timestamp_seconds', help: 'When the latest run of a monitor was stored (Unix time)', labelNames: ['model', 'monitor'], registers: [registry] });
 export const lastRunWindowEnd = new Gauge({ name: 'drift_monitor_window_end_timestamp_seconds', help: 'End of the current window the latest run of a monitor judged (its scheduled tick, Unix time)', labelNames: ['model', 'monitor'], registers: [registry] });
 
@@ -70,6 +71,18 @@ export const jobsFailedTotal = new Counter({ name: 'driftwatch_jobs_failed_total
 export const jobsRetriedTotal = new Counter({ name: 'driftwatch_jobs_retried_total', help: 'Failed attempts that will be retried', labelNames: ['queue', 'name'], registers: [registry] });
 export const jobsStalledTotal = new Counter({ name: 'driftwatch_jobs_stalled_total', help: 'Jobs whose worker lost its lock and that were handed back', labelNames: ['queue', 'name'], registers: [registry] });
 export const jobsRateLimitedTotal = new Counter({ name: 'driftwatch_jobs_rate_limited_total', help: 'Times a provider rate limit paused a queue', labelNames: ['queue', 'name'], registers: [registry] });
+export const jobsForeignTotal = new Counter({
+  name: 'driftwatch_jobs_foreign_total',
+  help: "Jobs of another deployment's database found on this deployment's queues (shared Redis prefix) and left to their owner",
+  labelNames: ['queue'],
+  registers: [registry],
+});
+export const reconciledTotal = new Counter({
+  name: 'driftwatch_reconciled_total',
+  help: 'Repairs made by the reconciler: job schedulers re-created, action jobs re-enqueued, runs retried, orphans recorded',
+  labelNames: ['what'],
+  registers: [registry],
+});
 export const queueJobs = new Gauge({
   name: 'driftwatch_queue_jobs',
   help: 'Jobs in a queue by state (waiting includes prioritized jobs; exported by the scheduler only, read from Redis at each scrape)',
