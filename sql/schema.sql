@@ -152,6 +152,39 @@ CREATE TABLE IF NOT EXISTS safety_policies (
 CREATE INDEX IF NOT EXISTS safety_policies_model_time ON safety_policies (model, created_at DESC);
 
 -- ---------------------------------------------------------------------------
+-- 000002 (issue 8): API keys, serving state (rollback), gateway interactions
+-- ---------------------------------------------------------------------------
+
+-- API keys: only a SHA-256 of each key is stored; key_prefix lets a person recognise it.
+CREATE TABLE IF NOT EXISTS api_keys (
+  id           bigserial PRIMARY KEY,
+  name         text        NOT NULL,
+  scope        text        NOT NULL CHECK (scope IN ('ingest', 'admin')),
+  key_prefix   text        NOT NULL,
+  key_hash     text        NOT NULL UNIQUE,
+  created_by   text,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  last_used_at timestamptz,
+  revoked_at   timestamptz
+);
+
+-- A rollback (model version or safety policy) is a decision like any other.
+ALTER TABLE decisions DROP CONSTRAINT IF EXISTS decisions_action_check;
+ALTER TABLE decisions ADD CONSTRAINT decisions_action_check CHECK (action IN ('reindex', 'finetune', 'safety', 'rollback'));
+
+-- A version that was rolled back is kept as rolled_back.
+ALTER TABLE model_versions DROP CONSTRAINT IF EXISTS model_versions_status_check;
+ALTER TABLE model_versions ADD CONSTRAINT model_versions_status_check
+  CHECK (status IN ('training', 'candidate', 'promoted', 'rejected', 'retired', 'failed', 'rolled_back'));
+
+-- A policy row a rollback wrote names the version it restores (details.restores_version).
+ALTER TABLE safety_policies ADD COLUMN IF NOT EXISTS details jsonb NOT NULL DEFAULT '{}'::jsonb;
+
+-- Gateway traffic: blocked = the safety policy replaced the answer; source = 'gateway'.
+ALTER TABLE interaction_log ADD COLUMN IF NOT EXISTS blocked boolean;
+ALTER TABLE interaction_log ADD COLUMN IF NOT EXISTS source text;
+
+-- ---------------------------------------------------------------------------
 -- 000003 (issue 10): idempotent ingest, held feedback, computed embeddings, document metadata
 -- ---------------------------------------------------------------------------
 
