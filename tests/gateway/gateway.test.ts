@@ -2,7 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import OpenAI from 'openai';
 import {
+  OpenAIEmbeddingProvider,
   OpenAIFineTuneProvider,
+  embedInteractions,
+  sampleEmbeddings,
   PgliteDb,
   createApiKey,
   insertModelVersion,
@@ -198,6 +201,14 @@ describe('OpenAI-compatible gateway', () => {
     const w = windowsFor(new Date(Date.now() + 60_000), 30, 7);
     const sample = await sampleInteractions(db, 'support-bot', w.current, 1000);
     expect(sample.length).toBeGreaterThanOrEqual(8);
+    // Their query embeddings: rows wait as embed_state 'pending'; the embed queue's work (run here directly) embeds them.
+    await gateway.log.drain();
+    const pending = (await db.query<{ id: number }>(`SELECT id FROM interaction_log WHERE source = 'gateway' AND embed_state = 'pending' ORDER BY id`)).rows.map((r) => Number(r.id));
+    expect(pending.length).toBeGreaterThanOrEqual(sample.length);
+    const config = testContext({ db, queues: {} as never, deployment: deployment() }).config;
+    await embedInteractions({ db, config, provider: new OpenAIEmbeddingProvider(openAIClient({ apiKey: fake.apiKey, baseURL: fake.url })) }, pending);
+    const vectors = await sampleEmbeddings(db, 'support-bot', w.current, 1000);
+    expect(vectors.rows).toBeGreaterThanOrEqual(sample.length);
 
     const { row: k, key } = await createApiKey(db, { name: 'short-lived', scope: 'ingest' });
     const temp = new OpenAI({ baseURL: `${base}/openai/v1`, apiKey: key, maxRetries: 0 });

@@ -1,4 +1,4 @@
-import { OfflineAnswerProvider, OfflineEmbeddingProvider, type AppContext } from '@driftwatch/core';
+import { OfflineAnswerProvider, OfflineEmbeddingProvider, enqueueEmbeddings, type AppContext, type Queues } from '@driftwatch/core';
 import type { RequestHandler } from 'express';
 import { InteractionLog, type InteractionLogOptions } from './interaction-log.js';
 import { gatewayRouter, type GatewayContext } from './router.js';
@@ -28,8 +28,11 @@ export interface Gateway {
 }
 
 /** The gateway's routes (mount under /openai/v1) with their interaction log and serving cache. */
-export function createGateway(ctx: GatewayContext, o: { auth: RequestHandler; upstream?: Upstream; log?: InteractionLogOptions; cacheMs?: number }): Gateway {
-  const log = new InteractionLog(ctx.db, ctx.logger, o.log);
+export function createGateway(ctx: GatewayContext, o: { auth: RequestHandler; upstream?: Upstream; log?: InteractionLogOptions; cacheMs?: number; queues?: Queues }): Gateway {
+  // With queues (scheduler, start), written rows get their query embedding queued at once; without, the scheduler's sweep queues them.
+  const queues = o.queues;
+  const onWritten = queues ? (ids: number[]) => enqueueEmbeddings(queues, ids, ctx.config.ingest.embed_batch) : undefined;
+  const log = new InteractionLog(ctx.db, ctx.logger, { onWritten, ...o.log });
   const cache = new ServingCache(ctx.db, o.cacheMs);
   const router = gatewayRouter(ctx, { auth: o.auth, upstream: o.upstream ?? upstreamFor(ctx), log, cache });
   return { router, log, cache, close: () => log.close() };

@@ -31,9 +31,15 @@ export interface InteractionLogOptions {
   retryMs?: number;
   /** Rows kept waiting at most; beyond, the oldest are given up on (logged in full). Default 100000. */
   maxPending?: number;
+  /**
+   * Called with the ids of each written batch (the scheduler queues their query embeddings,
+   * see enqueueEmbeddings). A failure is only logged: rows stay embed_state 'pending' and
+   * the scheduler's sweep queues them again.
+   */
+  onWritten?: (ids: number[]) => Promise<unknown>;
 }
 
-const COLS = ['id', 'model', 'model_version', 'query', 'response', 'error', 'latency_ms', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'toxic', 'toxicity_score', 'blocked', 'source'] as const;
+const COLS = ['id', 'model', 'model_version', 'query', 'response', 'error', 'latency_ms', 'prompt_tokens', 'completion_tokens', 'cost_usd', 'toxic', 'toxicity_score', 'blocked', 'source', 'embed_state'] as const;
 
 /**
  * Writes gateway interactions off the request path: rows are batched into multi-row
@@ -57,7 +63,7 @@ export class InteractionLog {
     private readonly logger: Pick<Logger, 'warn' | 'error'>,
     o: InteractionLogOptions = {},
   ) {
-    this.o = { batchSize: 200, flushMs: 25, idBlock: 500, attempts: 8, retryMs: 200, maxPending: 100_000, ...o };
+    this.o = { batchSize: 200, flushMs: 25, idBlock: 500, attempts: 8, retryMs: 200, maxPending: 100_000, onWritten: async () => {}, ...o };
   }
 
   /** Reserves the first block of ids (call before serving, so the first calls carry one). */
@@ -109,7 +115,8 @@ export class InteractionLog {
   private async write(batch: GatewayInteraction[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.insert(batch);
+        const ids = await this.insert(batch);
+        this.o.onWritten(ids).catch((e: Error) => this.logger.warn({ err: e.message }, 'gateway: could not queue query embeddings; the pending sweep will'));
         return;
       } catch (e) {
         gatewayLogFailuresTotal.inc();
@@ -120,7 +127,9 @@ export class InteractionLog {
     }
   }
 
-  private async insert(batch: GatewayInteraction[]): Promise<void> {
+  /** Inserts a batch; returns the ids written. The query embedding is left to the embed queue (embed_state 'pending'). */
+  private async insert(batch: GatewayInteraction[]): Promise<number[]> {
+    const out: number[] = [];
     const withId = batch.filter((r) => r.id !== null);
     const without = batch.filter((r) => r.id === null);
     for (const [rows, cols] of [
@@ -130,14 +139,19 @@ export class InteractionLog {
       if (!rows.length) continue;
       const params: unknown[] = [];
       const values = rows.map((r) => {
-        const v = cols.map((c) => (c === 'source' ? 'gateway' : r[c as keyof GatewayInteraction]));
+        const v = cols.map((c) => (c === 'source' ? 'gateway' : c === 'embed_state' ? 'pending' : r[c as keyof GatewayInteraction]));
         const start = params.length;
         params.push(...v);
         return `(${v.map((_, i) => `$${start + i + 1}`).join(', ')})`;
       });
       // ON CONFLICT: a retried batch whose first attempt did commit is not written twice.
-      await this.db.query(`INSERT INTO interaction_log (${cols.join(', ')}) VALUES ${values.join(', ')}${cols[0] === 'id' ? ' ON CONFLICT (id) DO NOTHING' : ''}`, params);
+      const r = await this.db.query<{ id: string | number }>(
+        `INSERT INTO interaction_log (${cols.join(', ')}) VALUES ${values.join(', ')}${cols[0] === 'id' ? ' ON CONFLICT (id) DO NOTHING' : ''} RETURNING id`,
+        params,
+      );
+      out.push(...r.rows.map((x) => Number(x.id)));
     }
+    return out;
   }
 
   private giveUp(rows: GatewayInteraction[], e: Error): void {

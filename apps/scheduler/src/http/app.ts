@@ -56,7 +56,7 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   app.use(servingRouter(ctx));
   app.use(runsRouter(ctx));
   // The OpenAI-compatible gateway (apps/gateway); app.locals.gateway.close() writes its waiting interactions.
-  const gateway = createGateway(ctx, { auth: ingestAuth });
+  const gateway = createGateway(ctx, { auth: ingestAuth, queues: ctx.queues });
   app.locals.gateway = gateway;
   app.use('/openai/v1', gateway.router);
   app.use(ingestRouter(ctx));
