@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Redis } from 'ioredis';
@@ -105,6 +105,80 @@ export function lockDataDir(dir: string): () => void {
   }
   writeFileSync(lock, String(process.pid));
   return () => rmSync(lock, { force: true });
+}
+
+/** Whether a process of this pid is alive (and is not this one). */
+function aliveOther(pid: number): boolean {
+  if (!pid || pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: alive, owned by another user.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The HTTP API of the process that holds an embedded data folder, and its local admin credential. */
+export interface HeldHttp {
+  pid: number;
+  /** Base URL, e.g. http://127.0.0.1:3000 */
+  url: string;
+  /** Accepted as admin by that process only (apps/scheduler/src/http/auth.ts allowLocalAdmin). */
+  token: string;
+}
+
+/** `<data dir>/http.json`: written (mode 0600) by `start`/`scheduler` while it holds the folder. */
+export const HTTP_INFO_FILE = 'http.json';
+
+/**
+ * Who holds the embedded data folder `dir` now: null when nobody (or a dead process);
+ * else its pid and, when it serves the HTTP API, how to reach it.
+ */
+export function heldDataDir(dir: string): { pid: number; http: HeldHttp | null } | null {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'driftwatch.pid'), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (!aliveOther(pid)) return null;
+  let http: HeldHttp | null = null;
+  try {
+    const info = JSON.parse(readFileSync(join(dir, HTTP_INFO_FILE), 'utf8')) as Partial<HeldHttp>;
+    if (info.pid === pid && typeof info.url === 'string' && typeof info.token === 'string') http = { pid, url: info.url, token: info.token };
+  } catch {
+    http = null;
+  }
+  return { pid, http };
+}
+
+/**
+ * Publishes this process's HTTP address and local admin credential in the data folder
+ * it holds, readable by its owner only, so that the CLI's state commands reach it
+ * instead of failing on the held folder. Returns the function that removes the file
+ * (also removed at process exit).
+ */
+export function publishHttp(dir: string, http: { url: string; token: string }): () => void {
+  const file = join(dir, HTTP_INFO_FILE);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify({ pid: process.pid, url: http.url, token: http.token }) + '\n', { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
+  let removed = false;
+  const remove = () => {
+    if (removed) return;
+    removed = true;
+    process.off('exit', remove);
+    try {
+      const info = JSON.parse(readFileSync(file, 'utf8')) as { pid?: number };
+      if (info.pid === process.pid) rmSync(file, { force: true });
+    } catch {
+      /* gone already */
+    }
+  };
+  process.on('exit', remove);
+  return remove;
 }
 
 export async function openDatabase(s: Settings): Promise<{ db: Db; close(): Promise<void> }> {

@@ -8,6 +8,7 @@ import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
 
 export { createHttpApp, syncJobSchedulers, pipelineProcessor };
+export { allowLocalAdmin } from './http/auth.js';
 
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
 

@@ -1,5 +1,6 @@
 import { approveDecision, listDecisions, rejectDecision, type Db, type DecisionRow, type DecisionState } from '@driftwatch/core';
 import { loadSettings, openDatabase, startRuntime, type Runtime } from '../runtime.js';
+import { remoteDecisions, remoteFor, remoteVerdict } from '../remote.js';
 import { parseCommand, positiveId, UsageError, type Io } from './table.js';
 
 /** The reason, and for a failed decision the error that ended it. */
@@ -42,10 +43,17 @@ export async function decisionsListCommand(args: string[], io: Io): Promise<numb
     throw new UsageError(`decisions: --state expects one of ${DECISION_STATES.join(', ')}, got "${values.state}"`);
   }
   const s = loadSettings();
+  const opts = { state: values.state as string, model: values.model as string, limit };
+  const print = (rows: DecisionRow[]) => io.stdout(values.json ? JSON.stringify({ decisions: rows }, null, 2) + '\n' : formatDecisions(rows) + '\n');
+  // `start` holds the embedded database: ask it over HTTP.
+  const remote = remoteFor(s);
+  if (remote) {
+    print(await remoteDecisions(remote, opts));
+    return 0;
+  }
   const database = await openDatabase(s);
   try {
-    const rows = await decisionsCommand(database.db, { state: values.state as string, model: values.model as string, limit });
-    io.stdout(values.json ? JSON.stringify({ decisions: rows }, null, 2) + '\n' : formatDecisions(rows) + '\n');
+    print(await decisionsCommand(database.db, opts));
     return 0;
   } finally {
     await database.close();
@@ -57,10 +65,17 @@ export async function verdictCommand(cmd: 'approve' | 'reject', args: string[], 
   const { values, positionals } = parseCommand(cmd, args, { by: { type: 'string' } }, true);
   const id = positiveId(positionals[0], cmd);
   const by = (values.by as string | undefined) ?? process.env.USER ?? 'cli';
-  const rt = await startRuntime(loadSettings());
+  const s = loadSettings();
+  const print = (row: DecisionRow) => io.stdout(`decision ${row.id} (${row.action} for ${row.model}) is now ${row.state}, by ${row.decided_by}\n`);
+  // `start` holds the embedded database: approve or reject through its HTTP API.
+  const remote = remoteFor(s);
+  if (remote) {
+    print(await remoteVerdict(remote, cmd, id, by));
+    return 0;
+  }
+  const rt = await startRuntime(s);
   try {
-    const row = cmd === 'approve' ? await approveCommand(rt, id, by) : await rejectCommand(rt, id, by);
-    io.stdout(`decision ${row.id} (${row.action} for ${row.model}) is now ${row.state}, by ${row.decided_by}\n`);
+    print(cmd === 'approve' ? await approveCommand(rt, id, by) : await rejectCommand(rt, id, by));
     return 0;
   } finally {
     await rt.close();

@@ -1,5 +1,6 @@
 import { loadSettings, startRuntime } from '../runtime.js';
 import { progressOn } from '../progress.js';
+import { remoteFor, remoteRunOnce } from '../remote.js';
 import { runOnce } from './run-once.js';
 import { parseCommand, UsageError, type Io } from './table.js';
 
@@ -12,10 +13,15 @@ export async function runOnceCommand(args: string[], io: Io): Promise<number> {
   if (values.model !== undefined && !s.config.models.some((m) => m.name === values.model)) {
     throw new UsageError(`run-once: --model "${values.model}" is not in the configuration's models (${s.config.models.map((m) => m.name).join(', ')})`);
   }
-  const rt = await startRuntime(s);
+  const opts = { dryRun: Boolean(values['dry-run']), model: values.model as string | undefined, wait: Boolean(values.wait), timeoutMs: timeoutS * 1000 };
+  // `start` holds the embedded database: its workers run it, started and followed over HTTP (POST/GET /v1/runs).
+  const remote = remoteFor(s);
+  const rt = remote ? null : await startRuntime(s);
   const progress = progressOn();
   try {
-    const summary = await runOnce(rt, { dryRun: Boolean(values['dry-run']), model: values.model as string | undefined, wait: Boolean(values.wait), timeoutMs: timeoutS * 1000, progress });
+    const summary = rt
+      ? await runOnce(rt, { ...opts, progress })
+      : await remoteRunOnce(remote!, { ...opts, models: s.config.models.filter((m) => !opts.model || m.name === opts.model).map((m) => m.name), configDryRun: s.config.actions.dry_run, progress });
     progress.done();
     io.stdout(JSON.stringify(summary, null, 2) + '\n');
     if (summary.failures.length) {
@@ -25,6 +31,6 @@ export async function runOnceCommand(args: string[], io: Io): Promise<number> {
     return 0;
   } finally {
     progress.done();
-    await rt.close();
+    await rt?.close();
   }
 }

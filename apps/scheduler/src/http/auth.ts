@@ -45,6 +45,8 @@ const HOW_TO_CREATE = 'create a key with `driftwatch keys create --name NAME --s
 export class Authenticator {
   private readonly cache = new Map<string, { p: Principal | null; at: number }>();
   private any: { v: boolean; at: number } | null = null;
+  /** Per-process admin credentials for the local CLI (see allowLocalAdmin); not "a credential configured". */
+  private readonly local = new Set<string>();
 
   constructor(
     private readonly db: Queryable,
@@ -55,6 +57,7 @@ export class Authenticator {
   /** The principal of a secret, or null when it is no live key and not the admin token. */
   async verify(secret: string): Promise<Principal | null> {
     if (this.adminToken && same(secret, this.adminToken)) return { scope: 'admin', name: 'admin-token', key_id: null };
+    for (const t of this.local) if (same(secret, t)) return { scope: 'admin', name: 'local-cli', key_id: null };
     const now = Date.now();
     const hit = this.cache.get(secret);
     if (hit && now - hit.at < this.cacheMs) return hit.p;
@@ -76,6 +79,11 @@ export class Authenticator {
     return v;
   }
 
+  /** Accepts `token` as admin (the local CLI's credential, written to the data folder's http.json). */
+  allowLocalAdmin(token: string): void {
+    this.local.add(token);
+  }
+
   /** Forgets cached lookups (after this process revokes or creates a key). */
   invalidate(): void {
     this.cache.clear();
@@ -93,6 +101,15 @@ export function authenticatorFor(ctx: Pick<AppContext, 'db' | 'env'>): Authentic
     perContext.set(ctx, a);
   }
   return a;
+}
+
+/**
+ * Accepts `token` as an admin credential of this process (issue 7: the CLI reaches a
+ * `start` that holds the embedded database through the HTTP API with it). It does not
+ * count as a configured credential: listenHost and the open ingest routes are unchanged.
+ */
+export function allowLocalAdmin(ctx: Pick<AppContext, 'db' | 'env'>, token: string): void {
+  authenticatorFor(ctx).allowLocalAdmin(token);
 }
 
 /**
