@@ -6,9 +6,11 @@ import { parseCommand, UsageError, type Io } from './table.js';
 
 /** `driftwatch run-once`: prints the summary; exit 1 when a monitor or action failed, naming it on stderr. */
 export async function runOnceCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseCommand('run-once', args, { 'dry-run': { type: 'boolean' }, model: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' } });
+  const { values } = parseCommand('run-once', args, { 'dry-run': { type: 'boolean' }, model: { type: 'string' }, wait: { type: 'boolean' }, timeout: { type: 'string' }, concurrency: { type: 'string' } });
   const timeoutS = values.timeout === undefined ? 1800 : Number(values.timeout);
   if (!Number.isFinite(timeoutS) || timeoutS <= 0) throw new UsageError(`run-once: --timeout expects seconds (a positive number), got "${values.timeout}"`);
+  const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
+  if (concurrency !== undefined && !(Number.isInteger(concurrency) && concurrency > 0)) throw new UsageError(`run-once: --concurrency expects a positive integer, got "${values.concurrency}"`);
   const s = loadSettings();
   if (values.model !== undefined && !s.config.models.some((m) => m.name === values.model)) {
     throw new UsageError(`run-once: --model "${values.model}" is not in the configuration's models (${s.config.models.map((m) => m.name).join(', ')})`);
@@ -20,7 +22,7 @@ export async function runOnceCommand(args: string[], io: Io): Promise<number> {
   const progress = progressOn();
   try {
     const summary = rt
-      ? await runOnce(rt, { ...opts, progress })
+      ? await runOnce(rt, { ...opts, progress, concurrency })
       : await remoteRunOnce(remote!, { ...opts, models: s.config.models.filter((m) => !opts.model || m.name === opts.model).map((m) => m.name), configDryRun: s.config.actions.dry_run, progress });
     progress.done();
     io.stdout(JSON.stringify(summary, null, 2) + '\n');

@@ -4,12 +4,46 @@ import { startRun, WORKER_QUEUES, type QueueName } from '@driftwatch/core';
 import { startWorkers, type RunSummary } from '@driftwatch/workers';
 import type { Runtime } from '../runtime.js';
 
+/** Models run-once has in flight at once unless told otherwise. */
+export const DEFAULT_MODEL_CONCURRENCY = 8;
+
+/** fn over items with at most `limit` calls pending at once; results in the items' order. The first error is thrown after the calls in flight settle. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed: { e: unknown } | undefined;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try {
+        out[i] = await fn(items[i]);
+      } catch (e) {
+        failed ??= { e };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failed) throw failed.e;
+  return out;
+}
+
 /**
  * One pipeline run now for each monitored model (or one), through the real queues
  * and processors running in this process: monitors, trigger, then the actions it
  * queued. Returns the summary the CLI prints.
  */
-export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: string; timeoutMs?: number; wait?: boolean; progress?: (line: string) => void }) {
+export async function runOnce(
+  rt: Runtime,
+  opts: {
+    dryRun: boolean;
+    model?: string;
+    timeoutMs?: number;
+    wait?: boolean;
+    progress?: (line: string) => void;
+    /** Models in flight at once (default DEFAULT_MODEL_CONCURRENCY); the queues' own concurrency still bounds the jobs. */
+    concurrency?: number;
+  },
+) {
   const progress = opts.progress ?? (() => {});
   const { ctx } = rt;
   const models = ctx.config.models.filter((m) => !opts.model || m.name === opts.model);
@@ -22,9 +56,8 @@ export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: stri
   const triggerEvents = new QueueEvents('trigger', { connection: eventsConnection, prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX });
   const failures: string[] = [];
   try {
-    const runs: (RunSummary & { actions: unknown[] })[] = [];
-    for (const m of models) {
-      await triggerEvents.waitUntilReady();
+    await triggerEvents.waitUntilReady();
+    const one = async (m: (typeof models)[number]): Promise<RunSummary & { actions: unknown[] }> => {
       progress(`${m.name}: running the embedding, behavior and accuracy monitors`);
       const { trigger_job_id } = await startRun(ctx.queues, { model: m.name, now: ctx.clock.now(), dry_run: opts.dryRun });
       const job = await Job.fromId(ctx.queues.get('trigger'), trigger_job_id);
@@ -41,8 +74,10 @@ export async function runOnce(rt: Runtime, opts: { dryRun: boolean; model?: stri
         progress(`${m.name}: ${a.queue} ${settled.job_state}`);
         actions.push({ queue: a.queue, job_id: a.job_id, ...settled });
       }
-      runs.push({ ...summary, actions });
-    }
+      return { ...summary, actions };
+    };
+    // Models run concurrently, at most `concurrency` at a time; the summary lists them in configuration order.
+    const runs = await mapBounded(models, opts.concurrency ?? DEFAULT_MODEL_CONCURRENCY, one);
     return { dry_run: opts.dryRun || ctx.config.actions.dry_run, waited_for_actions: wait, runs, failures };
   } finally {
     await Promise.all(workers.map((w) => w.close()));

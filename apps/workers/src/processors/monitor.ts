@@ -3,7 +3,6 @@ import {
   accuracyWindow,
   baselineInForce,
   hasBaselines,
-  recordMonitorResult,
   sampleEmbeddings,
   sampleInteractions,
   statsPool,
@@ -124,7 +123,6 @@ export function monitorProcessor(ctx: AppContext): Processor<'monitor', MonitorR
     // total: from the job's start to a complete result (the config check included); the store follows.
     result.timings_ms = { ...result.timings_ms, total: Math.round(performance.now() - t0) };
     const stored = await storeDriftRun(ctx.db, data.run_id, data.model, windows, result, baseline?.id ?? null);
-    recordMonitorResult(data.model, stored.result);
     return stored.result;
   };
 }

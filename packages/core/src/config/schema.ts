@@ -98,6 +98,32 @@ export const modelSchema = z
   })
   .strict();
 
+/** actions.finetune: what a fine-tune may learn from, what it must beat, and what it may cost. */
+export const finetuneSchema = z
+  .object({
+    /** Only interactions rated at least this become training examples (overrides actions.min_feedback_score when set). */
+    min_feedback: z.number().int().min(1).max(5).optional(),
+    /** Fewer clean training examples than this fails the decision with the reason (OpenAI's own minimum is 10). */
+    min_examples: z.number().int().min(10).default(10),
+    /** Two training questions with word-set Jaccard similarity at least this are near-duplicates; one is kept. */
+    near_duplicate_jaccard: z.number().gt(0).max(1).default(0.9),
+    /** Longest training example, in approximate tokens; longer ones are dropped (OpenAI: 65536 for gpt-4o-mini). */
+    max_example_tokens: positiveInt.default(16384),
+    /** Share of the evaluation set held out for the gate (hash of the normalised question); the rest is never trained on either. */
+    holdout_share: z.number().gt(0).max(1).default(0.5),
+    /** The gate needs at least this many held-out items; below it the version is held with the reason. */
+    min_eval_items: positiveInt.default(30),
+    /** The challenger must beat the champion's held-out accuracy by at least this (absolute). */
+    min_improvement: z.number().min(0).max(1).default(0.02),
+    /** Significance level of the gate's exact McNemar tests (accuracy up; refusals and toxicity not up). */
+    gate_alpha: z.number().gt(0).lt(1).default(0.05),
+    /** Training epochs (cost estimate; OpenAI's n_epochs). */
+    epochs: positiveInt.default(3),
+    /** Estimated training cost above this (USD) waits for approval with the estimate as its reason. */
+    max_cost_usd: z.number().nonnegative().default(50),
+  })
+  .strict();
+
 export const actionsSchema = z
   .object({
     /** Decide and record, but call nothing external: every decision is stored as skipped with the reason. */
@@ -110,6 +136,10 @@ export const actionsSchema = z
     min_feedback_score: z.number().int().min(1).max(5).default(4),
     /** At most this many training examples per fine-tune. */
     training_limit: positiveInt.default(1000),
+    /** Fine-tune data, evaluation gate and cost guard (packages/core/src/actions/). */
+    finetune: finetuneSchema.default(() => finetuneSchema.parse({})),
+    /** After a promotion, a version whose served traffic regressed is rolled back to the previous one (a decision with its reason). */
+    auto_rollback: z.boolean().default(true),
   })
   .strict();
 
