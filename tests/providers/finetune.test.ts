@@ -12,9 +12,14 @@ import {
 } from '@driftwatch/core';
 import { actionFixture, metricValue, recordedValue, type ActionFixture } from '../helpers/actions.js';
 import { FakeOpenAI, failures } from '../helpers/fake-openai.js';
+import { testConfig } from '../helpers/env.js';
 
 /** Twelve support questions and their right answers. */
 const QA: [string, string][] = Array.from({ length: 12 }, (_, i) => [`How do I configure feature number ${i + 1}?`, `Open settings and enable option ${i + 1}.`]);
+/** Evaluation questions: never in a training file (the dataset builder removes them). */
+const EVAL: [string, string][] = Array.from({ length: 8 }, (_, i) => [`Where is option ${i + 1}?`, `Under settings, option ${i + 1}.`]);
+/** All evaluation items held out, so the gate sees every one (the default holds out half). */
+const HOLD_ALL = { actions: { dry_run: false, require_approval: false, cooldown_hours: 24, finetune: { holdout_share: 1 } } };
 
 /** High-rated interactions (the training data), `minutesAgo` before now; each insert is a little newer than the previous one. */
 async function interactions(db: Db, pairs: [string, string][], minutesAgo: number, feedback = 5) {
@@ -45,14 +50,14 @@ function openAIProviders(f: FakeOpenAI): Providers {
 }
 
 describe('fine-tune action through the action worker (OpenAI-compatible server)', () => {
-  it('starts exactly one provider job across a retry and a replay, polls from delayed, promotes a better candidate, then rejects a worse one', async () => {
+  it('starts exactly one provider job across a retry and a replay, polls from delayed; the gate holds a version measured on too few items', async () => {
     // The base model knows 2 of the 8 evaluation answers.
-    fake = await FakeOpenAI.start({ pollsToFinish: 4, baseKnowledge: Object.fromEntries(QA.slice(0, 2)) });
-    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    fake = await FakeOpenAI.start({ pollsToFinish: 4, baseKnowledge: Object.fromEntries(EVAL.slice(0, 2)) });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'], config: testConfig(HOLD_ALL) });
     const db = fx.ctx.db;
     await interactions(db, QA, 60);
     await interactions(db, [['ignored: rated low', 'bad answer']], 30, 2);
-    await evalSet(db, QA.slice(0, 8));
+    await evalSet(db, EVAL);
     // The first status check fails with a 500: the job is retried with backoff and must resume the same provider job.
     fake.fail('jobs.retrieve', failures.serverError());
     const costBefore = await metricValue('api_cost_usd_total', { provider: 'openai', operation: 'fine_tune' });
@@ -67,7 +72,9 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
 
     expect(done.state).toBe('succeeded');
     const r = done.result as Record<string, unknown>;
-    expect(r).toMatchObject({ status: 'promoted', outcome: 'promoted', version: 'v1', provider: 'openai', training_examples: 12, candidate_accuracy: 1, incumbent_accuracy: 0.25, eval_items: 8 });
+    // The fake answers only what its training file holds, and no evaluation question may be in it.
+    expect(r).toMatchObject({ status: 'held', outcome: 'held', version: 'v1', provider: 'openai', training_examples: 12, candidate_accuracy: 0, incumbent_accuracy: 0.25, eval_items: 8 });
+    expect(String(r.reason)).toMatch(/only 8 held-out evaluation items, fewer than the 30/);
     expect(r.job_id).toMatch(/^ftjob-/);
     expect(r.file_id).toMatch(/^file-/);
     // One upload and one job, however often the action ran.
@@ -85,14 +92,17 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect(lines[0]).toEqual({ messages: [{ role: 'user', content: QA[11][0] }, { role: 'assistant', content: QA[11][1] }] });
     expect(lines.map((l) => l.messages[0].content).sort()).toEqual(QA.map(([q]) => q).sort());
 
-    let versions = await listModelVersions(db, 'support-bot');
+    const versions = await listModelVersions(db, 'support-bot');
     expect(versions).toHaveLength(1);
-    expect(versions[0]).toMatchObject({ version: 'v1', status: 'promoted', provider: 'openai', eval_accuracy: 1, baseline_accuracy: 0.25, decision_id: decision.id });
+    expect(versions[0]).toMatchObject({ version: 'v1', status: 'candidate', provider: 'openai', eval_accuracy: 0, baseline_accuracy: 0.25, decision_id: decision.id });
     expect(versions[0].provider_model_id).toMatch(/^ft:gpt-4o-mini-2024-07-18:driftwatch-test:support-bot-v1:/);
-    expect(versions[0].promoted_at).toBeInstanceOf(Date);
     // 12 examples x (7 + 6 words) x 3 epochs = 468 trained tokens at $3 per 1M.
     expect((await metricValue('api_cost_usd_total', { provider: 'openai', operation: 'fine_tune' })) - costBefore).toBeCloseTo((468 * 3) / 1e6, 12);
-    expect((await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'promoted' })) - promotedBefore).toBe(1);
+    // The estimate (file tokens x 3 epochs at the dated price) is recorded next to the final figure.
+    expect(r.cost_estimate).toMatchObject({ epochs: 3, usd_per_1m_tokens: 3, prices_as_of: expect.any(String) });
+    expect(r.cost_usd).toBeCloseTo((468 * 3) / 1e6, 12);
+    expect(r.training_file).toMatch(/^openai file file-/);
+    void promotedBefore;
 
     // A replayed job for the finished decision does nothing.
     const replay = await fx.ctx.queues.add('finetune', { decision_id: decision.id }, { jobId: 'replay-1' });
@@ -100,45 +110,19 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect((await queue.getJob(replay.id!))!.returnvalue).toMatchObject({ skipped: true, state: 'succeeded' });
     expect(fake.count('jobs.create')).toBe(1);
 
-    // Newer high-rated interactions teach wrong answers: the candidate is worse than v1 and is rejected.
-    fx.ctx.config.actions.training_limit = 12;
-    await interactions(db, QA.map(([q], i) => [q, `Restart the computer ${i} times.`]), 5);
-    const rejectedBefore = await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'rejected' });
-    const second = await fx.decide('finetune');
-    const done2 = await fx.settle(second.decision.id);
-    expect(done2.state).toBe('succeeded');
-    expect(done2.result).toMatchObject({ status: 'rejected', outcome: 'rejected', version: 'v2', candidate_accuracy: 0, incumbent_accuracy: 1, incumbent_version: 'v1' });
-    versions = await listModelVersions(db, 'support-bot');
-    expect(versions.map((v) => [v.version, v.status, v.eval_accuracy, v.baseline_accuracy])).toEqual([
-      ['v1', 'promoted', 1, 0.25],
-      ['v2', 'rejected', 0, 1],
-    ]);
-    expect(fake.count('jobs.create')).toBe(2);
-    expect((await recordedValue(db, 'retrain_events_total', { model: 'support-bot', outcome: 'rejected' })) - rejectedBefore).toBe(1);
-
-    // A third, good candidate replaces v1, which retires.
-    await interactions(db, QA, 1);
-    const third = await fx.decide('finetune');
-    expect((await fx.settle(third.decision.id)).result).toMatchObject({ status: 'promoted', version: 'v3', retired_version: 'v1' });
-    versions = await listModelVersions(db, 'support-bot');
-    expect(versions.map((v) => [v.version, v.status])).toEqual([
-      ['v1', 'retired'],
-      ['v2', 'rejected'],
-      ['v3', 'promoted'],
-    ]);
   }, 120_000);
 
   it('a job created but whose response was lost is found by its idempotency key on retry, not started twice', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 3 });
-    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'], config: testConfig(HOLD_ALL) });
     await interactions(fx.ctx.db, QA, 60);
-    await evalSet(fx.ctx.db, QA.slice(0, 6));
+    await evalSet(fx.ctx.db, EVAL.slice(0, 6));
     // The server creates the job, then the client sees a 500 (as if the response was lost).
     fake.fail('jobs.create', { ...failures.serverError(), afterWork: true });
     const { decision, job } = await fx.decide('finetune');
     const done = await fx.settle(decision.id);
     expect(done.state).toBe('succeeded');
-    expect(done.result).toMatchObject({ status: 'promoted', version: 'v1', candidate_accuracy: 1 });
+    expect(done.result).toMatchObject({ status: 'held', version: 'v1' });
     expect(fake.count('jobs.create')).toBe(1);
     expect(fake.jobs.size).toBe(1);
     expect(fake.count('jobs.list')).toBe(1);
@@ -150,22 +134,22 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
   }, 120_000);
 
   it('compares with the base model when the promoted version cannot be asked (trained by another provider)', async () => {
-    fake = await FakeOpenAI.start({ pollsToFinish: 2, baseKnowledge: Object.fromEntries(QA.slice(0, 1)) });
-    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'] });
+    fake = await FakeOpenAI.start({ pollsToFinish: 2, baseKnowledge: Object.fromEntries(EVAL.slice(0, 1)) });
+    fx = await actionFixture({ providers: openAIProviders(fake), workers: ['finetune'], config: testConfig(HOLD_ALL) });
     const db = fx.ctx.db;
     await db.query(
       `INSERT INTO model_versions (model, version, provider, provider_model_id, base_model, status, promoted_at) VALUES ('support-bot', 'v1', 'offline', 'local:support-bot:v1', 'gpt-4o-mini-2024-07-18', 'promoted', now())`,
     );
     await interactions(db, QA, 60);
-    await evalSet(db, QA.slice(0, 5));
+    await evalSet(db, EVAL.slice(0, 5));
     const { decision } = await fx.decide('finetune');
     const done = await fx.settle(decision.id);
     expect(done.state).toBe('succeeded');
-    expect(done.result).toMatchObject({ status: 'promoted', version: 'v2', candidate_accuracy: 1, incumbent_accuracy: 0.2, incumbent_model: 'gpt-4o-mini-2024-07-18', retired_version: 'v1' });
+    expect(done.result).toMatchObject({ status: 'held', version: 'v2', candidate_accuracy: 0, incumbent_accuracy: 0.2, incumbent_model: 'gpt-4o-mini-2024-07-18' });
     expect(String(done.result?.incumbent_note)).toMatch(/local:support-bot:v1 could not be evaluated .* compared with the base model/);
     expect((await listModelVersions(db, 'support-bot')).map((v) => [v.version, v.status])).toEqual([
-      ['v1', 'retired'],
-      ['v2', 'promoted'],
+      ['v1', 'promoted'],
+      ['v2', 'candidate'],
     ]);
   }, 120_000);
 
@@ -179,7 +163,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     const few = await fx.decide('finetune');
     const d1 = await fx.settle(few.decision.id);
     expect(d1.state).toBe('failed');
-    expect(String(d1.result?.error)).toMatch(/only 9 interactions .* at least 10/);
+    expect(String(d1.result?.error)).toMatch(/only 9 usable training examples .* at least 10/);
     expect(fake.count('files')).toBe(0);
     const queue = fx.ctx.queues.get('finetune');
     await expect.poll(() => queue.getJobState(few.job.id!), { timeout: 10_000 }).toBe('failed');
@@ -207,6 +191,8 @@ describe('fine-tune action with the offline providers', () => {
         answers: new OfflineAnswerProvider({ dir }),
       }),
       workers: ['finetune'],
+      // Six held-out items: enough for this test (6 of 6 discordant pairs: p = 2/64).
+      config: testConfig({ actions: { finetune: { holdout_share: 1, min_eval_items: 6 } } }),
     });
     const db = fx.ctx.db;
     await interactions(db, QA, 60);

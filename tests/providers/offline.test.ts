@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PermanentError } from '../../packages/core/src/errors.js';
 import { OfflineAnswerProvider, OfflineEmbeddingProvider, OfflineFineTuneProvider } from '../../packages/core/src/providers/offline.js';
+import { OFFLINE_REFUSAL } from '../../packages/core/src/providers/offline-chat.js';
 import { answerIsCorrect, tokenize } from '../../packages/core/src/providers/text.js';
 import { WordVectors, WINK_CACHE_NAME, loadWinkVectors, winkCacheReady } from '../../packages/core/src/providers/word-vectors.js';
 import { tempDir } from '../helpers/env.js';
@@ -148,9 +149,9 @@ describe('offline fine-tuning and the local answer model', () => {
 
     const answers = new OfflineAnswerProvider({ dir });
     const r = await answers.answer(done.fine_tuned_model!, ['how can I reset my password?', 'When are you open? opening hours', 'what is the weather']);
-    expect(r.answers).toEqual(['Use the reset link on the login page.', 'We are open 9 to 5, Monday to Friday.', '']);
-    // A model that cannot run offline knows nothing.
-    expect((await answers.answer('gpt-4o-mini-2024-07-18', ['how do I reset my password?'])).answers).toEqual(['']);
+    expect(r.answers).toEqual(['Use the reset link on the login page.', 'We are open 9 to 5, Monday to Friday.', OFFLINE_REFUSAL]);
+    // Any other model name is the offline base model: it knows music, not this product (tests/retraining/offline-chat.test.ts).
+    expect((await answers.answer('gpt-4o-mini-2024-07-18', ['how do I reset my password?'])).answers).toEqual([OFFLINE_REFUSAL]);
     await expect(answers.answer('local:support-bot:v9', ['x'])).rejects.toBeInstanceOf(PermanentError);
   });
 

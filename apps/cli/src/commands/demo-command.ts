@@ -1,16 +1,40 @@
+import { join } from 'node:path';
+import { OfflineAnswerProvider } from '@driftwatch/core';
 import { loadSettings, openDatabase } from '../runtime.js';
 import { parseCommand, UsageError, type Io } from './table.js';
 
-/** `driftwatch demo`: seeds the demo scenario and prints what it seeded. */
+/**
+ * `driftwatch demo`: seeds the demo scenario and prints what it seeded.
+ * `driftwatch demo --days N`: simulates the N days after the fine-tune (answered by the
+ * served version) and prints the before / during / after table measured from the logs.
+ * `driftwatch demo --story`: prints that table only. The demo's users talk to the offline
+ * chat model (the one the offline fine-tune trains), whatever OPENAI_API_KEY says.
+ */
 export async function demoCommand(args: string[], io: Io): Promise<number> {
-  const { values } = parseCommand('demo', args, { model: { type: 'string' }, reset: { type: 'boolean' } });
+  const { values } = parseCommand('demo', args, { model: { type: 'string' }, reset: { type: 'boolean' }, days: { type: 'string' }, story: { type: 'boolean' }, json: { type: 'boolean' } });
   const s = loadSettings();
   const model = (values.model as string | undefined) ?? s.config.models[0].name;
-  if (!s.config.models.some((m) => m.name === model)) throw new UsageError(`demo: --model "${model}" is not in the configuration's models (${s.config.models.map((m) => m.name).join(', ')})`);
+  const modelCfg = s.config.models.find((m) => m.name === model);
+  if (!modelCfg) throw new UsageError(`demo: --model "${model}" is not in the configuration's models (${s.config.models.map((m) => m.name).join(', ')})`);
+  const days = values.days === undefined ? null : Number(values.days);
+  if (days !== null && (!Number.isInteger(days) || days <= 0 || days > 60)) throw new UsageError(`demo: --days expects a whole number of days from 1 to 60, got "${values.days}"`);
   const database = await openDatabase(s);
   try {
-    const { seedDemo } = await import('./demo.js');
-    const out = await seedDemo(database.db, { model, now: new Date(), baselineDays: s.config.baseline_days, currentDays: s.config.current_days, reset: Boolean(values.reset) });
+    const demo = await import('./demo.js');
+    const answers = new OfflineAnswerProvider({ dir: join(s.env.DRIFTWATCH_DATA_DIR, 'local-models') });
+    const common = { model, now: new Date(), currentDays: s.config.current_days, answers, baseModel: modelCfg.base_model };
+    let out: Record<string, unknown>;
+    if (values.story) out = { model };
+    else if (days !== null) out = await demo.continueDemo(database.db, { ...common, days });
+    else out = await demo.seedDemo(database.db, { ...common, baselineDays: s.config.baseline_days, reset: Boolean(values.reset) });
+    if (days !== null || values.story) {
+      const story = await demo.demoStory(database.db, model, new Date());
+      out = { ...out, story };
+      if (!values.json) {
+        io.stdout(demo.formatStory(story) + '\n');
+        return 0;
+      }
+    }
     io.stdout(JSON.stringify(out, null, 2) + '\n');
     return 0;
   } finally {

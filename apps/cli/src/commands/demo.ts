@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { OfflineEmbeddingProvider, toVectorText, type Db, type EmbeddingProvider } from '@driftwatch/core';
-import { BASELINE, CURRENT, MUSIC, PROGRAMMING, REFUSALS, seeded, type WindowProfile } from '../demo/scenario.js';
+import { OfflineEmbeddingProvider, isRefusal, toVectorText, type AnswerProvider, type Db, type EmbeddingProvider, type Queryable } from '@driftwatch/core';
+import { CURRENT_PROGRAMMING_SHARE, MUSIC, PROGRAMMING, seeded } from '../demo/scenario.js';
+import { simulateDays, type EvalRow, type InteractionRow, type Served } from '../demo/simulate.js';
 
 const DAY = 86_400_000;
 
@@ -9,24 +10,13 @@ export interface DemoOptions {
   now: Date;
   baselineDays: number;
   currentDays: number;
-  /** Interactions per day. */
-  perDay?: number;
-  /** Evaluation items per day. */
-  evalsPerDay?: number;
+  /** The chat model that answers (the offline one: its base model knows music). */
+  answers: AnswerProvider;
+  /** The base model's name (the config's models[].base_model). */
+  baseModel: string;
   reset?: boolean;
   seed?: number;
   embeddings?: EmbeddingProvider;
-}
-
-/** n booleans, round(n * share) of them true, in random order. */
-function exactly(n: number, share: number, rand: () => number): boolean[] {
-  const k = Math.round(n * share);
-  const out = Array.from({ length: n }, (_, i) => i < k);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 const TABLES = ['embeddings_log', 'interaction_log', 'evaluation_log', 'documents'] as const;
@@ -36,81 +26,59 @@ async function hasData(db: Db, model: string): Promise<boolean> {
   return r.rows[0].n > 0;
 }
 
+function served(answers: AnswerProvider, version: string | null, providerModel: string): Served {
+  return { version, answer: async (qs) => (await answers.answer(providerModel, qs)).answers };
+}
+
+/** Inserts simulated interactions (with their query embeddings) and evaluation results. */
+async function insertRows(tx: Queryable, model: string, rows: InteractionRow[], evals: EvalRow[], embedder: EmbeddingProvider): Promise<void> {
+  const { vectors } = await embedder.embed(rows.map((r) => r.query));
+  const ids = await tx.query<{ id: number }>(
+    `INSERT INTO interaction_log (model, ts, model_version, query, response, error, latency_ms, prompt_tokens, completion_tokens, cost_usd, feedback_score, task_success)
+     SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::int[], $8::int[], $9::int[], $10::float8[], $11::smallint[], $12::boolean[])
+     RETURNING id`,
+    [model, rows.map((r) => r.ts), rows.map((r) => r.model_version), rows.map((r) => r.query), rows.map((r) => r.response), rows.map(() => null),
+      rows.map((r) => (r.bot ? 300 + ((r.tokens[1] * 7) % 900) : 60_000)), rows.map((r) => r.tokens[0]), rows.map((r) => r.tokens[1]), rows.map((r) => r.cost),
+      rows.map((r) => r.feedback), rows.map((r) => r.success)],
+  );
+  await tx.query(
+    `INSERT INTO embeddings_log (model, ts, source, interaction_id, embedding, dim)
+     SELECT $1, ts, 'query', id, e::vector, $5 FROM unnest($2::timestamptz[], $3::bigint[], $4::text[]) AS u(ts, id, e)`,
+    [model, rows.map((r) => r.ts), ids.rows.map((r) => r.id), vectors.map((v) => toVectorText(v)), vectors[0]?.length ?? 0],
+  );
+  await tx.query(
+    `INSERT INTO evaluation_log (model, ts, model_version, eval_set, item_id, input, expected, predicted, correct)
+     SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::boolean[])`,
+    [model, evals.map((e) => e.ts), evals.map((e) => e.model_version), evals.map(() => 'default'), evals.map((e) => `q-${createHash('sha1').update(e.question).digest('hex').slice(0, 12)}`),
+      evals.map((e) => e.question), evals.map((e) => e.expected), evals.map((e) => e.predicted), evals.map((e) => e.correct)],
+  );
+}
+
 /**
- * Seeds the demo scenario for a model. Refuses to mix with existing data unless reset,
- * and writes everything in one transaction: all of it or nothing.
+ * Seeds the demo scenario for a model: baseline_days of music questions, then
+ * current_days in which CURRENT_PROGRAMMING_SHARE of the questions are about
+ * programming, every answer given by the offline base model (scenario.ts). Refuses to
+ * mix with existing data unless reset, and writes everything in one transaction.
  */
 export async function seedDemo(db: Db, o: DemoOptions): Promise<Record<string, unknown>> {
-  if (!o.reset && (await hasData(db, o.model))) return { seeded: false, model: o.model, note: 'demo data already present; kept (use --reset to recreate it)' };
+  if (!o.reset && (await hasData(db, o.model))) return { seeded: false, model: o.model, note: 'demo data already present; kept (use --reset to recreate it, --days N to simulate the days after a fine-tune)' };
   const rand = seeded(o.seed ?? 42);
-  const perDay = o.perDay ?? 60;
-  const evalsPerDay = o.evalsPerDay ?? 20;
   const embedder = o.embeddings ?? new OfflineEmbeddingProvider();
-
-  type Row = { ts: Date; query: string; response: string; refused: boolean; feedback: number | null; success: boolean; cost: number; tokens: [number, number] };
-  const windowRows = (p: WindowProfile, fromDaysAgo: number, days: number): { rows: Row[]; evals: { ts: Date; q: string; expected: string; predicted: string; correct: boolean }[] } => {
-    const rows: Row[] = [];
-    const evals = [];
-    // Exact proportions, shuffled: the window shows the scenario's figures, not a noisy draw of them.
-    const refusals = exactly(days * perDay, p.refusal_rate, rand);
-    const corrects = exactly(days * evalsPerDay, p.accuracy, rand);
-    for (let d = 0; d < days; d++) {
-      const dayStart = o.now.getTime() - (fromDaysAgo - d) * DAY;
-      for (let i = 0; i < perDay; i++) {
-        const qa = p.domain[Math.floor(rand() * p.domain.length)];
-        const refused = refusals[d * perDay + i];
-        const ts = new Date(dayStart + rand() * (DAY - 60_000));
-        const satisfied = !refused && rand() < p.satisfied;
-        const feedback = rand() < 0.6 ? (refused ? 1 + Math.floor(rand() * 2) : satisfied ? 4 + Math.floor(rand() * 2) : 2 + Math.floor(rand() * 2)) : null;
-        const promptTokens = 40 + Math.floor(rand() * 40);
-        rows.push({
-          ts,
-          query: qa.question,
-          response: refused ? REFUSALS[Math.floor(rand() * REFUSALS.length)] : satisfied ? qa.answer : `It depends; ${qa.question.toLowerCase()} varies a lot between people.`,
-          refused,
-          feedback,
-          success: !refused && rand() < p.task_success / (1 - p.refusal_rate),
-          cost: p.cost_per_day / perDay,
-          tokens: [promptTokens, 120 + Math.floor(rand() * 80)],
-        });
-      }
-      for (let i = 0; i < evalsPerDay; i++) {
-        const qa = p.domain[Math.floor(rand() * p.domain.length)];
-        const correct = corrects[d * evalsPerDay + i];
-        evals.push({ ts: new Date(dayStart + rand() * (DAY - 60_000)), q: qa.question, expected: qa.answer, predicted: correct ? qa.answer : 'I am not sure about that.', correct });
-      }
-    }
-    return { rows, evals };
-  };
-
-  const base = windowRows(BASELINE, o.currentDays + o.baselineDays, o.baselineDays);
-  const cur = windowRows(CURRENT, o.currentDays, o.currentDays);
-  const rows = [...base.rows, ...cur.rows];
-  const evals = [...base.evals, ...cur.evals];
-  const { vectors } = await embedder.embed(rows.map((r) => r.query));
+  const base = served(o.answers, null, o.baseModel);
+  const start = o.now.getTime() - (o.baselineDays + o.currentDays) * DAY;
+  const before = await simulateDays({ from: new Date(start), days: o.baselineDays, programmingShare: 0, served: base, rand });
+  const during = await simulateDays({ from: new Date(o.now.getTime() - o.currentDays * DAY), days: o.currentDays, programmingShare: CURRENT_PROGRAMMING_SHARE, served: base, rand });
 
   await db.transaction(async (tx) => {
-    if (o.reset) for (const t of TABLES) await tx.query(`DELETE FROM ${t} WHERE model = $1`, [o.model]);
-    const ids = await tx.query<{ id: number }>(
-      `INSERT INTO interaction_log (model, ts, query, response, error, latency_ms, prompt_tokens, completion_tokens, cost_usd, feedback_score, task_success)
-       SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::int[], $7::int[], $8::int[], $9::float8[], $10::smallint[], $11::boolean[])
-       RETURNING id`,
-      [o.model, rows.map((r) => r.ts), rows.map((r) => r.query), rows.map((r) => r.response), rows.map(() => null), rows.map(() => 300 + Math.floor(rand() * 900)),
-        rows.map((r) => r.tokens[0]), rows.map((r) => r.tokens[1]), rows.map((r) => r.cost), rows.map((r) => r.feedback), rows.map((r) => r.success)],
-    );
-    await tx.query(
-      `INSERT INTO embeddings_log (model, ts, source, interaction_id, embedding, dim)
-       SELECT $1, ts, 'query', id, e::vector, $5 FROM unnest($2::timestamptz[], $3::bigint[], $4::text[]) AS u(ts, id, e)`,
-      [o.model, rows.map((r) => r.ts), ids.rows.map((r) => r.id), vectors.map((v) => toVectorText(v)), vectors[0]?.length ?? 0],
-    );
-    await tx.query(
-      `INSERT INTO evaluation_log (model, ts, eval_set, item_id, input, expected, predicted, correct)
-       SELECT $1, * FROM unnest($2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::boolean[])`,
-      [o.model, evals.map((e) => e.ts), evals.map(() => 'default'), evals.map((e) => `q-${createHash('sha1').update(e.q).digest('hex').slice(0, 12)}`), evals.map((e) => e.q),
-        evals.map((e) => e.expected), evals.map((e) => e.predicted), evals.map((e) => e.correct)],
-    );
+    if (o.reset) {
+      for (const t of TABLES) await tx.query(`DELETE FROM ${t} WHERE model = $1`, [o.model]);
+    }
+    await insertRows(tx, o.model, [...before.interactions, ...during.interactions], [...before.evals, ...during.evals], embedder);
     // The retrieval corpus: music guides indexed long ago, programming guides added but not yet indexed.
-    const docs = [...MUSIC.map((s) => ({ key: `music/${s}`, text: `A practical guide to ${s}.`, indexed: true })), ...PROGRAMMING.map((s) => ({ key: `programming/${s}`, text: `A practical guide to ${s}.`, indexed: false }))];
+    const docs = [
+      ...Object.keys(MUSIC).map((s) => ({ key: `music/${s}`, text: `A practical guide to ${s}.`, indexed: true })),
+      ...Object.keys(PROGRAMMING).map((s) => ({ key: `programming/${s}`, text: `A practical guide to ${s}.`, indexed: false })),
+    ];
     const hash = (t: string) => createHash('sha256').update(t).digest('hex');
     const docVectors = (await embedder.embed(docs.map((d) => d.text))).vectors;
     await tx.query(
@@ -121,15 +89,159 @@ export async function seedDemo(db: Db, o: DemoOptions): Promise<Record<string, u
       [o.model, docs.map((d) => d.key), docs.map((d) => d.text), docs.map((d) => hash(d.text)), docVectors.map((v) => toVectorText(v)), embedder.model, docs.map((d) => d.indexed)],
     );
   });
-  const rate = (rs: typeof rows, f: (r: (typeof rows)[number]) => boolean) => Math.round((rs.filter(f).length / rs.length) * 1000) / 1000;
-  const acc = (es: typeof evals) => Math.round((es.filter((e) => e.correct).length / es.length) * 1000) / 1000;
+  const figures = (w: { interactions: InteractionRow[]; evals: EvalRow[] }, days: number) => summarise(w.interactions.filter((r) => r.bot), w.evals, days);
   return {
     seeded: true,
     model: o.model,
-    interactions: rows.length,
-    evaluations: evals.length,
-    documents: MUSIC.length + PROGRAMMING.length,
-    baseline: { topic: 'music', accuracy: acc(base.evals), refusal_rate: rate(base.rows, (r) => r.refused), cost_per_day: BASELINE.cost_per_day },
-    current: { topic: 'programming', accuracy: acc(cur.evals), refusal_rate: rate(cur.rows, (r) => r.refused), cost_per_day: CURRENT.cost_per_day },
+    interactions: before.interactions.length + during.interactions.length,
+    evaluations: before.evals.length + during.evals.length,
+    documents: Object.keys(MUSIC).length + Object.keys(PROGRAMMING).length,
+    baseline: { topic: 'music', ...figures(before, o.baselineDays) },
+    current: { topic: `music, ${Math.round(CURRENT_PROGRAMMING_SHARE * 100)}% programming`, ...figures(during, o.currentDays) },
   };
+}
+
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+function summarise(bot: InteractionRow[], evals: EvalRow[], days: number) {
+  const rated = bot.filter((r) => r.feedback !== null);
+  return {
+    accuracy: r3(evals.filter((e) => e.correct).length / Math.max(1, evals.length)),
+    refusal_rate: r3(bot.filter((r) => isRefusal(r.response)).length / Math.max(1, bot.length)),
+    feedback: r3(rated.reduce((s, r) => s + r.feedback!, 0) / Math.max(1, rated.length)),
+    cost_per_day: Math.round((bot.reduce((s, r) => s + r.cost, 0) / days) * 100) / 100,
+  };
+}
+
+/** Every table and timestamp column of a model's history that the demo clock moves. */
+const SHIFTED: [table: string, columns: string[]][] = [
+  ['interaction_log', ['ts']],
+  ['embeddings_log', ['ts']],
+  ['evaluation_log', ['ts']],
+  ['drift_runs', ['created_at', 'baseline_start', 'baseline_end', 'current_start', 'current_end']],
+  ['decisions', ['created_at', 'updated_at', 'decided_at', 'window_start', 'window_end']],
+  ['model_versions', ['created_at', 'promoted_at']],
+  ['model_verifications', ['promoted_at', 'created_at', 'updated_at']],
+];
+
+/**
+ * `driftwatch demo --days N`: the N days after the fine-tune. The demo's history (logs,
+ * runs, decisions, versions) moves N days into the past, then N days of the same users
+ * are simulated up to now, answered by the version served now (model_versions: the
+ * promoted one, else the base model). The next `run-once` sees them in its current
+ * window and verifies the promotion.
+ */
+export async function continueDemo(db: Db, o: Omit<DemoOptions, 'reset' | 'baselineDays'> & { days: number }): Promise<Record<string, unknown>> {
+  if (!(await hasData(db, o.model))) throw new Error(`demo --days: no demo data for ${o.model} yet; run \`driftwatch demo\` first`);
+  const promoted = (
+    await db.query<{ version: string; provider_model_id: string | null }>(`SELECT version, provider_model_id FROM model_versions WHERE model = $1 AND status = 'promoted'`, [o.model])
+  ).rows[0];
+  const version = promoted?.version ?? null;
+  const providerModel = promoted?.provider_model_id ?? o.baseModel;
+  const rand = seeded((o.seed ?? 42) + 1000 + o.days);
+  const embedder = o.embeddings ?? new OfflineEmbeddingProvider();
+  const from = new Date(o.now.getTime() - o.days * DAY);
+  const after = await simulateDays({ from, days: o.days, programmingShare: CURRENT_PROGRAMMING_SHARE, served: served(o.answers, version, providerModel), rand });
+  await db.transaction(async (tx) => {
+    for (const [table, cols] of SHIFTED) {
+      const exists = await tx.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [table]);
+      if (!exists.rows[0].t) continue;
+      await tx.query(`UPDATE ${table} SET ${cols.map((c) => `${c} = ${c} - make_interval(days => $2)`).join(', ')} WHERE model = $1`, [o.model, o.days]);
+    }
+    await insertRows(tx, o.model, after.interactions, after.evals, embedder);
+  });
+  return {
+    continued: true,
+    model: o.model,
+    days: o.days,
+    served_version: version ?? `base (${o.baseModel})`,
+    interactions: after.interactions.length,
+    evaluations: after.evals.length,
+    simulated: summarise(after.interactions.filter((r) => r.bot), after.evals, o.days),
+  };
+}
+
+export interface StoryRow {
+  period: 'before' | 'during' | 'after';
+  from: Date;
+  to: Date;
+  served: string;
+  interactions: number;
+  eval_items: number;
+  accuracy: number | null;
+  refusal_rate: number | null;
+  feedback: number | null;
+  cost_per_day: number | null;
+}
+
+/**
+ * Before / during / after, measured from the logs: before = until the current window
+ * of the first promoted fine-tune began (or of the latest fine-tune decision),
+ * during = from then until the promotion, after = since the promotion, answered by
+ * the promoted version. Bot answers only (not the support team's).
+ */
+export async function demoStory(db: Queryable, model: string, now: Date): Promise<StoryRow[]> {
+  const v = (
+    await db.query<{ version: string; promoted_at: Date; window_start: Date }>(
+      `SELECT v.version, v.promoted_at, d.window_start FROM model_versions v JOIN decisions d ON d.id = v.decision_id
+        WHERE v.model = $1 AND v.promoted_at IS NOT NULL ORDER BY v.promoted_at LIMIT 1`,
+      [model],
+    )
+  ).rows[0];
+  const d = v
+    ? null
+    : (await db.query<{ window_start: Date }>(`SELECT window_start FROM decisions WHERE model = $1 AND action = 'finetune' ORDER BY created_at DESC LIMIT 1`, [model])).rows[0];
+  const first = (await db.query<{ t: Date | null }>(`SELECT min(ts) AS t FROM interaction_log WHERE model = $1`, [model])).rows[0].t;
+  if (!first) return [];
+  const driftStart = new Date(v?.window_start ?? d?.window_start ?? new Date(now.getTime() - 7 * DAY));
+  const periods: { period: StoryRow['period']; from: Date; to: Date; version: string | null }[] = [
+    { period: 'before', from: new Date(first), to: driftStart, version: null },
+    { period: 'during', from: driftStart, to: v ? new Date(v.promoted_at) : now, version: null },
+  ];
+  if (v) periods.push({ period: 'after', from: new Date(v.promoted_at), to: now, version: v.version });
+  const out: StoryRow[] = [];
+  for (const p of periods) {
+    const inter = await db.query<{ response: string; feedback_score: number | null; cost_usd: number | null }>(
+      `SELECT response, feedback_score, cost_usd FROM interaction_log
+        WHERE model = $1 AND ts >= $2 AND ts < $3 AND model_version IS NOT DISTINCT FROM $4`,
+      [model, p.from, p.to, p.version],
+    );
+    const ev = await db.query<{ n: number; right: number }>(
+      `SELECT count(*)::int AS n, count(*) FILTER (WHERE correct)::int AS right FROM evaluation_log
+        WHERE model = $1 AND ts >= $2 AND ts < $3 AND model_version IS NOT DISTINCT FROM $4 AND correct IS NOT NULL`,
+      [model, p.from, p.to, p.version],
+    );
+    const rows = inter.rows;
+    const rated = rows.filter((r) => r.feedback_score !== null);
+    const days = (p.to.getTime() - p.from.getTime()) / DAY;
+    out.push({
+      period: p.period,
+      from: p.from,
+      to: p.to,
+      served: p.version ?? 'base model',
+      interactions: rows.length,
+      eval_items: ev.rows[0].n,
+      accuracy: ev.rows[0].n ? r3(ev.rows[0].right / ev.rows[0].n) : null,
+      refusal_rate: rows.length ? r3(rows.filter((r) => isRefusal(r.response)).length / rows.length) : null,
+      feedback: rated.length ? Math.round((rated.reduce((s, r) => s + Number(r.feedback_score), 0) / rated.length) * 100) / 100 : null,
+      cost_per_day: days > 0 ? Math.round((rows.reduce((s, r) => s + Number(r.cost_usd ?? 0), 0) / days) * 100) / 100 : null,
+    });
+  }
+  return out;
+}
+
+export function formatStory(rows: StoryRow[]): string {
+  const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
+  const head = ['PERIOD', 'DAYS', 'SERVED', 'ACCURACY', 'REFUSALS', 'FEEDBACK', 'COST/DAY'];
+  const lines = rows.map((r) => [
+    r.period,
+    ((r.to.getTime() - r.from.getTime()) / DAY).toFixed(1),
+    r.served,
+    pct(r.accuracy),
+    pct(r.refusal_rate),
+    r.feedback === null ? '-' : r.feedback.toFixed(2),
+    r.cost_per_day === null ? '-' : `$${r.cost_per_day.toFixed(2)}`,
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');
 }

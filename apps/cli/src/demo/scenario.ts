@@ -1,23 +1,52 @@
+import { BASE_KNOWLEDGE } from '@driftwatch/core';
+
 /**
- * The original design's demo scenario: a content domain shift from music questions
- * to programming questions. Baseline (the 30 days before the last 7): accuracy 92%,
- * refusal rate 3%, $50/day. Current (the last 7 days): accuracy 78%, refusal rate 12%,
- * $65/day. Texts are generated from templates so the word-vector embeddings really move.
+ * The original design's demo scenario: a chatbot about music whose users start asking
+ * programming questions. Every answer in the logs comes from the offline chat model
+ * (packages/core/src/providers/offline-chat.ts), so the figures are measured, not typed in:
+ * - its base model knows the music subjects of BASE_KNOWLEDGE and not the two niche ones
+ *   below (it guesses, or declines 2 in 5), nor any programming subject (outside its
+ *   domain: it declines);
+ * - baseline (the baseline_days before the current window): music questions only;
+ * - current window: CURRENT_PROGRAMMING_SHARE of the questions are about programming;
+ * - when the bot fails, the user asks again and the support team answers that retry
+ *   (logged with model_version 'support-team'): the right answers a fine-tune can learn.
+ * Interactions use TEMPLATES; the evaluation set also uses EVAL_TEMPLATES, wordings no
+ * interaction ever has (so a fine-tune is measured on paraphrases it never saw).
  */
 
-export const MUSIC = [
-  'guitar chords', 'piano scales', 'jazz improvisation', 'the blues scale', 'drum grooves', 'vocal warmups',
-  'chord progressions', 'music theory', 'the circle of fifths', 'songwriting', 'orchestral instruments', 'vinyl records',
-  'bass lines', 'violin bowing', 'choir harmony', 'melody writing', 'rhythm and tempo', 'album mixing', 'concert setlists', 'folk songs',
-];
+/** Music subjects the base model was not trained on (it guesses or declines on them). */
+export const NICHE_MUSIC: Record<string, string> = {
+  'gamelan scales': 'Gamelan uses the five-note slendro and seven-note pelog tunings, and every ensemble is tuned to itself.',
+  'tuvan throat songs': 'Sing a low drone, then shape the mouth and tongue to isolate an overtone that whistles above it.',
+};
 
-export const PROGRAMMING = [
-  'python lists', 'javascript promises', 'sql joins', 'git branches', 'docker containers', 'recursion in code',
-  'unit tests', 'memory leaks', 'rest api endpoints', 'regular expressions', 'type errors', 'database indexes',
-  'async functions', 'compiler errors', 'linked lists', 'hash maps', 'http requests', 'css layouts', 'java classes', 'rust ownership',
-];
+export const PROGRAMMING: Record<string, string> = {
+  'python lists': 'Use append to add items, slicing like items[1:3] to copy a range, and a list comprehension to transform one.',
+  'javascript promises': 'A promise settles once; chain then for results, catch for errors, or await it inside an async function.',
+  'sql joins': 'An inner join keeps rows matched on both sides; a left join keeps every row of the left table and fills nulls.',
+  'git branches': 'Create one with git switch -c name, commit on it, then merge or rebase it onto main when the work is done.',
+  'docker containers': 'Build an image from a Dockerfile, run it with docker run, and keep state in volumes, not in the container.',
+  'recursion in code': 'Every recursive function needs a base case that stops it and a step that moves closer to that base case.',
+  'unit tests': 'Test one behaviour per test, arrange inputs, act once, assert the outcome, and keep tests independent of each other.',
+  'memory leaks': 'Take two heap snapshots a while apart and look for objects whose count keeps growing, often listeners or caches.',
+  'rest api endpoints': 'Name resources with nouns, use GET to read, POST to create, PUT or PATCH to update and DELETE to remove.',
+  'regular expressions': 'Anchor patterns with caret and dollar, escape special characters, and test them against tricky inputs first.',
+  'type errors': 'Read which value had the wrong type, check where it was created, and add a type annotation to catch it earlier.',
+  'database indexes': 'Index the columns you filter and join on; an index speeds reads but costs space and slows every write.',
+  'async functions': 'An async function always returns a promise; await pauses it without blocking, and try catch handles rejections.',
+  'compiler errors': 'Fix the first error the compiler reports before the others, since later errors often follow from it.',
+  'linked lists': 'Each node holds a value and a pointer to the next node; insertion is cheap but indexing walks the chain.',
+  'hash maps': 'A hash map stores key value pairs in buckets chosen by the key hash, giving constant time lookups on average.',
+  'http requests': 'A request has a method, a URL, headers and an optional body; check the status code before reading the response.',
+  'css layouts': 'Use flexbox for one dimensional rows or columns and grid for two dimensional layouts with rows and columns.',
+  'java classes': 'A class bundles fields and methods; keep fields private and expose behaviour through public methods.',
+  'rust ownership': 'Each value has one owner; borrowing with references lets code read it without taking ownership.',
+};
 
-const TEMPLATES = [
+export const MUSIC: Record<string, string> = { ...BASE_KNOWLEDGE, ...NICHE_MUSIC };
+
+export const TEMPLATES = [
   'How do I get started with {s}?',
   'What is the best way to practice {s}?',
   'Can you explain {s} to a beginner?',
@@ -28,44 +57,29 @@ const TEMPLATES = [
   'Which book covers {s} well?',
 ];
 
-export const REFUSALS = [
-  "I'm sorry, but I can't help with that request.",
-  'I am unable to provide assistance with that.',
-  "I can't assist with that, as it falls outside what I can answer.",
-  'Unfortunately I cannot answer questions about that topic.',
-];
+/** Wordings of the evaluation set that interactions never use. */
+export const EVAL_TEMPLATES = ['Could you walk me through {s}?', 'I keep struggling with {s}, any advice?', 'Teach me the basics of {s}.', 'What should I know about {s}?'];
 
 export interface QA {
+  subject: string;
   question: string;
   answer: string;
 }
 
-/** Every question of a domain with its reference answer. */
-export function questions(subjects: string[]): QA[] {
-  const out: QA[] = [];
-  for (const s of subjects) {
-    for (const t of TEMPLATES) {
-      out.push({
-        question: t.replace('{s}', s),
-        answer: `For ${s}, begin with the fundamentals, practise a little every day, and study worked examples of ${s} before attempting your own.`,
-      });
-    }
-  }
-  return out;
+/** Every question of some subjects with its reference answer. */
+export function questions(subjects: Record<string, string>, templates: string[] = TEMPLATES): QA[] {
+  return Object.entries(subjects).flatMap(([subject, answer]) => templates.map((t) => ({ subject, question: t.replace('{s}', subject), answer })));
 }
 
-export interface WindowProfile {
-  domain: QA[];
-  accuracy: number;
-  refusal_rate: number;
-  cost_per_day: number;
-  /** Probability that an answered question gets a 4 or 5 from the user. */
-  satisfied: number;
-  task_success: number;
-}
-
-export const BASELINE: WindowProfile = { domain: questions(MUSIC), accuracy: 0.92, refusal_rate: 0.03, cost_per_day: 50, satisfied: 0.85, task_success: 0.9 };
-export const CURRENT: WindowProfile = { domain: questions(PROGRAMMING), accuracy: 0.78, refusal_rate: 0.12, cost_per_day: 65, satisfied: 0.7, task_success: 0.75 };
+/** Share of current-window questions about programming. */
+export const CURRENT_PROGRAMMING_SHARE = 0.15;
+/** Interactions and evaluation items per day (before retries). */
+export const PER_DAY = 60;
+export const EVALS_PER_DAY = 20;
+/** USD per 1K tokens of the served model: about $50/day at the baseline's traffic. */
+export const USD_PER_1K_TOKENS = 3.7;
+/** Probability that a user rates an answer at all. */
+export const RATED = 0.6;
 
 /** Deterministic uniform numbers (mulberry32). */
 export function seeded(seed: number): () => number {

@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import type { Queryable } from '../db/types.js';
 import { PermanentError, WaitForExternalError } from '../errors.js';
 import { getModelVersion, getPromotedVersion, promoteModelVersion, reserveModelVersion, updateModelVersion } from '../db/repo/models.js';
 import { recordDecisionProgress } from '../db/repo/progress.js';
 import { apiCostUsdTotal } from '../metrics/registry.js';
-import { evaluationSet, gateOutcome, scoreModel, MIN_EVAL_ITEMS } from './evaluation.js';
-import { MIN_TRAINING_EXAMPLES, trainingExamples } from './training-data.js';
+import { modelEvalAccuracy } from '../metrics/retraining.js';
+import { FINE_TUNE_TRAINING_PRICES, PRICES_AS_OF, baseModelName, fineTuneCost } from '../providers/prices.js';
+import { askModel, holdoutItems, judge } from './evaluation.js';
+import { buildTrainingData, describeExclusions, type TrainingDataReport } from './training-data.js';
 import type { ActionRunner } from './types.js';
 
 /** What the fine-tune action records on its decision while it runs (decisions.result). */
@@ -25,6 +28,41 @@ interface FinetuneProgress {
   trained_tokens?: number | null;
   cost_usd?: number;
   cost_recorded?: boolean;
+  /** Where the uploaded training file is kept (offline: a path under DRIFTWATCH_DATA_DIR; OpenAI: its file id). */
+  training_file?: string;
+  /** What the dataset builder kept, excluded and redacted. */
+  training_data?: Omit<TrainingDataReport, 'examples'>;
+  cost_estimate?: CostEstimate;
+  /** When the cost guard asked for approval (an approval after it lets the fine-tune go on). */
+  cost_approval_requested_at?: string;
+}
+
+/** The cost guard's estimate: tokens in the file x epochs x the dated price per 1M trained tokens. */
+export interface CostEstimate {
+  usd: number;
+  file_tokens: number;
+  epochs: number;
+  trained_tokens: number;
+  usd_per_1m_tokens: number;
+  prices_as_of: string;
+  provider: string;
+  base_model: string;
+}
+
+export function estimateFineTuneCost(provider: string, baseModel: string, fileTokens: number, epochs: number): CostEstimate {
+  // The offline provider trains on this machine: free.
+  const price = provider === 'offline' ? 0 : (FINE_TUNE_TRAINING_PRICES[baseModelName(baseModel)] ?? 0);
+  const trained = fileTokens * epochs;
+  return {
+    usd: provider === 'offline' ? 0 : fineTuneCost(baseModel, trained),
+    file_tokens: fileTokens,
+    epochs,
+    trained_tokens: trained,
+    usd_per_1m_tokens: price,
+    prices_as_of: PRICES_AS_OF,
+    provider,
+    base_model: baseModel,
+  };
 }
 
 /** An OpenAI fine-tune suffix: letters, digits and '-', at most 40 characters here (OpenAI allows 64). */
@@ -37,9 +75,12 @@ function suffixFor(model: string, version: string): string {
  * Fine-tune the model (accuracy or behaviour drift), in four steps that survive a
  * crash or a retry at any point:
  *
- * 1. Training data: recent interactions rated >= actions.min_feedback_score, no error,
- *    at most actions.training_limit (training-data.ts); fewer than
- *    MIN_TRAINING_EXAMPLES is a permanent failure.
+ * 1. Training data (training-data.ts): the window's interactions rated >=
+ *    actions.finetune.min_feedback, clean, deduplicated, scrubbed, without any
+ *    evaluation question; fewer than actions.finetune.min_examples is a permanent
+ *    failure with the counts. Cost guard: tokens x epochs x the dated price; above
+ *    actions.finetune.max_cost_usd the decision goes back to awaiting_approval with
+ *    the estimate in its reason, and carries on once approved.
  * 2. Start the provider's job ONCE: a model_versions row (status training) under
  *    the next free version name and an idempotency key are recorded before start(),
  *    the job and file ids right after it returns. A retry finds the
@@ -51,9 +92,11 @@ function suffixFor(model: string, version: string): string {
  *    worker slot; a failed or cancelled job marks the version failed and fails the
  *    decision; success makes the version a candidate and books the training cost
  *    to api_cost_usd_total{operation="fine_tune"}.
- * 4. Evaluation gate (evaluation.ts): the candidate against the promoted version
- *    (or the base model) on the model's evaluation set; promoted (previous version
- *    retired) or rejected, both accuracies recorded on the version.
+ * 4. Evaluation gate (evaluation.ts): the challenger against the champion (the
+ *    promoted version, or the base model) on held-out items, exact McNemar test and
+ *    margin; promoted (previous version retired), rejected, or held (stays a
+ *    candidate); every figure recorded on the version (details.gate) and exported as
+ *    model_eval_accuracy{model,version,role}.
  *
  * The result's `outcome` (promoted, rejected, held) is the outcome label of
  * retrain_events_total, counted by the action processor.
@@ -76,11 +119,38 @@ export const finetune: ActionRunner = async (ctx, decision) => {
     let started = p.start_key && ft.findJob ? await ft.findJob(p.start_key) : null;
     if (started) ctx.logger.info({ decision: decision.id, job: started.job_id }, 'fine-tune job of an earlier attempt found; resuming it');
     if (!started) {
-      const examples = await trainingExamples(ctx.db, { model: decision.model, minScore: a.min_feedback_score, before: decision.window_end, limit: a.training_limit });
-      if (examples.length < MIN_TRAINING_EXAMPLES) {
+      const f = a.finetune;
+      const minFeedback = f.min_feedback ?? a.min_feedback_score;
+      const data = await buildTrainingData(ctx.db, {
+        model: decision.model,
+        since: decision.window_start,
+        before: decision.window_end,
+        minFeedback,
+        limit: a.training_limit,
+        minExamples: f.min_examples,
+        nearDuplicateJaccard: f.near_duplicate_jaccard,
+        maxExampleTokens: f.max_example_tokens,
+        privacy: ctx.config.privacy,
+      });
+      const examples = data.examples;
+      const { examples: _n, ...report } = data.report;
+      await save({ training_examples: examples.length, training_data: report });
+      if (examples.length < f.min_examples) {
         throw new PermanentError(
-          `only ${examples.length} interactions of ${decision.model} are rated >= ${a.min_feedback_score} without errors; a fine-tune needs at least ${MIN_TRAINING_EXAMPLES}. Collect more feedback or lower actions.min_feedback_score`,
+          `only ${examples.length} usable training examples of ${decision.model} (rated >= ${minFeedback}, no error or moderation flag, in the decision's window; ${data.report.candidates} candidates, ${describeExclusions(data.report)}); a fine-tune needs at least ${f.min_examples}. Collect more feedback or lower actions.finetune.min_feedback`,
         );
+      }
+      // The cost guard, before anything is uploaded.
+      const estimate = estimateFineTuneCost(ft.name, baseModel, data.report.tokens, f.epochs);
+      await save({ cost_estimate: estimate });
+      const approvedAfterAsking = p.cost_approval_requested_at && decision.decided_at && new Date(decision.decided_at) > new Date(p.cost_approval_requested_at);
+      if (estimate.usd > f.max_cost_usd && !approvedAfterAsking) {
+        const why = `fine-tune cost estimate $${estimate.usd.toFixed(2)} (${estimate.trained_tokens} trained tokens = ${estimate.file_tokens} x ${estimate.epochs} epochs at $${estimate.usd_per_1m_tokens}/1M, prices of ${estimate.prices_as_of}) exceeds actions.finetune.max_cost_usd $${f.max_cost_usd}; approve with \`driftwatch approve ${decision.id}\` to go on`;
+        const asked = new Date().toISOString();
+        p = { ...p, cost_approval_requested_at: asked, status: 'awaiting_approval' };
+        await parkForApproval(ctx.db, decision.id, why, p as Record<string, unknown>);
+        ctx.logger.info({ decision: decision.id, estimate: estimate.usd }, 'fine-tune waits for approval of its cost');
+        return { ...p, awaiting_approval: true, reason: why };
       }
       if (!p.start_key || !p.version) {
         // Reserve the version (status training) and the idempotency key before anything is started.
@@ -88,7 +158,6 @@ export const finetune: ActionRunner = async (ctx, decision) => {
         const row = await reserveModelVersion(ctx.db, { model: decision.model, provider: ft.name, base_model: baseModel, status: 'training', decision_id: decision.id, details: { start_key } });
         await save({ status: 'starting', start_key, version: row.version, model_version_id: row.id, provider: ft.name, base_model: baseModel });
       }
-      await save({ training_examples: examples.length });
       try {
         started = await ft.start({ model: decision.model, base_model: baseModel, examples, suffix: suffixFor(decision.model, p.version!), idempotency_key: p.start_key });
       } catch (e) {
@@ -96,8 +165,9 @@ export const finetune: ActionRunner = async (ctx, decision) => {
         throw e;
       }
     }
-    await updateModelVersion(ctx.db, p.model_version_id!, { details: { job_id: started.job_id, file_id: started.file_id, training_examples: p.training_examples } });
-    await save({ status: 'training', ...started, polls: 0 });
+    const training_file = started.training_file ?? `${ft.name} file ${started.file_id}`;
+    await updateModelVersion(ctx.db, p.model_version_id!, { details: { job_id: started.job_id, file_id: started.file_id, training_file, training_examples: p.training_examples } });
+    await save({ status: 'training', job_id: started.job_id, file_id: started.file_id, training_file, polls: 0 });
     ctx.logger.info({ decision: decision.id, job: started.job_id, version: p.version, examples: p.training_examples }, 'fine-tune started');
   }
 
@@ -137,55 +207,90 @@ export const finetune: ActionRunner = async (ctx, decision) => {
     trained_tokens: p.trained_tokens ?? null,
     polls: p.polls,
     cost_usd: p.cost_usd ?? 0,
+    cost_estimate: p.cost_estimate,
+    training_file: p.training_file,
+    training_data: p.training_data,
   };
 
-  // Step 4: the evaluation gate (once: a version already promoted or rejected keeps its verdict).
+  // Step 4: the evaluation gate (once: a version already judged keeps its verdict).
   const cur = (await getModelVersion(ctx.db, decision.model, p.version!))!;
-  if (cur.status === 'promoted' || cur.status === 'rejected') {
-    return { ...base, status: cur.status, outcome: cur.status, candidate_accuracy: cur.eval_accuracy, incumbent_accuracy: cur.baseline_accuracy, ...(cur.details.gate as object) };
+  const stored = cur.details.gate as { outcome?: string; reason?: string } | undefined;
+  if (cur.status !== 'candidate' || stored?.outcome === 'held') {
+    const outcome = stored?.outcome ?? cur.status;
+    return { ...base, status: outcome, outcome, candidate_accuracy: cur.eval_accuracy, incumbent_accuracy: cur.baseline_accuracy, gate: cur.details.gate };
   }
-  const items = await evaluationSet(ctx.db, decision.model);
-  const incumbentRow = await getPromotedVersion(ctx.db, decision.model);
-  const incumbentModel = incumbentRow?.provider_model_id ?? baseModel;
-  if (!ctx.providers.answers || items.length < MIN_EVAL_ITEMS) {
-    const why = !ctx.providers.answers
-      ? 'no answer provider to evaluate with'
-      : `the evaluation set has ${items.length} items with expected answers, fewer than the ${MIN_EVAL_ITEMS} the gate needs; the version stays a candidate`;
-    await updateModelVersion(ctx.db, cur.id, { details: { gate: { eval_items: items.length, reason: why } } });
-    return { ...base, status: 'held', outcome: 'held', eval_items: items.length, reason: why };
+  const f = a.finetune;
+  if (!ctx.providers.answers) {
+    const why = 'no answer provider to evaluate with; the version stays a candidate';
+    await updateModelVersion(ctx.db, cur.id, { details: { gate: { outcome: 'held', reason: why } } });
+    return { ...base, status: 'held', outcome: 'held', reason: why };
   }
-  const candidate = await scoreModel(ctx.providers.answers, (p.fine_tuned_model ?? cur.provider_model_id)!, items);
-  let incumbent;
-  let incumbentNote: string | null = null;
+  const items = await holdoutItems(ctx.db, decision.model, { since: decision.window_start, share: f.holdout_share });
+  const championRow = await getPromotedVersion(ctx.db, decision.model);
+  const championModel = championRow?.provider_model_id ?? baseModel;
+  const challengerModel = (p.fine_tuned_model ?? cur.provider_model_id)!;
+  const challenger = await askModel(ctx.providers.answers, ctx.providers.moderation, challengerModel, items);
+  let champion;
+  let championNote: string | null = null;
   try {
-    incumbent = await scoreModel(ctx.providers.answers, incumbentModel, items);
+    champion = await askModel(ctx.providers.answers, ctx.providers.moderation, championModel, items);
   } catch (e) {
     // The promoted version cannot be asked with these providers (trained by another provider, deleted):
     // compare with the base model instead, and say so.
-    if (!(e instanceof PermanentError) || incumbentModel === baseModel) throw e;
-    incumbentNote = `the promoted model ${incumbentModel} could not be evaluated (${e.message}); compared with the base model ${baseModel}`;
-    ctx.logger.warn({ decision: decision.id }, incumbentNote);
-    incumbent = await scoreModel(ctx.providers.answers, baseModel, items);
+    if (!(e instanceof PermanentError) || championModel === baseModel) throw e;
+    championNote = `the promoted model ${championModel} could not be evaluated (${e.message}); compared with the base model ${baseModel}`;
+    ctx.logger.warn({ decision: decision.id }, championNote);
+    champion = await askModel(ctx.providers.answers, ctx.providers.moderation, baseModel, items);
   }
-  const evalCost = candidate.cost_usd + incumbent.cost_usd;
+  const evalCost = challenger.cost_usd + champion.cost_usd;
   if (evalCost > 0) apiCostUsdTotal.inc({ provider: ctx.providers.answers.name, operation: 'evaluation' }, evalCost);
-  const outcome = gateOutcome(items.length, candidate.accuracy, incumbent.accuracy);
+  const verdict = judge(champion, challenger, f);
   const gate = {
-    eval_items: items.length,
-    candidate_correct: candidate.correct,
-    incumbent_correct: incumbent.correct,
-    incumbent_model: incumbent.model,
-    ...(incumbentNote ? { incumbent_note: incumbentNote } : {}),
-    incumbent_version: incumbentRow?.version ?? null,
+    ...verdict,
+    champion_model: champion.model,
+    champion_version: championRow && champion.model === championModel ? championRow.version : null,
+    challenger_model: challengerModel,
+    ...(championNote ? { champion_note: championNote } : {}),
     evaluation_cost_usd: evalCost,
   };
+  const figures = { eval_accuracy: verdict.accuracy.challenger, baseline_accuracy: verdict.accuracy.champion, details: { gate } };
   let retired: string | null = null;
-  if (outcome === 'promoted') {
-    const r = await promoteModelVersion(ctx.db, cur.id, { eval_accuracy: candidate.accuracy, baseline_accuracy: incumbent.accuracy, details: { gate } });
+  if (verdict.outcome === 'promoted') {
+    const r = await promoteModelVersion(ctx.db, cur.id, figures);
     retired = r.retired?.version ?? null;
   } else {
-    await updateModelVersion(ctx.db, cur.id, { status: 'rejected', eval_accuracy: candidate.accuracy, baseline_accuracy: incumbent.accuracy, details: { gate } });
+    await updateModelVersion(ctx.db, cur.id, { ...figures, ...(verdict.outcome === 'rejected' ? { status: 'rejected' as const } : {}) });
   }
-  ctx.logger.info({ decision: decision.id, version: p.version, outcome, candidate: candidate.accuracy, incumbent: incumbent.accuracy }, 'fine-tune evaluated');
-  return { ...base, status: outcome, outcome, candidate_accuracy: candidate.accuracy, incumbent_accuracy: incumbent.accuracy, retired_version: retired, ...gate };
+  if (verdict.n > 0) {
+    modelEvalAccuracy.set({ model: decision.model, version: p.version!, role: 'challenger' }, verdict.accuracy.challenger);
+    modelEvalAccuracy.set({ model: decision.model, version: p.version!, role: 'champion' }, verdict.accuracy.champion);
+  }
+  ctx.logger.info({ decision: decision.id, version: p.version, outcome: verdict.outcome, reason: verdict.reason }, 'fine-tune evaluated');
+  return {
+    ...base,
+    status: verdict.outcome,
+    outcome: verdict.outcome,
+    reason: verdict.reason,
+    eval_items: verdict.n,
+    candidate_accuracy: verdict.accuracy.challenger,
+    incumbent_accuracy: verdict.accuracy.champion,
+    incumbent_model: champion.model,
+    incumbent_version: gate.champion_version,
+    ...(championNote ? { incumbent_note: championNote } : {}),
+    p_value: verdict.accuracy.p_value,
+    retired_version: retired,
+    gate,
+  };
 };
+
+/**
+ * running -> awaiting_approval, with `why` appended to the decision's reason and the
+ * progress kept; `driftwatch approve ID` queues it again and the runner carries on.
+ */
+async function parkForApproval(db: Queryable, id: number, why: string, progress: Record<string, unknown>): Promise<void> {
+  await db.query(
+    `UPDATE decisions SET state = 'awaiting_approval', updated_at = now(), reason = reason || ' | waiting for approval: ' || $2, result = $3::jsonb
+      WHERE id = $1 AND state = 'running'`,
+    [id, why, JSON.stringify(progress)],
+  );
+}

