@@ -25,6 +25,8 @@ ALTER TABLE interaction_log ADD CONSTRAINT interaction_log_embed_state_check CHE
 ALTER TABLE interaction_log ADD COLUMN IF NOT EXISTS embed_error text;
 CREATE INDEX IF NOT EXISTS interaction_log_embed_pending ON interaction_log (id) WHERE embed_state = 'pending';
 CREATE INDEX IF NOT EXISTS embeddings_log_interaction ON embeddings_log (interaction_id) WHERE interaction_id IS NOT NULL;
+-- Float vectors barely compress: store them out of line without trying (a 1,536-d vector is 6 KB).
+ALTER TABLE embeddings_log ALTER COLUMN embedding SET STORAGE EXTERNAL;
 
 -- Feedback for an interaction not stored yet: held until it arrives (applied) or until
 -- expires_at (expired, reported by GET /v1/ingest/status). interaction_ref is the

@@ -9,8 +9,25 @@ import { z } from 'zod';
 /** A timestamp: ISO 8601 string or epoch milliseconds. At most a day in the future (checked at ingest). */
 export const timestamp = z.union([z.iso.datetime({ offset: true }), z.iso.date(), z.number().int().nonnegative().max(8.64e15), z.date()]);
 const finite = z.number().refine(Number.isFinite, 'expected a finite number');
-const float32 = finite.refine((v) => Math.abs(v) <= 3.4e38, 'out of the range of a 32-bit float (|x| <= 3.4e38)');
-export const embeddingVector = z.array(float32).min(1, 'expected a non-empty array of numbers').max(16_000, 'at most 16000 dimensions');
+const FLOAT32_MAX = 3.4e38;
+const float32 = finite.refine((v) => Math.abs(v) <= FLOAT32_MAX, 'out of the range of a 32-bit float (|x| <= 3.4e38)');
+/**
+ * A vector: checked in one loop (zod per element costs microseconds each, and a batch of
+ * 100 x 1,536-d embeddings has 153,600 of them); the error names the first bad index.
+ */
+export const embeddingVector = z
+  .array(z.unknown())
+  .min(1, 'expected a non-empty array of numbers')
+  .max(16_000, 'at most 16000 dimensions')
+  .superRefine((v, ctx) => {
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      if (typeof x !== 'number') return void ctx.addIssue({ code: 'custom', path: [i], message: `expected a number, got ${x === null ? 'null' : typeof x}` });
+      if (!Number.isFinite(x)) return void ctx.addIssue({ code: 'custom', path: [i], message: 'expected a finite number, got ' + x });
+      if (x > FLOAT32_MAX || x < -FLOAT32_MAX) return void ctx.addIssue({ code: 'custom', path: [i], message: 'out of the range of a 32-bit float (|x| <= 3.4e38)' });
+    }
+  })
+  .transform((v) => v as number[]);
 
 export const interactionBody = z
   .object({

@@ -51,7 +51,7 @@ export function timeOf(v: unknown): number | null {
 /** Stable JSON (sorted keys): the same event always hashes the same. */
 export function canonicalJson(v: unknown): string {
   if (v === null || typeof v !== 'object') return JSON.stringify(v) ?? 'null';
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (Array.isArray(v)) return v.every((x) => typeof x === 'number') ? JSON.stringify(v) : `[${v.map(canonicalJson).join(',')}]`;
   if (v instanceof Date) return JSON.stringify(v.toISOString());
   const o = v as Record<string, unknown>;
   return `{${Object.keys(o).sort().filter((k) => o[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;

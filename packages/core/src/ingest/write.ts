@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/types.js';
-import { toVectorText } from '../db/vector.js';
 
 /**
  * Multi-row writers: one INSERT per table per chunk, never row by row. Callers run them
@@ -98,6 +97,9 @@ export function rowBytes(r: object): number {
   }
   return n;
 }
+
+/** pgvector text of a vector ('[1,2,3]'); join is several times faster than concatenating 1,536 numbers. */
+const toVectorText = (v: ArrayLike<number>) => `[${Array.prototype.join.call(v, ',')}]`;
 
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
