@@ -63,7 +63,8 @@ export class InteractionLog {
     private readonly logger: Pick<Logger, 'warn' | 'error'>,
     o: InteractionLogOptions = {},
   ) {
-    this.o = { batchSize: 200, flushMs: 25, idBlock: 500, attempts: 8, retryMs: 200, maxPending: 100_000, onWritten: async () => {}, ...o };
+    const given = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+    this.o = { batchSize: 200, flushMs: 25, idBlock: 500, attempts: 8, retryMs: 200, maxPending: 100_000, onWritten: async () => {}, ...given };
   }
 
   /** Reserves the first block of ids (call before serving, so the first calls carry one). */
@@ -116,7 +117,9 @@ export class InteractionLog {
     for (let attempt = 1; ; attempt++) {
       try {
         const ids = await this.insert(batch);
-        this.o.onWritten(ids).catch((e: Error) => this.logger.warn({ err: e.message }, 'gateway: could not queue query embeddings; the pending sweep will'));
+        Promise.resolve()
+          .then(() => this.o.onWritten(ids))
+          .catch((e: Error) => this.logger.warn({ err: e.message }, 'gateway: could not queue query embeddings; the pending sweep will'));
         return;
       } catch (e) {
         gatewayLogFailuresTotal.inc();

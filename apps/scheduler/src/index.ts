@@ -8,7 +8,7 @@ import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
 
 export { createHttpApp, syncJobSchedulers, pipelineProcessor };
-export { allowLocalAdmin } from './http/auth.js';
+export { allowLocalAdmin, authenticatorFor, listenHost, requireScope } from './http/auth.js';
 
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
 
@@ -87,7 +87,9 @@ export async function startScheduler(
     (httpClosed ??= new Promise<void>((r) => {
       stopDepth();
       stopRecord();
-      server.close(() => r());
+      // Once the calls have finished, the gateway writes its waiting interactions.
+      const gateway = app.locals.gateway as { close(): Promise<void> } | undefined;
+      server.close(() => void (gateway ? gateway.close().catch(() => {}) : Promise.resolve()).then(() => r()));
       server.closeIdleConnections();
       // A browser keeping a board tab open must not hold the shutdown.
       setTimeout(() => server.closeAllConnections(), 2000).unref();

@@ -68,6 +68,15 @@ export const deploymentConfigSchema = z
       })
       .strict()
       .default({ port: 3000, host: '0.0.0.0' }),
+    gateway: z
+      .object({
+        /** Port of `driftwatch gateway` (the OpenAI-compatible routes only; `start` and `scheduler` also serve them under /openai/v1 on http.port). */
+        port: z.number().int().min(0).max(65535).default(3001),
+        /** Interface to bind (loopback only while no API key or admin token exists). */
+        host: z.string().default('0.0.0.0'),
+      })
+      .strict()
+      .default({ port: 3001, host: '0.0.0.0' }),
     worker: z
       .object({
         /** A job's lock lasts this long and is renewed at half of it; a worker that dies stops renewing it. */
