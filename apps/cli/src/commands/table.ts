@@ -93,7 +93,7 @@ against the same Redis and database; SIGTERM drains, a second SIGTERM hands jobs
   },
   'run-once': {
     summary: 'one pipeline run now; prints a JSON summary (exit 1 if a monitor or action failed)',
-    usage: `Usage: driftwatch run-once [--dry-run] [--model NAME] [--wait] [--timeout SECONDS]
+    usage: `Usage: driftwatch run-once [--dry-run] [--model NAME] [--wait] [--timeout SECONDS] [--concurrency N]
 
 Runs every monitor of every configured model (or one), the trigger and the actions it decides,
 through the real queues, and prints one JSON summary. Actions that wait on a provider (a
@@ -103,7 +103,8 @@ on stderr), 2 on bad usage or an unreachable Redis or database.
   --dry-run          record decisions as skipped; call nothing external
   --model NAME       only this model
   --wait             wait for actions that wait on their provider
-  --timeout SECONDS  give up waiting after this long (default 1800)`,
+  --timeout SECONDS  give up waiting after this long (default 1800)
+  --concurrency N    models run at once (default 8; the queues' concurrency still applies)`,
     run: async (args, io) => (await import('./run-once-command.js')).runOnceCommand(args, io),
   },
   migrate: {
@@ -128,12 +129,6 @@ last current_days days. --reset deletes the model's rows first.`,
     usage: 'Usage: driftwatch compare --baseline FILE --current FILE [options]',
     ownHelp: true,
     run: async (args, io) => (await import('./compare.js')).compareCommand(args, io),
-  },
-  alerts: {
-    summary: 'write the Prometheus alert rules with the thresholds of a drift config',
-    usage: 'Usage: driftwatch alerts [--config FILE] [--output FILE] [--for DURATION]',
-    ownHelp: true,
-    run: async (args, io) => (await import('./alerts.js')).alertsCommand(args, io),
   },
   alerts: {
     summary: 'write the Prometheus alert rules with the thresholds of a drift config',
