@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OfflineModerationProvider } from '../../src/monitors/moderation.js';
+import { MODERATION_CATEGORIES, OfflineModerationProvider } from '../../src/monitors/moderation.js';
 
 describe('OfflineModerationProvider', () => {
   const mod = new OfflineModerationProvider();
@@ -17,11 +17,25 @@ describe('OfflineModerationProvider', () => {
     const two = mod.explain('shut up, loser');
     expect(two.score).toBeGreaterThan(one.score);
     expect(two.matches).toEqual(['shut up', 'loser']);
-    expect(two.categories.harassment).toBeCloseTo(1 - 0.65 * 0.7, 10);
+    expect(two.category_scores.harassment).toBeCloseTo(1 - 0.65 * 0.7, 10);
+  });
+  it('finds obfuscated profanity through the obscenity word list, not words that contain one', () => {
+    expect(mod.explain("you're a f*cking idiot").flagged).toBe(true);
+    expect(mod.explain('b1tch, shut up').flagged).toBe(true);
+    expect(mod.explain('The cockpit and the cocktail bar in Middlesex').score).toBe(0);
+  });
+  it("reports OpenAI's categories: flagged, categories (booleans) and category_scores", async () => {
+    const [r] = await mod.moderate(['I will kill you']);
+    expect(Object.keys(r.category_scores!).sort()).toEqual([...MODERATION_CATEGORIES].sort());
+    expect(r.categories!.violence).toBe(true);
+    expect(r.categories!['harassment/threatening']).toBe(true);
+    expect(r.categories!.sexual).toBe(false);
+    expect(r.score).toBe(Math.max(...Object.values(r.category_scores!)));
   });
   it('accepts extra terms and a threshold', () => {
     const custom = new OfflineModerationProvider({ threshold: 0.3, extraTerms: [{ term: 'frobnicate', weight: 0.4, category: 'harassment' }] });
     expect(custom.explain('Frobnicate!').flagged).toBe(true);
     expect(() => new OfflineModerationProvider({ extraTerms: [{ term: 'x', weight: 2, category: 'hate' }] })).toThrow(/weight/);
+    expect(() => new OfflineModerationProvider({ extraTerms: [{ term: 'x', weight: 0.5, category: 'profanity' as never }] })).toThrow(/category/);
   });
 });
