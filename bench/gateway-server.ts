@@ -1,0 +1,32 @@
+/**
+ * The gateway process of bench/gateway.ts: `driftwatch gateway` as it runs in production
+ * (auth by API key, serving cache, safety policy, batched interaction log) on an
+ * in-memory embedded database, in front of the bench's instant upstream. Prints
+ * {"port", "key"} when it serves; on SIGTERM writes what waits and prints the row count.
+ */
+import { pino } from 'pino';
+import { OfflineModerationProvider, PgliteDb, createApiKey, loadEnvironment, migrate, parseDriftConfig, registry } from '@driftwatch/core';
+import { startGatewayServer } from '@driftwatch/gateway';
+import { requireScope } from '@driftwatch/scheduler';
+
+const upstream = process.argv[2];
+const db = await PgliteDb.open('memory://');
+await migrate(db);
+const { key } = await createApiKey(db, { name: 'bench', scope: 'ingest' });
+const ctx = {
+  env: loadEnvironment({ OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: upstream }),
+  config: parseDriftConfig({ models: [{ name: 'support-bot', base_model: 'gpt-4o-mini' }] }),
+  db,
+  providers: { moderation: new OfflineModerationProvider() },
+  logger: pino({ level: 'warn' }, pino.destination(2)),
+};
+const gw = await startGatewayServer(ctx, { auth: requireScope(ctx, 'ingest'), port: 0, host: '127.0.0.1', ready: async () => true });
+process.stdout.write(JSON.stringify({ port: gw.port, key }) + '\n');
+process.once('SIGTERM', async () => {
+  await gw.close();
+  const rows = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM interaction_log WHERE source = 'gateway'`)).rows[0].n;
+  const failures = (await registry.getSingleMetric('driftwatch_gateway_log_failures_total')!.get()).values[0]?.value ?? 0;
+  process.stdout.write(JSON.stringify({ rows, log_failures: failures }) + '\n');
+  await db.close();
+  process.exit(0);
+});
