@@ -12,7 +12,7 @@ export default defineConfig({
     globalSetup: ['tests/helpers/build.ts'],
     include: ['packages/*/test/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 120_000,
-    hookTimeout: 60_000,
+    hookTimeout: 180_000,
     // Integration tests share one Redis and spawn processes: keep files from starving each other on 2 cores.
     fileParallelism: true,
     maxWorkers: 2,

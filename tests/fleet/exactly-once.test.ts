@@ -174,19 +174,22 @@ describe('exactly-once effects', () => {
     }
   });
 
-  it('a decision whose job is gone no longer holds back its model: it is marked failed with the reason, and the next run acts', async () => {
+  it('a decision whose job is gone (Redis lost it) gets its job back and is carried out once; the next run does not act beside it', async () => {
     const t = await fleet({ actions: { dry_run: false, require_approval: false, cooldown_hours: 0 } });
     try {
       const lost = await makeDecision(t.db, { state: 'running', model: MODEL });
-      // Its job was removed from the board (or Redis lost it) an hour ago.
+      // Its job was removed from the board (or Redis lost it) an hour ago; nobody holds its lease.
       await t.db.query(`UPDATE decisions SET updated_at = now() - interval '1 hour' WHERE id = $1`, [lost.id]);
       const data = await t.toxicRun(new Date());
       await t.f.queues.add('trigger', data, { jobId: `trigger.${data.run_id}` });
       const s = (await t.finished('trigger', `trigger.${data.run_id}`)).returnvalue as RunSummary;
-      expect(s.decisions).toMatchObject([{ action: 'safety', state: 'queued' }]);
+      // One safety action per model at a time: the lost decision is in flight again.
+      expect(s.decisions).toMatchObject([{ action: 'safety', state: 'skipped' }]);
+      await t.finished('safety', `decision.${lost.id}`);
       const row = (await getDecision(t.db, lost.id))!;
-      expect(row.state).toBe('failed');
-      expect(row.result).toMatchObject({ error: `its queue job decision.${lost.id} is gone (removed from the board, or Redis lost it) while the decision was running` });
+      expect(row.state).toBe('succeeded');
+      const policies = await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM safety_policies WHERE decision_id = $1`, [lost.id]);
+      expect(policies.rows[0].n).toBe(1);
     } finally {
       await t.close();
     }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import {
   createProviders,
   Queues,
+  deploymentId,
   ensureRedis,
   probeRedis,
   loadDeploymentConfig,
@@ -237,7 +238,7 @@ export async function startRuntime(s: Settings): Promise<Runtime> {
   }
   const producer = redisConnection(redis.url, 'producer');
   const workerConnection = redisConnection(redis.url, 'worker');
-  const queues = new Queues(producer, s.env.DRIFTWATCH_QUEUE_PREFIX, s.deployment);
+  const queues = new Queues(producer, s.env.DRIFTWATCH_QUEUE_PREFIX, s.deployment, await deploymentId(database.db));
   const ctx: AppContext = {
     env: s.env,
     config: s.config,

@@ -6,8 +6,9 @@ import { createHttpApp } from './http/app.js';
 import { listenHost } from './http/auth.js';
 import { pipelineProcessor } from './pipeline.js';
 import { syncJobSchedulers } from './schedules.js';
+import { reconcile, startReconciler } from './reconcile.js';
 
-export { createHttpApp, syncJobSchedulers, pipelineProcessor };
+export { createHttpApp, syncJobSchedulers, pipelineProcessor, reconcile };
 export { allowLocalAdmin, authenticatorFor, listenHost, requireScope } from './http/auth.js';
 
 const STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed', 'waiting-children'] as const;
@@ -61,7 +62,11 @@ export async function startScheduler(
     prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX,
     deployment: ctx.deployment,
     logger: ctx.logger,
+    owner: ctx.queues.owner,
   });
+  // Repairs what Redis or an outage lost (schedulers, action jobs, unfinished runs): now, then periodically.
+  const reconciler = startReconciler(ctx);
+  await reconciler.runNow();
   // Read at each scrape of this process's /metrics.
   const stopDepth = onScrape(() => refreshQueueDepth(ctx).catch((e) => ctx.logger.warn({ err: e.message }, 'queue depth refresh failed')));
   await refreshQueueDepth(ctx);
@@ -87,6 +92,7 @@ export async function startScheduler(
     (httpClosed ??= new Promise<void>((r) => {
       stopDepth();
       stopRecord();
+      reconciler.stop();
       // Once the calls have finished, the gateway writes its waiting interactions.
       const gateway = app.locals.gateway as { close(): Promise<void> } | undefined;
       server.close(() => void (gateway ? gateway.close().catch(() => {}) : Promise.resolve()).then(() => r()));

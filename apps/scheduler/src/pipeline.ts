@@ -1,4 +1,4 @@
-import { runnableAt, startRun, type AppContext, type Processor } from '@driftwatch/core';
+import { makeRunId, recordRunStarted, runnableAt, startRun, type AppContext, type Processor } from '@driftwatch/core';
 
 /**
  * A scheduler tick: start the run's flow. The run's "now" is the tick the job was
@@ -9,7 +9,12 @@ import { runnableAt, startRun, type AppContext, type Processor } from '@driftwat
  */
 export function pipelineProcessor(ctx: AppContext): Processor<'pipeline', { run_id: string }> {
   return async (job, data) => {
-    const { run_id } = await startRun(ctx.queues, { model: data.model, now: new Date(runnableAt(job)), dry_run: data.dry_run ?? false });
+    const now = new Date(runnableAt(job));
+    const dry_run = data.dry_run ?? false;
+    // Recorded first: a run whose monitors or trigger fail beyond their retries (a long
+    // database or Redis outage) is started again by the reconciler, not lost until the next tick.
+    await recordRunStarted(ctx.db, { run_id: makeRunId(data.model, now), model: data.model, tick: now, dry_run });
+    const { run_id } = await startRun(ctx.queues, { model: data.model, now, dry_run });
     return { run_id };
   };
 }

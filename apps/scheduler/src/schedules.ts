@@ -1,6 +1,7 @@
 import type { AppContext } from '@driftwatch/core';
 
-const schedulerId = (model: string) => `pipeline-${model}`;
+/** The id of a model's job scheduler. */
+export const schedulerId = (model: string) => `pipeline-${model}`;
 
 /**
  * One BullMQ job scheduler per monitored model, upserted from config on every start,

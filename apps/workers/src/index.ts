@@ -24,7 +24,7 @@ export function parseQueueList(value: string | undefined): QueueName[] {
 
 /** Starts one BullMQ worker per queue this process serves. */
 export async function startWorkers(ctx: AppContext, connection: Redis, queues: QueueName[]): Promise<Worker[]> {
-  const common = { connection, prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX, deployment: ctx.deployment, logger: ctx.logger };
+  const common = { connection, prefix: ctx.env.DRIFTWATCH_QUEUE_PREFIX, deployment: ctx.deployment, logger: ctx.logger, owner: ctx.queues.owner };
   const workers: Worker[] = [];
   for (const q of queues) {
     await applyFleetSettings(ctx.queues.get(q), ctx.deployment.queues[q]);

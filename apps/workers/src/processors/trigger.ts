@@ -1,4 +1,5 @@
 import {
+  recordRunOutcome,
   ACTION_KINDS,
   decide,
   insertDecision,
@@ -82,11 +83,12 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     for (const { row, created } of stored) {
       if (row.state === 'queued') {
         // The job id is the decision's: adding it again (a replay, a retry after a crash) is a no-op.
-        const added = await ctx.queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
+        const added = await ctx.queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id, ctx.queues.owner), priority: Math.max(1, 1000 - row.priority) });
         action_jobs.push({ queue: row.action, job_id: added.id! });
       }
       decisions.push({ id: row.id, action: row.action, state: row.state, priority: row.priority, reason: row.reason });
     }
+    await recordRunOutcome(ctx.db, data.run_id, monitor_failures);
     return { run_id: data.run_id, model: data.model, overall_score: overall, results: results as unknown as Record<string, unknown>[], monitor_failures, decisions, action_jobs };
   };
 }

@@ -28,30 +28,42 @@ export async function lockModelDecisions(tx: Queryable, model: string): Promise<
 }
 
 const LIVE_JOB_STATES = new Set(['waiting', 'prioritized', 'active', 'delayed', 'waiting-children']);
-/** A decision whose job vanished this long ago is given up (a just-stored one may not have its job yet). */
-const LOST_JOB_GRACE_MS = 5 * 60_000;
 
 /**
  * The decision of this model and action that is really in flight: queued or running in
  * the database, with its queue job still waiting, active or delayed (a fine-tune
- * polling its provider included). A decision whose job is over or gone without the
- * decision saying so (the job stalled too often, was removed from the board, Redis lost
- * it) is marked failed with the reason, so it no longer holds back the model's actions.
+ * polling its provider included). A decision whose job is gone (Redis lost it, someone
+ * removed it from the board) gets its job back at once (the action claims the decision
+ * again and carries on; see the reconciler); one whose job ended without the decision
+ * saying so (the job stalled too often) is marked failed with the reason, so it no
+ * longer holds back the model's actions.
  */
 export async function actionInFlight(db: Queryable, queues: Queues, model: string, action: ActionKind, except?: number): Promise<DecisionRow | null> {
   for (;;) {
     const d = await inFlightDecision(db, model, action, except);
     if (!d) return null;
-    const job = await queues.get(d.action).getJob(jobIds.action(d.id));
-    const state = job ? await job.getState() : 'unknown';
-    if (LIVE_JOB_STATES.has(state)) return d;
-    if (state === 'unknown' && Date.now() - new Date(d.updated_at).getTime() < LOST_JOB_GRACE_MS) return d;
-    const why =
-      state === 'unknown'
-        ? `its queue job ${jobIds.action(d.id)} is gone (removed from the board, or Redis lost it) while the decision was ${d.state}`
-        : `its queue job ${jobIds.action(d.id)} ended ${state}${job?.failedReason ? ` (${job.failedReason})` : ''} while the decision was ${d.state}`;
-    await transitionDecision(db, d.id, ['queued', 'running'], 'failed', { result: { ...(d.result ?? {}), error: why } });
+    const state = await ensureActionJob(queues, d);
+    if (state === 'live' || state === 're-enqueued') return d;
+    await transitionDecision(db, d.id, ['queued', 'running'], 'failed', { result: { ...(d.result ?? {}), error: state } });
   }
+}
+
+/**
+ * Makes sure a queued or running decision has its action job: 'live' when it has one,
+ * 're-enqueued' when it was gone and has been added again under its id, or the reason
+ * it can never run (its job ended failed or completed while the decision still says
+ * otherwise).
+ */
+export async function ensureActionJob(queues: Queues, d: Pick<DecisionRow, 'id' | 'action' | 'state' | 'priority'>): Promise<'live' | 're-enqueued' | string> {
+  const id = jobIds.action(d.id, queues.owner);
+  const job = await queues.get(d.action).getJob(id);
+  const state = job ? await job.getState() : 'unknown';
+  if (LIVE_JOB_STATES.has(state)) return 'live';
+  if (state === 'unknown') {
+    await queues.add(d.action, { decision_id: d.id }, { jobId: id, priority: Math.max(1, 1000 - d.priority) });
+    return 're-enqueued';
+  }
+  return `its queue job ${id} ended ${state}${job?.failedReason ? ` (${job.failedReason})` : ''} while the decision was ${d.state}`;
 }
 
 /**
@@ -73,7 +85,11 @@ export async function approveDecision(db: Db, queues: Queues, id: number, by: st
     return transitionDecision(tx, id, ['awaiting_approval'], 'queued', { decided_by: by });
   });
   if (!row) throw new DecisionStateError(`decision ${id} was changed by someone else meanwhile; check \`driftwatch decisions\``);
-  await queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id), priority: Math.max(1, 1000 - row.priority) });
+  // A decision that went back to waiting while it ran (a fine-tune over its cost limit) left its
+  // finished job under the decision's job id: remove it, or adding the job again would be a no-op.
+  const old = await queues.get(row.action).getJob(jobIds.action(row.id, queues.owner));
+  if (old && ['completed', 'failed'].includes(await old.getState())) await old.remove();
+  await queues.add(row.action, { decision_id: row.id }, { jobId: jobIds.action(row.id, queues.owner), priority: Math.max(1, 1000 - row.priority) });
   return row;
 }
 

@@ -30,8 +30,12 @@ export const queueSettingsSchema = z
      * retry-after whatever this says.
      */
     limiter: z.object({ max: positiveInt, duration_ms: positiveInt }).strict().optional(),
-    /** Attempts before a job fails for good (permanent errors fail at once whatever this says; rate limits and waits use none). Default 3. */
-    attempts: positiveInt.default(3),
+    /**
+     * Attempts before a job fails for good (permanent errors fail at once whatever this says;
+     * rate limits and waits use none). Default 8: with the default backoff the retries span
+     * 2 to 4 minutes, so a job outlives a 2-minute database or Redis outage.
+     */
+    attempts: positiveInt.default(8),
     /**
      * Delay before retry n: exponential: delay_ms * 2^(n-1); fixed: delay_ms. With jitter j
      * (0..1) the delay is drawn uniformly from [(1-j) * delay, delay], so a fleet that failed
@@ -90,6 +94,17 @@ export const deploymentConfigSchema = z
       })
       .strict()
       .default({ lock_duration_ms: 30_000, stalled_interval_ms: 30_000, max_stalled_count: 2, shutdown_timeout_ms: 30_000 }),
+    reconciler: z
+      .object({
+        /** How often the scheduler role repairs what Redis or an outage lost (job schedulers, action jobs, unfinished runs); it also runs at start. Default 30000. */
+        interval_ms: positiveInt.default(30_000),
+        /** A run with no outcome this long after it started (its trigger failed or vanished) is started again. Default 600000 (10 min). */
+        run_stuck_after_ms: positiveInt.default(600_000),
+        /** Attempts of one tick's run (the first included) before it is recorded as abandoned. Default 3. */
+        max_run_attempts: positiveInt.default(3),
+      })
+      .strict()
+      .default({ interval_ms: 30_000, run_stuck_after_ms: 600_000, max_run_attempts: 3 }),
     queues: z
       .object({
         pipeline: queueSettingsSchema.default(queueDefaults),

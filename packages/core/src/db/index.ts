@@ -7,6 +7,8 @@ export * from './vector.js';
 export * from './repo/windows.js';
 export * from './repo/runs.js';
 export * from './repo/decisions.js';
+export * from './repo/claims.js';
+export * from './repo/pipeline-runs.js';
 export * from './repo/ingest.js';
 export * from './repo/models.js';
 export * from './repo/progress.js';

@@ -131,3 +131,14 @@ export async function migrationStatus(db: Db, migrations: Migration[] = loadMigr
     return { id: m.id, name: m.name, applied_at: d ? new Date(d.applied_at).toISOString() : null, checksum_matches: d ? d.checksum === m.checksum : null };
   });
 }
+
+/**
+ * The database's deployment id (made once by migration 000007): part of every job id, so
+ * that two databases on one Redis and queue prefix never share a job. '' before migrating.
+ */
+export async function deploymentId(db: Db): Promise<string> {
+  const { rows } = await db.query<{ id: string | null }>(
+    `SELECT CASE WHEN to_regclass('driftwatch_deployment') IS NULL THEN NULL ELSE (SELECT id FROM driftwatch_deployment LIMIT 1) END AS id`,
+  );
+  return rows[0]?.id ?? '';
+}

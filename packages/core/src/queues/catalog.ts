@@ -49,11 +49,17 @@ export function parsePayload<Q extends QueueName>(q: Q, data: unknown): Payload<
   return payloads[q].parse(data) as Payload<Q>;
 }
 
-/** Deterministic ids, so re-adding the same thing is a no-op in BullMQ. BullMQ ids may not contain ':'. */
+/**
+ * Deterministic ids, so re-adding the same thing is a no-op in BullMQ. BullMQ ids may not contain ':'.
+ * `owner` is the database's deployment id (driftwatch_deployment, created by the first migration
+ * run): two databases on one Redis and prefix (a recreated database, a second deployment) never
+ * share a job id, so one cannot mistake the other's finished job for its own.
+ */
+const owned = (owner: string | undefined, id: string) => (owner ? `${owner}.${id}` : id);
 export const jobIds = {
-  trigger: (run: string) => `trigger.${run}`,
-  monitor: (run: string, kind: string) => `monitor.${run}.${kind}`,
-  action: (decisionId: number) => `decision.${decisionId}`,
+  trigger: (run: string, owner?: string) => `trigger.${owned(owner, run)}`,
+  monitor: (run: string, kind: string, owner?: string) => `monitor.${owned(owner, run)}.${kind}`,
+  action: (decisionId: number, owner?: string) => `decision.${owned(owner, String(decisionId))}`,
   embed: (ids: number[]) => `embed.${ids[0]}.${ids[ids.length - 1]}.${ids.length}`,
 };
 

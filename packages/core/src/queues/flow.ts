@@ -9,24 +9,25 @@ import type { Queues } from './queues.js';
  * the same run twice (a retried tick) creates nothing new. A monitor that fails for
  * good does not block the trigger: it decides on the results it has.
  */
-export async function startRun(queues: Queues, req: { model: string; now: Date; dry_run: boolean }): Promise<{ run_id: string; trigger_job_id: string }> {
-  const run_id = makeRunId(req.model, req.now);
+export async function startRun(queues: Queues, req: { model: string; now: Date; dry_run: boolean; run_id?: string }): Promise<{ run_id: string; trigger_job_id: string }> {
+  const run_id = req.run_id ?? makeRunId(req.model, req.now);
   const now = req.now.toISOString();
-  const trigger = parsePayload('trigger', { run_id, model: req.model, now, dry_run: req.dry_run });
+  const owner = queues.owner ? { owner: queues.owner } : {};
+  const trigger = { ...parsePayload('trigger', { run_id, model: req.model, now, dry_run: req.dry_run }), ...owner };
   const flow: FlowJob = {
     name: 'trigger',
     queueName: 'trigger',
     data: trigger,
-    opts: { jobId: jobIds.trigger(run_id), ...optsOf(queues, 'trigger') },
+    opts: { jobId: jobIds.trigger(run_id, queues.owner), ...optsOf(queues, 'trigger') },
     children: MONITOR_KINDS.map((kind) => ({
       name: kind,
       queueName: 'monitor',
-      data: parsePayload('monitor', { run_id, model: req.model, monitor: kind, now }),
-      opts: { jobId: jobIds.monitor(run_id, kind), ignoreDependencyOnFailure: true, ...optsOf(queues, 'monitor') },
+      data: { ...parsePayload('monitor', { run_id, model: req.model, monitor: kind, now }), ...owner },
+      opts: { jobId: jobIds.monitor(run_id, kind, queues.owner), ignoreDependencyOnFailure: true, ...optsOf(queues, 'monitor') },
     })),
   };
   await queues.flow.add(flow);
-  return { run_id, trigger_job_id: jobIds.trigger(run_id) };
+  return { run_id, trigger_job_id: jobIds.trigger(run_id, queues.owner) };
 }
 
 function optsOf(queues: Queues, q: 'trigger' | 'monitor') {

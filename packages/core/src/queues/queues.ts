@@ -15,6 +15,11 @@ export class Queues {
     readonly connection: Redis,
     readonly prefix: string,
     readonly deployment: DeploymentConfig,
+    /**
+     * The deployment id of the database these queues serve (see jobIds): part of every
+     * job id and carried in every job's data, so workers of another database leave the job alone.
+     */
+    readonly owner = '',
   ) {
     this.flow = new FlowProducer({ connection, prefix });
   }
@@ -35,7 +40,7 @@ export class Queues {
   /** Adds one job; `jobId` makes the add idempotent (BullMQ ignores a second add with the same id). */
   async add<Q extends QueueName>(name: Q, data: Payload<Q>, opts: { jobId?: string; priority?: number } = {}) {
     const payload = parsePayload(name, data);
-    return this.get(name).add(name, payload, { jobId: opts.jobId, priority: opts.priority });
+    return this.get(name).add(name, this.owner ? { ...payload, owner: this.owner } : payload, { jobId: opts.jobId, priority: opts.priority });
   }
 
   async close(): Promise<void> {

@@ -16,6 +16,9 @@ import { MONITOR_KINDS } from '../monitors/types.js';
  */
 const UNLIMITED = { max: 1_000_000_000, duration: 1000 };
 
+/** How long a job of another deployment waits before it is offered again (to that deployment's workers, if any run). */
+const FOREIGN_RETRY_MS = 5_000;
+
 export interface ProcessorHelpers {
   token: string | undefined;
   worker: Worker;
@@ -98,7 +101,7 @@ export type Processor<Q extends QueueName, R = unknown> = (job: Job, data: Paylo
 export function registerProcessor<Q extends QueueName>(
   queue: Q,
   processor: Processor<Q>,
-  opts: { connection: Redis; prefix: string; deployment: DeploymentConfig; logger: Logger; autorun?: boolean },
+  opts: { connection: Redis; prefix: string; deployment: DeploymentConfig; logger: Logger; autorun?: boolean; owner?: string },
 ): Worker {
   const settings = opts.deployment.queues[queue];
   const w = opts.deployment.worker;
@@ -116,6 +119,12 @@ export function registerProcessor<Q extends QueueName>(
     const end = m.jobDurationSeconds.startTimer({ queue, name });
     const jobLog = log.child({ jobId: job.id, name, attempt: job.attemptsMade + 1 });
     try {
+      const owner = (job.data as { owner?: unknown } | undefined)?.owner;
+      if (opts.owner && typeof owner === 'string' && owner !== opts.owner) {
+        // Another database's job on a shared Redis and prefix: leave it to that deployment's workers.
+        m.jobsForeignTotal.inc({ queue });
+        throw new WaitForExternalError(`job ${job.id} belongs to deployment ${owner}, not to this database's (${opts.owner}): two deployments share Redis prefix "${opts.prefix}"; give each its own DRIFTWATCH_QUEUE_PREFIX`, FOREIGN_RETRY_MS);
+      }
       const data = parsePayload(queue, job.data);
       return await processor(job, data, { token, worker, log: jobLog });
     } catch (e) {
