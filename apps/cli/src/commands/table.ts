@@ -194,4 +194,10 @@ Rejects a decision that waits in awaiting_approval, recording who rejected it an
     ownHelp: true,
     run: async (args, io) => (await import('./keys.js')).keysCommand(args, io),
   },
+  ingest: {
+    summary: 'ingest FILE.jsonl [--type T] [--resume]: stream a file of events to POST /v1/ingest',
+    usage: 'Usage: driftwatch ingest FILE.jsonl [--type T] [--resume] [--url URL] [--api-key KEY] [--batch N]',
+    ownHelp: true,
+    run: async (args, io) => (await import('./ingest.js')).ingestCommand(args, io),
+  },
 };
