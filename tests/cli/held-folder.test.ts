@@ -132,6 +132,40 @@ describe('state commands while start holds the embedded database', () => {
     expect((await api(`/v1/runs/${encodeURIComponent(started.run_id)}`, { key: ingestKey })).status).toBe(403);
   });
 
+  const remoteOutputs: Record<string, string> = {};
+  it('keys, models, rollback and policy rollback go through the HTTP API too', async () => {
+    const created = await cli(['keys', 'create', '--name', 'ci', '--scope', 'ingest', '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const k = JSON.parse(created.stdout) as { id: number; key: string; scope: string };
+    expect(k.scope).toBe('ingest');
+    // The running server knows the new key at once.
+    expect((await api('/v1/models', { key: k.key })).status).toBe(200);
+    const list = await cli(['keys', 'list']);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toMatch(/^ID\s+NAME\s+SCOPE/);
+    for (const name of ['ops', 'app', 'ci']) expect(list.stdout).toContain(name);
+    const revoked = await cli(['keys', 'revoke', String(k.id)]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(new RegExp(`^key ${k.id} "ci" revoked at `));
+    expect((await cli(['keys', 'revoke', '9999'])).stderr).toMatch(/no API key 9999/);
+    await waitFor(async () => (await api('/v1/models', { key: k.key })).status === 401, 'the revoked key to be refused', 30_000, 200);
+
+    // Nothing to roll back to: the server's 409 is one line and exit 2, as locally.
+    const rollback = await cli(['rollback', 'support-bot']);
+    expect(rollback.code).toBe(2);
+    expect(rollback.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    const policy = await cli(['policy', 'rollback', 'support-bot', '--by', 'carol', '--json']);
+    expect([0, 2]).toContain(policy.code);
+
+    const models = await cli(['models', 'support-bot']);
+    expect(models.code, models.stderr).toBe(0);
+    expect(models.stdout).toMatch(/^support-bot: serving /);
+    remoteOutputs.models = models.stdout;
+    remoteOutputs.modelsJson = (await cli(['models', '--json'])).stdout;
+    remoteOutputs.rejected = (await cli(['decisions', '--state', 'rejected', '--json'])).stdout;
+    remoteOutputs.keys = (await cli(['keys', 'list', '--json'])).stdout;
+  });
+
   it('the metrics server listens on http.host only', async () => {
     expect((await fetch(`http://${HOST}:${p.ready.metrics_port}/healthz`)).status).toBe(200);
     await expect(fetch(`http://127.0.0.1:${p.ready.metrics_port}/healthz`)).rejects.toThrow();
@@ -143,5 +177,14 @@ describe('state commands while start holds the embedded database', () => {
     const list = await cli(['decisions', '--state', 'rejected']);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toMatch(new RegExp(`^${waiting[1]}\\s.*rejected\\s+bob`, 'm'));
+    // What the commands printed through the HTTP API is what they print from the folder.
+    expect((await cli(['models', 'support-bot'])).stdout).toBe(remoteOutputs.models);
+    expect((await cli(['models', '--json'])).stdout).toBe(remoteOutputs.modelsJson);
+    expect((await cli(['decisions', '--state', 'rejected', '--json'])).stdout).toBe(remoteOutputs.rejected);
+    const keys = JSON.parse((await cli(['keys', 'list', '--json'])).stdout) as { keys: { last_used_at: unknown }[] };
+    const remoteKeysOut = JSON.parse(remoteOutputs.keys) as { keys: { last_used_at: unknown }[] };
+    // last_used_at moves while the server answers requests; everything else is the same.
+    const strip = (o: { keys: { last_used_at: unknown }[] }) => o.keys.map((k) => ({ ...k, last_used_at: null }));
+    expect(strip(keys)).toEqual(strip(remoteKeysOut));
   });
 });

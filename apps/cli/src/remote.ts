@@ -162,3 +162,30 @@ export async function remoteRunOnce(
   // The holder's workers carry on any action left waiting: nothing is lost when this command exits.
   return { dry_run: opts.dryRun || opts.configDryRun, waited_for_actions: opts.wait, runs, failures };
 }
+
+/** GET /v1/models/:name and its policy: what `driftwatch models NAME` shows. */
+export async function remoteServing<S, P>(r: Remote, name: string): Promise<{ state: S; policy: P }> {
+  const path = `/v1/models/${encodeURIComponent(name)}`;
+  const [state, policy] = await Promise.all([r.request<S>('GET', path), r.request<P>('GET', `${path}/policy`)]);
+  return { state, policy };
+}
+
+/** POST /v1/models/:name/rollback or /v1/models/:name/policy/rollback. */
+export async function remoteRollback<T>(r: Remote, what: 'model' | 'policy', name: string, body: { to?: string; by: string; reason: string }): Promise<T> {
+  return r.request<T>('POST', `/v1/models/${encodeURIComponent(name)}/${what === 'policy' ? 'policy/' : ''}rollback`, body);
+}
+
+/** POST /v1/keys, GET /v1/keys, POST /v1/keys/:id/revoke. */
+export const remoteKeys = {
+  create: (r: Remote, k: { name: string; scope: string; by: string }) => r.request<{ id: number; key: string; name: string; scope: string }>('POST', '/v1/keys', k),
+  list: async <K>(r: Remote) => (await r.request<{ keys: K[] }>('GET', '/v1/keys')).keys,
+  /** The revoked key, or null when there is no such key. */
+  revoke: async <K>(r: Remote, id: number): Promise<K | null> => {
+    try {
+      return (await r.request<{ key: K }>('POST', `/v1/keys/${id}/revoke`)).key;
+    } catch (e) {
+      if (e instanceof RemoteRequestError && e.status === 404) return null;
+      throw e;
+    }
+  },
+};

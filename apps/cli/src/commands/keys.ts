@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KEY_SCOPES, PermanentError, createApiKey, listApiKeys, revokeApiKey, type ApiKeyRow, type KeyScope } from '@driftwatch/core';
 import { loadSettings, openDatabase } from '../runtime.js';
+import { remoteFor, remoteKeys } from '../remote.js';
 
 type Io = { stdout(s: string): void; stderr(s: string): void };
 
@@ -41,13 +42,18 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
   }
   if (!['create', 'list', 'revoke'].includes(sub)) throw new PermanentError(`keys: unknown subcommand "${sub}"; expected create, list or revoke`);
   const s = loadSettings();
-  const database = await openDatabase(s);
+  // `start` holds the embedded database: manage keys through its HTTP API (the running server sees them at once).
+  const remote = remoteFor(s);
+  const database = remote ? null : await openDatabase(s);
   try {
     if (sub === 'create') {
       const { values } = parse(rest, { name: { type: 'string' }, scope: { type: 'string' }, json: { type: 'boolean' } });
       if (typeof values.name !== 'string' || !values.name.trim()) throw new PermanentError('keys create: --name NAME is required (who the key is for, e.g. support-app)');
       if (!KEY_SCOPES.includes(values.scope as KeyScope)) throw new PermanentError(`keys create: --scope must be ${KEY_SCOPES.join(' or ')}, got ${values.scope === undefined ? 'nothing' : `"${values.scope}"`}`);
-      const { row, key } = await createApiKey(database.db, { name: values.name, scope: values.scope as KeyScope, created_by: process.env.USER ?? 'cli' });
+      const created = remote
+        ? await remoteKeys.create(remote, { name: values.name, scope: values.scope as string, by: process.env.USER ?? 'cli' }).then((k) => ({ row: { id: k.id, name: k.name, scope: k.scope }, key: k.key }))
+        : await createApiKey(database!.db, { name: values.name, scope: values.scope as KeyScope, created_by: process.env.USER ?? 'cli' });
+      const { row, key } = created;
       if (values.json) io.stdout(JSON.stringify({ id: Number(row.id), key, name: row.name, scope: row.scope }) + '\n');
       else {
         io.stdout(`${key}\n`);
@@ -57,18 +63,18 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
     }
     if (sub === 'list') {
       const { values } = parse(rest, { json: { type: 'boolean' } });
-      const rows = await listApiKeys(database.db);
+      const rows = remote ? await remoteKeys.list<ApiKeyRow>(remote) : await listApiKeys(database!.db);
       io.stdout(values.json ? JSON.stringify({ keys: rows.map((k) => ({ ...k, id: Number(k.id) })) }, null, 2) + '\n' : formatKeys(rows) + '\n');
       return 0;
     }
     const { positionals } = parse(rest, {}, true);
     const id = Number(positionals[0]);
     if (!positionals[0] || !Number.isInteger(id) || id <= 0) throw new PermanentError(`keys revoke: expected a key ID (a positive integer), got ${positionals[0] === undefined ? 'nothing' : `"${positionals[0]}"`}; list them with \`driftwatch keys list\``);
-    const row = await revokeApiKey(database.db, id);
+    const row = remote ? await remoteKeys.revoke<ApiKeyRow>(remote, id) : await revokeApiKey(database!.db, id);
     if (!row) throw new PermanentError(`keys revoke: no API key ${id}; list them with \`driftwatch keys list\``);
     io.stdout(`key ${row.id} "${row.name}" revoked at ${iso(row.revoked_at)}; running servers refuse it within 2 s\n`);
     return 0;
   } finally {
-    await database.close();
+    await database?.close();
   }
 }

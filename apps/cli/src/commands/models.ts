@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PermanentError, getPolicyInForce, getServingState, rollbackModel, rollbackPolicy, type PolicyInForce, type ServingState } from '@driftwatch/core';
 import { loadSettings, openDatabase, type Settings } from '../runtime.js';
+import { remoteFor, remoteRollback, remoteServing } from '../remote.js';
 
 type Io = { stdout(s: string): void; stderr(s: string): void };
 
@@ -68,19 +69,21 @@ export async function modelsCommand(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parse('models', args, { json: { type: 'boolean' } });
   const s = loadSettings();
   const names = positionals.length ? positionals : s.config.models.map((m) => m.name);
-  const database = await openDatabase(s);
+  // `start` holds the embedded database: read it through its HTTP API.
+  const remote = remoteFor(s);
+  const database = remote ? null : await openDatabase(s);
   try {
     const out = [];
     for (const name of names) {
       const base = baseOf(s, name);
       if (!base) throw new PermanentError(`models: "${name}" is not a monitored model (configured: ${s.config.models.map((m) => m.name).join(', ')})`);
-      out.push({ state: await getServingState(database.db, name, base), policy: await getPolicyInForce(database.db, name) });
+      out.push(remote ? await remoteServing<ServingState, PolicyInForce>(remote, name) : { state: await getServingState(database!.db, name, base), policy: await getPolicyInForce(database!.db, name) });
     }
     if (values.json) io.stdout(JSON.stringify(positionals.length === 1 ? { ...out[0].state, policy: out[0].policy } : { models: out.map((o) => ({ ...o.state, policy: o.policy })) }, null, 2) + '\n');
     else io.stdout(out.map((o) => formatServing(o.state, o.policy)).join('\n\n') + '\n');
     return 0;
   } finally {
-    await database.close();
+    await database?.close();
   }
 }
 
@@ -96,10 +99,12 @@ export async function rollbackCommand(args: string[], io: Io): Promise<number> {
   const s = loadSettings();
   const base = baseOf(s, name);
   if (!base) throw new PermanentError(`rollback: "${name}" is not a monitored model (configured: ${s.config.models.map((m) => m.name).join(', ')})`);
-  const database = await openDatabase(s);
+  const remote = remoteFor(s);
+  const database = remote ? null : await openDatabase(s);
   try {
     const by = (values.by as string | undefined) ?? process.env.USER ?? 'cli';
-    const out = await rollbackModel(database.db, { model: name, to: values.to as string | undefined, by, reason: (values.reason as string | undefined) ?? 'manual rollback (CLI)', base_model: base });
+    const req = { model: name, to: values.to as string | undefined, by, reason: (values.reason as string | undefined) ?? 'manual rollback (CLI)', base_model: base };
+    const out = remote ? await remoteRollback<Awaited<ReturnType<typeof rollbackModel>>>(remote, 'model', name, req) : await rollbackModel(database!.db, req);
     if (values.json) io.stdout(JSON.stringify(out, null, 2) + '\n');
     else
       io.stdout(
@@ -107,7 +112,7 @@ export async function rollbackCommand(args: string[], io: Io): Promise<number> {
       );
     return 0;
   } finally {
-    await database.close();
+    await database?.close();
   }
 }
 
@@ -124,10 +129,12 @@ export async function policyCommand(args: string[], io: Io): Promise<number> {
   if (!name || positionals.length > 1) throw new PermanentError('policy rollback: expected one model NAME; see `driftwatch policy --help`');
   const s = loadSettings();
   if (!baseOf(s, name)) throw new PermanentError(`policy rollback: "${name}" is not a monitored model (configured: ${s.config.models.map((m) => m.name).join(', ')})`);
-  const database = await openDatabase(s);
+  const remote = remoteFor(s);
+  const database = remote ? null : await openDatabase(s);
   try {
     const by = (values.by as string | undefined) ?? process.env.USER ?? 'cli';
-    const out = await rollbackPolicy(database.db, { model: name, by, reason: (values.reason as string | undefined) ?? 'manual policy rollback (CLI)' });
+    const req = { model: name, by, reason: (values.reason as string | undefined) ?? 'manual policy rollback (CLI)' };
+    const out = remote ? await remoteRollback<Awaited<ReturnType<typeof rollbackPolicy>>>(remote, 'policy', name, req) : await rollbackPolicy(database!.db, req);
     if (values.json) io.stdout(JSON.stringify(out, null, 2) + '\n');
     else
       io.stdout(
@@ -135,6 +142,6 @@ export async function policyCommand(args: string[], io: Io): Promise<number> {
       );
     return 0;
   } finally {
-    await database.close();
+    await database?.close();
   }
 }

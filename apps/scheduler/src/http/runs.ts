@@ -68,10 +68,9 @@ export function runsRouter(ctx: AppContext): express.Router {
   r.get('/v1/runs/:run_id', admin, async (req, res) => {
     const run_id = String(req.params.run_id);
     const trigger_job_id = started.get(run_id) ?? jobIds.trigger(run_id);
-    const job = await Job.fromId(ctx.queues.get('trigger'), trigger_job_id);
+    const { job, state } = await jobNow(ctx, 'trigger', trigger_job_id);
     const drift_runs = await runsOf(ctx.db, run_id);
     if (!job && drift_runs.length === 0) throw new NotFound(`no run "${run_id}" (its trigger job ${trigger_job_id} is not in the queue and it stored no result)`);
-    const state = job ? await job.getState() : 'removed';
     const summary = state === 'completed' ? ((job!.returnvalue ?? null) as RunStatus['summary']) : null;
     const actionJobs = ((summary?.action_jobs ?? []) as { queue: string; job_id: string }[]).map((a) => actionState(ctx, a));
     const out: RunStatus = {
@@ -95,10 +94,22 @@ export function runsRouter(ctx: AppContext): express.Router {
   return r;
 }
 
+/**
+ * A job and its state, read in that order: a job read before it finished has no return
+ * value yet, so a finished one is read again after its state says so.
+ */
+async function jobNow(ctx: AppContext, queue: QueueName, id: string): Promise<{ job: Job | undefined; state: string }> {
+  const q = ctx.queues.get(queue);
+  let job = await Job.fromId(q, id);
+  if (!job) return { job, state: 'removed' };
+  const state = await job.getState();
+  if (state === 'completed' || state === 'failed') job = (await Job.fromId(q, id)) ?? job;
+  return { job, state };
+}
+
 async function actionState(ctx: AppContext, a: { queue: string; job_id: string }): Promise<ActionJobState> {
-  const job = await Job.fromId(ctx.queues.get(a.queue as QueueName), a.job_id);
+  const { job, state: job_state } = await jobNow(ctx, a.queue as QueueName, a.job_id);
   if (!job) return { queue: a.queue, job_id: a.job_id, job_state: 'removed', attempts_started: 0 };
-  const job_state = await job.getState();
   return {
     queue: a.queue,
     job_id: a.job_id,
