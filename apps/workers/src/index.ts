@@ -9,6 +9,7 @@ import { embedProcessor } from './processors/embed.js';
 
 export { monitorProcessor, triggerProcessor, actionProcessor };
 export { computeMonitor, type MonitorDeps } from './processors/monitor.js';
+export { freezeBaselines } from './baselines.js';
 export type { RunSummary } from './processors/trigger.js';
 
 /** Parses `--queues a,b`; an unknown name is an error that lists the valid ones. */

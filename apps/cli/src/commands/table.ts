@@ -170,6 +170,12 @@ Rejects a decision that waits in awaiting_approval, recording who rejected it an
       return m.gatewayCommand(args, io);
     },
   },
+  baseline: {
+    summary: 'freeze, show or release the reference baseline runs compare with',
+    usage: 'Usage: driftwatch baseline freeze MODEL [--from ISO] [--to ISO] | show [MODEL] | release MODEL',
+    ownHelp: true,
+    run: async (args, io) => (await import('./baseline.js')).baselineCommand(args, io),
+  },
   models: {
     summary: 'serving state: the version and safety policy each model serves, and its versions',
     usage: 'Usage: driftwatch models [NAME] [--json]',

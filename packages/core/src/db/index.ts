@@ -13,3 +13,4 @@ export * from './repo/ingest.js';
 export * from './repo/models.js';
 export * from './repo/progress.js';
 export * from './repo/baselines.js';
+export * from './pglite-thread.js';

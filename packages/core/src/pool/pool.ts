@@ -1,7 +1,6 @@
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { startModuleThread } from './start.js';
 import type { MonitorResult } from '../monitors/types.js';
 import { runMonitorTask, type MonitorTask } from './tasks.js';
 
@@ -68,7 +67,7 @@ export class StatsPool {
   }
 
   private spawn(): Worker {
-    const w = startThread();
+    const w = startModuleThread(import.meta.url, 'thread');
     this.all.add(w);
     w.on('message', (msg: { id: number; ok: boolean; result?: MonitorResult; error?: { name: string; message: string; stack?: string } }) => {
       const p = this.pending.get(w);
@@ -106,16 +105,6 @@ export class StatsPool {
     for (const q of this.queue.splice(0)) q.reject(new Error('statistics pool is closed'));
     await Promise.all([...this.all].map((w) => w.terminate()));
   }
-}
-
-/** Starts one statistics thread from the compiled .js beside this file, or from the .ts source through tsx. */
-function startThread(): Worker {
-  const self = import.meta.url;
-  if (self.endsWith('.js')) return new Worker(new URL('./thread.js', self));
-  const threadUrl = new URL('./thread.ts', self).href;
-  const tsxApi = pathToFileURL(createRequire(fileURLToPath(self)).resolve('tsx/esm/api')).href.replace(/\.cjs$/, '.mjs');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(threadUrl)}); });`;
-  return new Worker(boot, { eval: true });
 }
 
 let shared: StatsPool | undefined;
