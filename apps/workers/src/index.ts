@@ -6,6 +6,7 @@ import { actionWithRetries, markDecisionsOfFailedJobs } from './action-lifecycle
 import { monitorProcessor } from './processors/monitor.js';
 import { triggerProcessor } from './processors/trigger.js';
 import { embedProcessor } from './processors/embed.js';
+import { notifyProcessor } from './processors/notify.js';
 
 export { monitorProcessor, triggerProcessor, actionProcessor };
 export { computeMonitor, type MonitorDeps } from './processors/monitor.js';
@@ -37,6 +38,7 @@ export async function startWorkers(ctx: AppContext, connection: Redis, queues: Q
       workers.push(w);
     }
     else if (q === 'embed') workers.push(registerProcessor('embed', embedProcessor(ctx), common));
+    else if (q === 'notify') workers.push(registerProcessor('notify', notifyProcessor(ctx), common));
     else throw new Error(`queue ${q} is not served by workers`);
   }
   return workers;

@@ -10,5 +10,6 @@ export * from './queues/index.js';
 export * from './providers/index.js';
 export * from './actions/index.js';
 export * from './privacy/index.js';
+export * from './notifications/index.js';
 export * from './ingest/index.js';
 export * from './pool/index.js';

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import {
+  notifyActionOutcome,
   ACTION_RUNNERS,
   PermanentError,
   RateLimitedError,
@@ -59,6 +60,7 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
       }
       // Action events (retrain_events_total, ...) are counted from the decisions table by the scheduler
       // (metrics/of-record.ts); a runner may name a finer outcome in result.outcome (promoted, rejected, held).
+      await notifyActionOutcome(ctx, decision, 'succeeded', result);
       return { decision_id: decision.id, state: 'succeeded', result };
     } catch (e) {
       // Paused or waiting on the provider: the decision stays running, unleased, and the job comes back.
@@ -70,7 +72,7 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
       if (final) {
         // Keep the progress the runner recorded (a fine-tune's job id) next to the error.
         const progress = (await getDecision(ctx.db, decision.id))?.result ?? {};
-        await finishClaim(ctx.db, decision.id, fence, 'failed', { ...progress, error: (e as Error).message });
+        if (await finishClaim(ctx.db, decision.id, fence, 'failed', { ...progress, error: (e as Error).message })) await notifyActionOutcome(ctx, decision, 'failed', { error: (e as Error).message });
       } else {
         await releaseClaim(ctx.db, decision.id, fence);
       }

@@ -7,6 +7,8 @@ import {
   actionInFlight,
   lockModelDecisions,
   lastActedAt,
+  notifyAwaitingApproval,
+  notifyDriftDetected,
   overallScore,
   runsOf,
   windowsFor,
@@ -88,6 +90,12 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
       }
       decisions.push({ id: row.id, action: row.action, state: row.state, priority: row.priority, reason: row.reason });
     }
+    // Notifications (queued for the webhooks, never holding up the run): drift found, and decisions waiting for a human.
+    const drifted = runs.filter((r) => r.status === 'drift');
+    if (drifted.length) {
+      await notifyDriftDetected(ctx, { model: data.model, run_id: data.run_id, overall_score: overall, monitors: drifted.map((r) => ({ monitor: r.monitor, score: r.score, p_value: r.p_value, reason: r.result.reason })) });
+    }
+    for (const { row } of stored) if (row.state === 'awaiting_approval') await notifyAwaitingApproval(ctx, row);
     await recordRunOutcome(ctx.db, data.run_id, monitor_failures);
     return { run_id: data.run_id, model: data.model, overall_score: overall, results: results as unknown as Record<string, unknown>[], monitor_failures, decisions, action_jobs };
   };

@@ -59,6 +59,7 @@ export const queueSettingsSchema = z
   .strict();
 
 const queueDefaults = () => queueSettingsSchema.parse({});
+const notifyDefaults = () => queueSettingsSchema.parse({ concurrency: 4, attempts: 8, backoff: { type: 'exponential', delay_ms: 5000 } });
 const embedDefaults = () => queueSettingsSchema.parse({ concurrency: 2, limiter: { max: 20, duration_ms: 1000 }, attempts: 5 });
 
 export const deploymentConfigSchema = z
@@ -115,9 +116,11 @@ export const deploymentConfigSchema = z
         safety: queueSettingsSchema.default(queueDefaults),
         /** Computed query embeddings (issue 10). Default: 2 jobs per process, at most 20 provider calls a second fleet-wide, 5 attempts. */
         embed: queueSettingsSchema.default(embedDefaults),
+        /** Webhook deliveries (issue 11). Default: 4 at once per process, 8 attempts with exponential backoff from 5 s (about 10 min in all). */
+        notify: queueSettingsSchema.default(notifyDefaults),
       })
       .strict()
-      .default(() => ({ pipeline: queueDefaults(), monitor: queueDefaults(), trigger: queueDefaults(), reindex: queueDefaults(), finetune: queueDefaults(), safety: queueDefaults(), embed: embedDefaults() })),
+      .default(() => ({ pipeline: queueDefaults(), monitor: queueDefaults(), trigger: queueDefaults(), reindex: queueDefaults(), finetune: queueDefaults(), safety: queueDefaults(), embed: embedDefaults(), notify: notifyDefaults() })),
   })
   .strict();
 

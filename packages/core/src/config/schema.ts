@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { notificationsSchema } from '../notifications/events.js';
 import { PII_KINDS } from '../privacy/scrub.js';
 
 /**
@@ -199,6 +200,8 @@ export const driftConfigSchema = z
     actions: actionsSchema.default(() => actionsSchema.parse({})),
     privacy: privacySchema.default(() => privacySchema.parse({})),
     ingest: ingestSchema.default(() => ingestSchema.parse({})),
+    /** Webhooks Driftwatch posts to on drift, approvals, action outcomes, gate verdicts and rollbacks (issue 11). */
+    notifications: notificationsSchema.default(() => notificationsSchema.parse({})),
     /** The models Driftwatch monitors; one job scheduler each. */
     models: z.array(modelSchema).min(1),
   })

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { JobsOptions } from 'bullmq';
 import type { QueueSettings } from '../config/deployment.js';
+import { notificationSchema } from '../notifications/events.js';
 
 /**
  * The job catalog: every queue's name, payload schema and default job options.
@@ -26,12 +27,14 @@ export const payloads = {
   safety: z.object({ decision_id: z.number().int().positive() }),
   /** Interactions stored without an embedding: embed their (scrubbed) queries, in one provider call. */
   embed: z.object({ interaction_ids: z.array(z.number().int().positive()).min(1).max(2048) }),
+  /** One notification to one configured webhook (by url), retried until delivered (notifications/). */
+  notify: z.object({ webhook_url: z.string().url(), notification: notificationSchema }),
 } as const;
 
 export type QueueName = keyof typeof payloads;
 export const QUEUE_NAMES = Object.keys(payloads) as QueueName[];
 /** Queues a `driftwatch worker --queues` process can serve (pipeline is the scheduler's own). */
-export const WORKER_QUEUES: readonly QueueName[] = ['monitor', 'trigger', 'reindex', 'finetune', 'safety', 'embed'];
+export const WORKER_QUEUES: readonly QueueName[] = ['monitor', 'trigger', 'reindex', 'finetune', 'safety', 'embed', 'notify'];
 export type Payload<Q extends QueueName> = z.infer<(typeof payloads)[Q]>;
 
 /** Default job options of a queue, from its deployment settings. */

@@ -1,0 +1,3 @@
+export * from './events.js';
+export * from './deliver.js';
+export * from './emit.js';
