@@ -15,6 +15,12 @@ import { makeDecision } from '../helpers/decisions.js';
  */
 
 const SLOW_ACTIONS = join(import.meta.dirname, '../helpers/slow-actions.ts');
+/**
+ * Waits for events, with room for a loaded machine (CI_LOAD=1 .ci/run): the bounds below
+ * are on what the mechanism under test guarantees, never on how fast this machine is.
+ */
+const LONG = 90_000;
+const until = <T>(fn: () => Promise<T> | T, what: string) => waitFor(fn, what, LONG, 50);
 let pg: SharedPostgres;
 const started: FleetProcess[] = [];
 const fixtures: ReturnType<typeof redisFixture>[] = [];
@@ -42,7 +48,7 @@ function setup(name: string, workerSettings: Record<string, unknown>) {
     TEST_ACTION_LOG: actionLog,
   };
   const worker = async (actionMs: number) => {
-    const p = await spawnDriftwatch(['worker', '--queues', 'safety'], { ...baseEnv, TEST_ACTION_MS: String(actionMs) }, { preload: SLOW_ACTIONS });
+    const p = await spawnDriftwatch(['worker', '--queues', 'safety'], { ...baseEnv, TEST_ACTION_MS: String(actionMs) }, { preload: SLOW_ACTIONS, readyTimeoutMs: LONG });
     started.push(p);
     return p;
   };
@@ -53,20 +59,28 @@ function setup(name: string, workerSettings: Record<string, unknown>) {
     return d;
   };
   const policies = async (decisionId: number) => (await pg.db.query('SELECT 1 FROM safety_policies WHERE decision_id = $1', [decisionId])).rowCount;
-  return { f, worker, events, enqueue, policies };
+  const jobState = (d: { id: number }) => f.queues.get('safety').getJobState(jobIds.action(d.id));
+  /**
+   * The decision is marked succeeded inside the job, a moment before BullMQ records the job
+   * completed: a test that saw the decision must still wait for the job.
+   */
+  const finished = async (d: { id: number }, what: string) => {
+    await until(async () => (await getDecision(pg.db, d.id))!.state === 'succeeded' && (await jobState(d)) === 'completed', what);
+  };
+  return { f, worker, events, enqueue, policies, jobState, finished };
 }
 
-describe('graceful shutdown and stalled jobs', () => {
+describe('graceful shutdown and stalled jobs', { timeout: 400_000 }, () => {
   it('SIGTERM: the running job finishes, no new job starts, the process exits 0', async () => {
     const t = setup('term', { shutdown_timeout_ms: 15_000 });
     const w = await t.worker(1500);
     const first = await t.enqueue();
-    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === first.id), 'the job to start');
-    const t0 = Date.now();
+    await until(() => t.events().some((e) => e.event === 'start' && e.decision === first.id), 'the job to start');
     w.child.kill('SIGTERM');
+    // Added once the worker has begun to shut down (not merely after kill() returned).
+    await until(() => w.stderr().includes('shutting down'), 'the shutdown to begin');
     const second = await t.enqueue();
     expect(await w.exited).toBe(0);
-    const tookMs = Date.now() - t0;
 
     expect((await getDecision(pg.db, first.id))!.state).toBe('succeeded');
     expect(await t.f.queues.get('safety').getJobState(jobIds.action(first.id))).toBe('completed');
@@ -74,25 +88,25 @@ describe('graceful shutdown and stalled jobs', () => {
     // Added after the signal: left for the next worker.
     expect(await t.f.queues.get('safety').getJobState(jobIds.action(second.id))).toBe('waiting');
     expect((await getDecision(pg.db, second.id))!.state).toBe('queued');
-    expect(tookMs).toBeLessThan(10_000);
+    // Finished within worker.shutdown_timeout_ms, not handed back.
     expect(w.stderr()).toMatch(/"outcome":"done".*"msg":"stopped"/);
   });
 
   it('a job that outlives worker.shutdown_timeout_ms is handed back at once and another worker finishes it', async () => {
     // Locks of 30 s: the job must come back because it is handed back, not because its lock lapsed.
     const t = setup('handback', { shutdown_timeout_ms: 1000, lock_duration_ms: 30_000 });
-    const slow = await t.worker(60_000);
+    const slow = await t.worker(120_000);
     const d = await t.enqueue();
-    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
+    await until(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
     const t0 = Date.now();
     expect(await slow.stop('SIGTERM')).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(6000);
+    // Well inside the 30 s lock: the job came back because it was handed back.
+    expect(Date.now() - t0).toBeLessThan(25_000);
     expect(await t.f.queues.get('safety').getJobState(jobIds.action(d.id))).toBe('waiting');
     expect(slow.stderr()).toMatch(/handed 1 back to their queues/);
 
     const next = await t.worker(0);
-    await waitFor(async () => (await getDecision(pg.db, d.id))!.state === 'succeeded', 'the next worker to finish the job', 20_000, 100);
-    expect(await t.f.queues.get('safety').getJobState(jobIds.action(d.id))).toBe('completed');
+    await t.finished(d, 'the next worker to finish the job');
     expect(t.events().filter((e) => e.event === 'end').map((e) => e.pid)).toEqual([next.child.pid]);
     expect(await t.policies(d.id)).toBe(1);
     expect(await next.stop('SIGTERM')).toBe(0);
@@ -100,35 +114,35 @@ describe('graceful shutdown and stalled jobs', () => {
 
   it('a second SIGTERM during the shutdown hands running jobs back at once', async () => {
     const t = setup('again', { shutdown_timeout_ms: 60_000 });
-    const w = await t.worker(60_000);
+    const w = await t.worker(120_000);
     const d = await t.enqueue();
-    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
+    await until(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
     w.child.kill('SIGTERM');
-    await waitFor(() => w.stderr().includes('shutting down'), 'the shutdown to begin');
+    await until(() => w.stderr().includes('shutting down'), 'the shutdown to begin');
     const t0 = Date.now();
     w.child.kill('SIGTERM');
     expect(await w.exited).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(5000);
+    // Well inside the 60 s shutdown bound: the second signal cut it short.
+    expect(Date.now() - t0).toBeLessThan(30_000);
     expect(w.stderr()).toMatch(/second signal; handed 1 back to their queues/);
     expect(await t.f.queues.get('safety').getJobState(jobIds.action(d.id))).toBe('waiting');
   });
 
   it('SIGKILL mid-job: another worker finds the stalled job after the lock lapses and finishes it, once', async () => {
     const t = setup('stalled', { lock_duration_ms: 2000, stalled_interval_ms: 1000, max_stalled_count: 2 });
-    const doomed = await t.worker(60_000);
+    const doomed = await t.worker(120_000);
     const d = await t.enqueue();
-    await waitFor(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
+    await until(() => t.events().some((e) => e.event === 'start' && e.decision === d.id), 'the job to start');
     const rescuer = await t.worker(0);
     const t0 = Date.now();
     doomed.child.kill('SIGKILL');
     expect(await doomed.exited).toBe('SIGKILL');
-    await waitFor(async () => (await getDecision(pg.db, d.id))!.state === 'succeeded', 'the stalled job to be finished by the other worker', 20_000, 50);
+    await t.finished(d, 'the stalled job to be finished by the other worker');
     const recoveredMs = Date.now() - t0;
     console.log(`stalled job recovered ${recoveredMs} ms after SIGKILL (lock_duration_ms 2000, stalled_interval_ms 1000)`);
-    expect(recoveredMs).toBeLessThan(8000);
+    // With the default 30 s lock and stalled check it could not come back before 30 s.
+    expect(recoveredMs).toBeLessThan(25_000);
 
-    const job = (await t.f.queues.get('safety').getJob(jobIds.action(d.id)))!;
-    expect(await job.getState()).toBe('completed');
     expect(t.events().filter((e) => e.event === 'end').map((e) => e.pid)).toEqual([rescuer.child.pid]);
     expect(await t.policies(d.id)).toBe(1);
     const metrics = parseMetrics(await (await fetch(`http://127.0.0.1:${rescuer.ready.metrics_port}/metrics`)).text());

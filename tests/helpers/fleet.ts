@@ -34,8 +34,12 @@ export function redisFixture(prefix: string, dep: DeploymentConfig) {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls until fn returns a truthy value or the time is up; returns that value. */
-export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 15_000, everyMs = 50): Promise<NonNullable<T>> {
+/**
+ * Polls until fn returns a truthy value or the time is up; returns that value. The default
+ * bound is generous: it only ends a wait for something that will not happen, and a loaded
+ * machine (CI_LOAD=1 .ci/run) must not fail a test that waits for an event.
+ */
+export async function waitFor<T>(fn: () => Promise<T> | T, what: string, timeoutMs = 60_000, everyMs = 50): Promise<NonNullable<T>> {
   const until = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -83,7 +87,7 @@ export async function spawnDriftwatch(args: string[], env: Record<string, string
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`driftwatch ${args.join(' ')} did not become ready\nstdout: ${out}\nstderr: ${err}`));
-    }, opts.readyTimeoutMs ?? 30_000);
+    }, opts.readyTimeoutMs ?? 120_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
       out += line + '\n';
       if (line.startsWith('{"event":"ready"')) {

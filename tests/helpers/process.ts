@@ -11,7 +11,7 @@ export interface Running {
 }
 
 /** Starts a long-running driftwatch command and waits for its ready line on stdout. */
-export function startCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 60_000): Promise<Running> {
+export function startCli(args: string[], env: Record<string, string | undefined>, timeoutMs = 120_000): Promise<Running> {
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
