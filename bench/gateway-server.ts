@@ -21,12 +21,14 @@ const ctx = {
   logger: pino({ level: 'warn' }, pino.destination(2)),
 };
 const gw = await startGatewayServer(ctx, { auth: requireScope(ctx, 'ingest'), port: 0, host: '127.0.0.1', ready: async () => true });
+const cpu0 = process.cpuUsage();
 process.stdout.write(JSON.stringify({ port: gw.port, key }) + '\n');
 process.once('SIGTERM', async () => {
+  const cpu = process.cpuUsage(cpu0);
   await gw.close();
   const rows = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM interaction_log WHERE source = 'gateway'`)).rows[0].n;
   const failures = (await registry.getSingleMetric('driftwatch_gateway_log_failures_total')!.get()).values[0]?.value ?? 0;
-  process.stdout.write(JSON.stringify({ rows, log_failures: failures }) + '\n');
+  process.stdout.write(JSON.stringify({ rows, log_failures: failures, cpu_ms: (cpu.user + cpu.system) / 1000 }) + '\n');
   await db.close();
   process.exit(0);
 });

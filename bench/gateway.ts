@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadavg } from 'node:os';
 
 const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '32' } } });
 const N = Number(values.n);
@@ -147,7 +148,11 @@ for (const [name, model] of [
   console.log(`${name}: ${t.per_second.toFixed(0)} requests/s (${t.requests} in ${SECONDS} s, ${CONC} concurrent, ${t.errors} errors; one gateway process)`);
 }
 child.kill('SIGTERM');
-const end = JSON.parse(await nextLine()) as { rows: number; log_failures: number };
+const end = JSON.parse(await nextLine()) as { rows: number; log_failures: number; cpu_ms: number };
 console.log(`interactions logged: ${end.rows} of ${calls} gateway calls (log write failures: ${end.log_failures})`);
+// CPU time is what a call costs the gateway whatever else runs on the machine; wall-clock figures above depend on load.
+const perCall = end.cpu_ms / calls;
+console.log(`gateway CPU per call: ${perCall.toFixed(3)} ms (user+system, interaction log and embedded database included) => at most ${(1000 / perCall).toFixed(0)} calls/s per busy core`);
+console.log(`machine load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (1/5/15 min) on ${(await import('node:os')).cpus().length} cores`);
 upstream.close();
 process.exit(0);

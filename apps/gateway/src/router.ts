@@ -93,7 +93,7 @@ async function pipeStream(res: Response, up: UpstreamReply): Promise<{ text: str
     }
   };
   try {
-    for await (const bytes of up.stream as unknown as AsyncIterable<Uint8Array>) {
+    for await (const bytes of up.stream!) {
       res.write(bytes);
       buf += decoder.decode(bytes, { stream: true });
       let nl: number;

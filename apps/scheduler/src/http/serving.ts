@@ -7,6 +7,7 @@ import {
   getPolicyInForce,
   getServingState,
   listApiKeys,
+  notifyRollback,
   revokeApiKey,
   rollbackModel,
   rollbackPolicy,
@@ -72,13 +73,20 @@ export function servingRouter(ctx: AppContext): express.Router {
     const base = await known(name);
     const to = (req.body as { to?: unknown } | undefined)?.to;
     if (to !== undefined && (typeof to !== 'string' || !to.trim())) throw new PermanentError('to: expected a version name (v1, v2, ...) or "base"');
-    const out = await rollbackModel(ctx.db, { model: name, to: to as string | undefined, by: whoOf(req, res), reason: reasonOf(req, 'manual rollback (API)'), base_model: base });
+    const by = whoOf(req, res);
+    const reason = reasonOf(req, 'manual rollback (API)');
+    const out = await rollbackModel(ctx.db, { model: name, to: to as string | undefined, by, reason, base_model: base });
     res.json(out);
+    notifyRollback(ctx, { model: name, kind: 'model', from: out.from.version ?? 'base', to: out.to.version ?? 'base', by, reason, decision_id: Number(out.decision.id) }).catch(() => {});
   });
   r.post('/v1/models/:name/policy/rollback', admin, json, async (req, res) => {
     const name = String(req.params.name);
     await known(name);
-    res.json(await rollbackPolicy(ctx.db, { model: name, by: whoOf(req, res), reason: reasonOf(req, 'manual policy rollback (API)') }));
+    const by = whoOf(req, res);
+    const reason = reasonOf(req, 'manual policy rollback (API)');
+    const out = await rollbackPolicy(ctx.db, { model: name, by, reason });
+    res.json(out);
+    notifyRollback(ctx, { model: name, kind: 'policy', from: `v${out.from.version}`, to: `v${out.to.version}`, by, reason, decision_id: Number(out.decision.id) }).catch(() => {});
   });
 
   r.post('/v1/keys', admin, json, async (req, res) => {
