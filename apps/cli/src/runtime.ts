@@ -227,13 +227,14 @@ export interface Runtime {
 
 /** Database, Redis, queues and providers of one process. */
 export async function startRuntime(s: Settings): Promise<Runtime> {
-  const database = await openDatabase(s);
-  let redis;
+  // Redis first: it answers (or fails to) in seconds, while opening the embedded database takes longer.
+  const redis = await ensureRedis(s.env.REDIS_URL);
+  let database;
   try {
-    redis = await ensureRedis(s.env.REDIS_URL);
     await probeRedis(redis.url);
+    database = await openDatabase(s);
   } catch (e) {
-    await database.close();
+    await redis.stop();
     throw e;
   }
   const producer = redisConnection(redis.url, 'producer');

@@ -6,11 +6,7 @@ import { ZodError } from 'zod';
 import {
   PermanentError,
   DecisionNotFoundError,
-  IngestError,
   approveDecision,
-  ingestEmbeddings,
-  ingestEvaluations,
-  ingestInteractions,
   keyPath,
   listDecisions,
   listDriftRuns,
@@ -24,23 +20,6 @@ import { requireAdmin, requireScope } from './auth.js';
 import { servingRouter } from './serving.js';
 import { runsRouter } from './runs.js';
 import { createGateway } from '@driftwatch/gateway';
-
-/** A body is one item or a non-empty array of items. */
-function itemsOf(body: unknown): unknown[] {
-  const list = Array.isArray(body) ? body : [body];
-  if (list.length === 0) throw new PermanentError('empty body: send one object or a non-empty array');
-  return list;
-}
-
-/** Runs an ingest; an invalid item is a 400 naming the item (for an array body) and the field. */
-async function ingest(body: unknown, run: (items: never[]) => Promise<number[]>): Promise<number[]> {
-  try {
-    return await run(itemsOf(body) as never[]);
-  } catch (e) {
-    if (e instanceof IngestError && !Array.isArray(body)) throw new PermanentError(`${e.field || '(body)'}: ${e.problem}`);
-    throw e;
-  }
-}
 
 /**
  * The scheduler's HTTP API: ingest (interactions, embeddings, evaluations), decisions
@@ -60,7 +39,9 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   app.locals.gateway = gateway;
   app.use('/openai/v1', gateway.router);
   app.use(ingestRouter(ctx));
-  app.use(express.json({ limit: '20mb' }));
+  // No body parser for the whole app: each route parses its body after authenticating (an
+  // unauthenticated request never makes the server read a body).
+  const json = express.json({ limit: '100kb' });
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -68,19 +49,6 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   app.get('/readyz', async (_req, res) => {
     const ok = await readyWithin(opts.ready);
     res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not_ready' });
-  });
-
-  app.post('/v1/interactions', ingestAuth, async (req, res) => {
-    const ids = await ingest(req.body, (items) => ingestInteractions(ctx.db, items));
-    res.status(201).json({ ids });
-  });
-  app.post('/v1/embeddings', ingestAuth, async (req, res) => {
-    const ids = await ingest(req.body, (items) => ingestEmbeddings(ctx.db, items));
-    res.status(201).json({ ids });
-  });
-  app.post('/v1/evaluations', ingestAuth, async (req, res) => {
-    const ids = await ingest(req.body, (items) => ingestEvaluations(ctx.db, items));
-    res.status(201).json({ ids });
   });
 
   app.get('/v1/runs', admin, async (req, res) => {
@@ -101,8 +69,8 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
     const row = verb === 'approve' ? await approveDecision(ctx.db, ctx.queues, id, by) : await rejectDecision(ctx.db, id, by);
     res.json({ decision: row });
   };
-  app.post('/v1/decisions/:id/approve', admin, decide('approve'));
-  app.post('/v1/decisions/:id/reject', admin, decide('reject'));
+  app.post('/v1/decisions/:id/approve', admin, json, decide('approve'));
+  app.post('/v1/decisions/:id/reject', admin, json, decide('reject'));
 
   if (ctx.env.DRIFTWATCH_ADMIN_TOKEN) {
     const board = new ExpressAdapter();
