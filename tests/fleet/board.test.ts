@@ -26,6 +26,9 @@ let worker: Worker;
 let base: string;
 /** How many times the test's safety worker ran each job. */
 const runs = new Map<string, number>();
+/** Waits for events, with room for a loaded machine (CI_LOAD=1 .ci/run). */
+const LONG = 90_000;
+const until = <T>(fn: () => Promise<T> | T, what: string) => waitFor(fn, what, LONG, 50);
 
 beforeAll(async () => {
   const dir = tempDir();
@@ -35,7 +38,7 @@ beforeAll(async () => {
     DRIFTWATCH_QUEUE_PREFIX: prefix,
     DRIFT_CONFIG: writeYaml(dir, 'drift.yaml', testConfig()),
     DEPLOYMENT_CONFIG: writeYaml(dir, 'deployment.yaml', { http: { port: 0, host: '127.0.0.1' } }),
-  });
+  }, { readyTimeoutMs: 150_000 });
   base = `http://127.0.0.1:${scheduler.ready.http_port}`;
   // A safety worker whose jobs fail on their first run and succeed when retried.
   worker = registerProcessor(
@@ -48,17 +51,17 @@ beforeAll(async () => {
     },
     { connection: f.worker, prefix, deployment: dep, logger: quietLogger },
   );
-});
+}, 180_000);
 afterAll(async () => {
   const code = await scheduler?.stop('SIGTERM');
   await f.cleanup(worker ? [worker] : []);
   expect(code).toBe(0);
-});
+}, 180_000);
 
 async function failedJob(id: number): Promise<string> {
   const jobId = `decision.${id}`;
   await f.queues.add('safety', { decision_id: id }, { jobId });
-  await waitFor(async () => (await f.queues.get('safety').getJobState(jobId)) === 'failed', `${jobId} to fail`);
+  await until(async () => (await f.queues.get('safety').getJobState(jobId)) === 'failed', `${jobId} to fail`);
   return jobId;
 }
 
@@ -66,7 +69,7 @@ async function depth(): Promise<ReturnType<typeof parseMetrics>> {
   return parseMetrics(await (await fetch(`http://127.0.0.1:${scheduler.ready.metrics_port}/metrics`)).text());
 }
 
-describe('Bull Board and the admin token', () => {
+describe('Bull Board and the admin token', { timeout: 300_000 }, () => {
   it('401 without valid credentials; with the token it lists every queue and retries a failed job', async () => {
     const none = await fetch(`${base}/admin/queues`);
     expect(none.status).toBe(401);
@@ -95,7 +98,7 @@ describe('Bull Board and the admin token', () => {
     // Retry through the board's API, as its Retry button does.
     const retry = await fetch(`${base}/admin/queues/api/queues/safety/${jobId}/retry`, { method: 'PUT', headers: bearer });
     expect(retry.status).toBeLessThan(300);
-    await waitFor(async () => (await f.queues.get('safety').getJobState(jobId)) === 'completed', 'the retried job to complete');
+    await until(async () => (await f.queues.get('safety').getJobState(jobId)) === 'completed', 'the retried job to complete');
     expect(runs.get(jobId)).toBe(2);
     m = await depth();
     expect(metricSum(m, 'driftwatch_queue_jobs', { queue: 'safety', state: 'failed' })).toBe(0);
@@ -127,23 +130,26 @@ describe('Bull Board and the admin token', () => {
     const { chromium } = await import('playwright-core');
     const jobId = await failedJob(202);
     const browser = await chromium.launch({
+      timeout: LONG,
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
     });
     try {
       const ctx = await browser.newContext({ extraHTTPHeaders: { authorization: `Bearer ${TOKEN}` } });
       const page = await ctx.newPage();
+      page.setDefaultTimeout(LONG);
+      page.setDefaultNavigationTimeout(LONG);
       await page.goto(`${base}/admin/queues`);
-      await page.getByText('safety', { exact: true }).first().waitFor({ timeout: 15_000 });
+      await page.getByText('safety', { exact: true }).first().waitFor({ timeout: LONG });
       const text = await page.innerText('body');
       for (const q of QUEUE_NAMES) expect(text).toContain(q);
 
       await page.goto(`${base}/admin/queues/queue/safety?status=failed`);
-      await page.getByText(jobId).first().waitFor({ timeout: 15_000 });
-      await page.getByText(/provider returned 500/).first().waitFor({ timeout: 15_000 });
+      await page.getByText(jobId).first().waitFor({ timeout: LONG });
+      await page.getByText(/provider returned 500/).first().waitFor({ timeout: LONG });
       await page.getByRole('button', { name: 'Retry all' }).click();
       await page.getByRole('button', { name: 'Confirm' }).click();
-      await waitFor(async () => (await f.queues.get('safety').getJobState(jobId)) === 'completed', 'the job retried from the board to complete');
+      await until(async () => (await f.queues.get('safety').getJobState(jobId)) === 'completed', 'the job retried from the board to complete');
       expect(runs.get(jobId)).toBe(2);
     } finally {
       await browser.close();
