@@ -55,6 +55,10 @@ export function actionProcessor(ctx: AppContext, action: ActionKind): Processor<
       const result = await ACTION_RUNNERS[action](ctx, claim.decision);
       const done = await finishClaim(ctx.db, decision.id, fence, 'succeeded', result);
       if (!done) {
+        // The runner moved the decision on itself (a fine-tune parked for approval of its cost), or
+        // another job took the claim over (then that job records the outcome, not this one).
+        const now = await getDecision(ctx.db, decision.id);
+        if (now && Number((now as { fence?: number }).fence) === fence) return { decision_id: decision.id, state: now.state, result };
         log.warn({ decision: decision.id, fence }, 'claim lost before the outcome was recorded; the job that took over records it');
         return { decision_id: decision.id, state: 'superseded', superseded: true };
       }
