@@ -5,6 +5,8 @@ import {
   PermanentError,
   applyHeldFeedback,
   createScrubber,
+  decodeOtlpTraces,
+  spansToEvents,
   enqueueEmbeddings,
   expireHeldFeedback,
   ingestBacklog,
@@ -17,6 +19,25 @@ import {
   type BatchOptions,
 } from '@driftwatch/core';
 import { requireScope, type Principal } from './auth.js';
+import { openApiDocument } from './openapi.js';
+
+/** An OTLP ExportTraceServiceResponse in protobuf: partial_success { rejected_spans, error_message } (empty when all were accepted). */
+function otlpProtoResponse(rejected: number, message: string): Buffer {
+  if (!rejected) return Buffer.alloc(0);
+  const varint = (n: number) => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n = Math.floor(n / 128);
+      if (n) b |= 0x80;
+      out.push(b);
+    } while (n);
+    return out;
+  };
+  const msg = Buffer.from(message);
+  const inner = Buffer.from([0x08, ...varint(rejected), 0x12, ...varint(msg.length), ...msg]);
+  return Buffer.from([0x0a, ...varint(inner.length), ...inner]);
+}
 
 const mb = (n: number) => (n >= 1024 * 1024 ? `${+(n / 1024 / 1024).toFixed(2)} MB` : `${n} bytes`);
 
@@ -191,6 +212,45 @@ export function ingestRouter(ctx: AppContext): express.Router {
       queue = null;
     }
     res.json({ ...backlog, embed_queue: queue, compute_embeddings: cfg.compute_embeddings });
+  });
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument());
+  });
+
+  // OTLP/HTTP traces (JSON or protobuf): GenAI spans become interactions (see core ingest/otel.ts).
+  const otlpJson = express.json({ limit: cfg.body_limit_bytes, type: ['application/json'] });
+  const otlpProto = express.raw({ limit: cfg.body_limit_bytes, type: ['application/x-protobuf', 'application/protobuf'] });
+  router.post('/v1/otel/v1/traces', ingestAuth, limited, otlpJson, otlpProto, async (req, res) => {
+    const proto = Buffer.isBuffer(req.body);
+    let traces;
+    try {
+      traces = proto ? decodeOtlpTraces(req.body as Buffer) : req.body;
+    } catch (e) {
+      res.status(400).json({ error: `body is not an OTLP ExportTraceServiceRequest: ${(e as Error).message}` });
+      return;
+    }
+    if (!traces || typeof traces !== 'object' || Array.isArray(traces)) {
+      res.status(proto ? 400 : 415).json({ error: 'send OTLP/HTTP traces: Content-Type application/json or application/x-protobuf' });
+      return;
+    }
+    const model = (typeof req.query.model === 'string' && req.query.model) || req.get('x-driftwatch-model') || undefined;
+    let conv;
+    try {
+      conv = spansToEvents(traces, { model });
+    } catch (e) {
+      res.status(400).json({ error: `body is not OTLP traces: ${(e as Error).message}` });
+      return;
+    }
+    const out = await ingestBatch(ctx.db, conv.events, batchOpts());
+    queueEmbeddings(out.pendingEmbeddings);
+    const problems = [...conv.rejected.map((r) => `span ${r.span}: ${r.message}`), ...out.errors.map((e) => `${e.id}: ${e.message}`)];
+    const message = problems.slice(0, 5).join('; ');
+    if (proto) {
+      res.status(200).type('application/x-protobuf').send(otlpProtoResponse(problems.length, message));
+      return;
+    }
+    res.status(200).json(problems.length ? { partialSuccess: { rejectedSpans: problems.length, errorMessage: message } } : {});
   });
 
   router.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
