@@ -21,6 +21,7 @@ import {
   sparseProjection,
   stack,
   takeRows,
+  totalVariance,
   type DriftConfig,
   type Matrix,
   type MonitorKind,
@@ -92,7 +93,17 @@ export async function compareCommand(argv: string[], io: Io = defaultIo): Promis
     }
     const { result, scatter } = await run(kind, values.baseline, values.current, config, Boolean(values.html));
     if (values.html) {
-      const report: ReportInput = { result, baselineFile: values.baseline, currentFile: values.current, alpha: config.alpha, scatter };
+      const report: ReportInput = {
+        result,
+        baselineFile: values.baseline,
+        currentFile: values.current,
+        alpha: config.alpha,
+        scatter,
+        generatedAt: new Date(),
+        configFile: values.config ?? '(defaults)',
+        seed: config.seed,
+        permutations: config.embedding_thresholds.permutations,
+      };
       try {
         writeFileSync(values.html, renderHtml(report));
       } catch (e) {
@@ -156,12 +167,15 @@ function scatterPoints(b: Matrix, c: Matrix, config: DriftConfig): ReportInput['
   const pr = b.cols > dim ? sparseProjection(b.cols, dim, deriveRng(config.seed, 'scatter-projection')) : null;
   const zb = pr ? project(sb, pr) : sb;
   const zc = pr ? project(sc, pr) : sc;
-  const fit = pcaFit(stack(zb, zc), 2);
+  const pooled = stack(zb, zc);
+  const fit = pcaFit(pooled, 2);
+  const total = totalVariance(pooled);
   const toPairs = (m: Matrix): [number, number][] => {
     const t = pcaTransform(m, fit);
     return Array.from({ length: t.rows }, (_, i) => [t.data[i * t.cols], t.cols > 1 ? t.data[i * t.cols + 1] : 0]);
   };
-  return { baseline: toPairs(zb), current: toPairs(zc) };
+  const explained = fit.variances.map((v) => (total > 0 ? v / total : 0));
+  return { baseline: toPairs(zb), current: toPairs(zc), explained: [explained[0] ?? 0, explained[1] ?? 0] };
 }
 
 function fmt(x: unknown): string {

@@ -1,6 +1,7 @@
 import type { EmbeddingThresholds, MonitorSettings } from '../config/schema.js';
 import { domainClassifierTest } from '../stats/classifier.js';
 import { clusterMeans, kmeansFit, silhouette } from '../stats/clustering.js';
+import { clusterProportions } from '../stats/cluster-proportions.js';
 import { ksTwoSample } from '../stats/ks.js';
 import { colMeans, cosineDistance, euclidean, project, sparseProjection, stack, takeRows, totalVariance, zeros } from '../stats/matrix.js';
 import { mmdPermutationTest } from '../stats/mmd.js';
@@ -37,8 +38,14 @@ const SIGNIFICANT_SCORE = 0.2;
  *      relative change; threshold `variance_threshold`.
  *    - `silhouette`: KMeans (`clusters`, ml-kmeans, k-means++) fitted separately on
  *      each window (in the projected space); `value` = |silhouette change|; threshold `silhouette_threshold`.
- *    - `cluster_shift`: mean distance (full dimension) from each baseline cluster
- *      centroid to the nearest current one.
+ *    - `cluster_shift`: how the mix of topics moved. The baseline's KMeans clusters are
+ *      its topics; each current row is assigned to the nearest baseline centroid. `value`
+ *      = total variation distance of the two windows' cluster proportions (0 = same mix,
+ *      1 = disjoint), with `baseline_proportions` / `current_proportions` per cluster,
+ *      `distance_ratio` (mean distance of current rows to their centroid over the
+ *      baseline's: > 1 when rows lie far from every known topic) and `centroid_distance`
+ *      (mean distance from each baseline centroid to the nearest current one). A new
+ *      topic raises it; descriptive, not a test.
  *    - `psi`: PSI on projections onto the baseline's top 10 principal directions,
  *      baseline deciles as bins; `value` = mean over the directions, `max` too;
  *      threshold `psi_threshold`.
@@ -155,7 +162,17 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
       for (let b = 0; b < cc.k; b++) best = Math.min(best, euclidean(fb.centroids.subarray(a * d, (a + 1) * d), fc.centroids.subarray(b * d, (b + 1) * d)));
       shift += best;
     }
-    methods.cluster_shift = { value: r(shift / cb.k), threshold: null, flagged: false };
+    // Topics: the baseline's clusters, with the current window's rows assigned to them (fitted on the baseline only).
+    const topics = clusterProportions(zb, cb.labels, cb.centroids, cb.k, zc);
+    methods.cluster_shift = {
+      value: r(topics.shift),
+      baseline_proportions: topics.baseline.map((x) => r(x)),
+      current_proportions: topics.current.map((x) => r(x)),
+      distance_ratio: r(topics.distance_ratio),
+      centroid_distance: r(shift / cb.k),
+      threshold: null,
+      flagged: false,
+    };
   });
 
   const mmd = timed('mmd', () => mmdPermutationTest(sb, sc, { permutations: t.permutations, rng: deriveRng(s.seed, 'mmd') }));
