@@ -225,7 +225,7 @@ describe('dashboards/prometheus.yml and docker-compose.yml', () => {
   });
 
   it('defines the services of the deployment', () => {
-    for (const s of ['redis', 'postgres', 'prometheus', 'grafana', 'migrate', 'scheduler', 'workers']) expect(services, s).toContain(s);
+    for (const s of ['redis', 'postgres', 'prometheus', 'alertmanager', 'grafana', 'migrate', 'scheduler', 'workers']) expect(services, s).toContain(s);
     expect(compose.services.redis.command.join(' ')).toMatch(/--maxmemory-policy noeviction/);
     expect(compose.services.postgres.image).toMatch(/^pgvector\/pgvector:pg16/);
     expect(compose.services.workers.deploy.replicas).toBe(2);
@@ -238,6 +238,19 @@ describe('dashboards/prometheus.yml and docker-compose.yml', () => {
       expect(compose.services[s].environment.REDIS_URL, s).toBe('redis://redis:6379');
       expect(compose.services[s].healthcheck.test.join(' '), s).toContain('/healthz');
     }
+  });
+
+  it('wires Alertmanager, shares the data folder between Driftwatch containers, and passes docker-compose config', () => {
+    expect(prometheusConfig.alerting.alertmanagers[0].static_configs[0].targets).toEqual(['alertmanager:9093']);
+    expect(compose.services.alertmanager.volumes).toContain('./dashboards/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro');
+    for (const s of ['scheduler', 'workers', 'migrate']) {
+      expect(compose.services[s].volumes, s).toContain('driftwatch-data:/data');
+      expect(compose.services[s].environment.DRIFTWATCH_DATA_DIR, s).toBe('/data');
+    }
+    expect(compose.services.workers.command.join(' ')).toMatch(/notify/);
+    if (existsSync('/usr/bin/docker-compose')) execFileSync('/usr/bin/docker-compose', ['-f', resolve(root, 'docker-compose.yml'), 'config', '-q'], { cwd: root, stdio: 'pipe' });
+    if (existsSync('/usr/bin/amtool')) expect(execFileSync('/usr/bin/amtool', ['check-config', resolve(root, 'dashboards/alertmanager.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
+    if (existsSync('/usr/bin/promtool')) expect(execFileSync('/usr/bin/promtool', ['check', 'config', resolve(root, 'dashboards/prometheus.yml')], { encoding: 'utf8' })).toContain('SUCCESS');
   });
 
   it('mounts files that exist', () => {
