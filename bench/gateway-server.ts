@@ -1,16 +1,17 @@
 /**
  * The gateway process of bench/gateway.ts: `driftwatch gateway` as it runs in production
  * (auth by API key, serving cache, safety policy, batched interaction log) on an
- * in-memory embedded database, in front of the bench's instant upstream. Prints
+ * in-memory embedded database (or a Postgres URL), in front of the bench's instant upstream. Prints
  * {"port", "key"} when it serves; on SIGTERM writes what waits and prints the row count.
  */
 import { pino } from 'pino';
-import { OfflineModerationProvider, PgliteDb, createApiKey, loadEnvironment, migrate, parseDriftConfig, registry } from '@driftwatch/core';
+import { OfflineModerationProvider, PgDb, PgliteDb, createApiKey, loadEnvironment, migrate, parseDriftConfig, registry, type Db } from '@driftwatch/core';
 import { startGatewayServer } from '@driftwatch/gateway';
 import { requireScope } from '@driftwatch/scheduler';
 
 const upstream = process.argv[2];
-const db = await PgliteDb.open('memory://');
+// argv[3]: a Postgres URL (the database in another process), else embedded in this process.
+const db: Db = process.argv[3] ? new PgDb(process.argv[3]) : await PgliteDb.open('memory://');
 await migrate(db);
 const { key } = await createApiKey(db, { name: 'bench', scope: 'ingest' });
 const ctx = {

@@ -7,7 +7,8 @@
  * Goal (issue 8): p50 added < 2 ms, p99 added < 10 ms, >= 1000 requests/s per process.
  *
  * Options: --n N (sequential calls per measurement, default 2000), --seconds S (throughput
- * run, default 5), --concurrency C (default 32).
+ * run, default 5), --concurrency C (default 32), --db process|embedded (the database in its
+ * own process, as Postgres is in production, default; or embedded in the gateway's process).
  */
 import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
@@ -17,7 +18,8 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 
-const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '32' } } });
+const { values } = parseArgs({ options: { n: { type: 'string', default: '2000' }, seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '32' }, db: { type: 'string', default: 'process' } } });
+if (!['process', 'embedded'].includes(values.db!)) throw new Error('--db process|embedded');
 const N = Number(values.n);
 const SECONDS = Number(values.seconds);
 const CONC = Number(values.concurrency);
@@ -54,7 +56,14 @@ await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
 const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
 
 const root = resolve(import.meta.dirname, '..');
-const child = spawn(process.execPath, [...(process.env.GATEWAY_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.GATEWAY_PROF] : []), '--import', 'tsx', '--conditions=source', resolve(root, 'bench/gateway-server.ts'), upstreamUrl], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+let dbChild: ReturnType<typeof spawn> | null = null;
+let dbUrl: string[] = [];
+if (values.db === 'process') {
+  dbChild = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', resolve(root, 'bench/gateway-db.ts')], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((r) => createInterface({ input: dbChild!.stdout! }).once('line', r));
+  dbUrl = [(JSON.parse(first) as { url: string }).url];
+}
+const child = spawn(process.execPath, [...(process.env.GATEWAY_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.GATEWAY_PROF] : []), '--import', 'tsx', '--conditions=source', resolve(root, 'bench/gateway-server.ts'), upstreamUrl, ...dbUrl], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
 const lines = createInterface({ input: child.stdout! });
 const nextLine = () => new Promise<string>((r) => lines.once('line', r));
 const { port, key } = JSON.parse(await nextLine()) as { port: number; key: string };
@@ -125,7 +134,7 @@ async function throughput(model: string) {
 const f = (x: number) => x.toFixed(2).padStart(7);
 const results: Record<string, unknown> = {};
 let calls = 0;
-console.log(`gateway bench: ${N} sequential calls per row (after 200 warm-up), direct upstream vs through the gateway; ms`);
+console.log(`gateway bench: ${N} sequential calls per row (after 200 warm-up), direct upstream vs through the gateway; ms; database ${values.db === 'process' ? 'in its own process (PGlite behind the Postgres protocol)' : 'embedded in the gateway process'}`);
 console.log(`${'case'.padEnd(34)} ${'direct p50'.padStart(10)} ${'gw p50'.padStart(7)} ${'added p50'.padStart(9)} ${'direct p99'.padStart(10)} ${'gw p99'.padStart(7)} ${'added p99'.padStart(9)}`);
 for (const [name, model, stream] of [
   ['monitored model, non-streamed', 'support-bot', false],
@@ -152,7 +161,8 @@ const end = JSON.parse(await nextLine()) as { rows: number; log_failures: number
 console.log(`interactions logged: ${end.rows} of ${calls} gateway calls (log write failures: ${end.log_failures})`);
 // CPU time is what a call costs the gateway whatever else runs on the machine; wall-clock figures above depend on load.
 const perCall = end.cpu_ms / calls;
-console.log(`gateway CPU per call: ${perCall.toFixed(3)} ms (user+system, interaction log and embedded database included) => at most ${(1000 / perCall).toFixed(0)} calls/s per busy core`);
+console.log(`gateway CPU per call: ${perCall.toFixed(3)} ms (user+system${values.db === 'embedded' ? ', the embedded database included' : ', the database process not included'}) => at most ${(1000 / perCall).toFixed(0)} calls/s per busy core`);
 console.log(`machine load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (1/5/15 min) on ${(await import('node:os')).cpus().length} cores`);
+dbChild?.kill('SIGTERM');
 upstream.close();
 process.exit(0);

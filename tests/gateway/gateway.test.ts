@@ -221,3 +221,37 @@ describe('OpenAI-compatible gateway', () => {
     expect(await anon.models.list().catch((x) => (x as { status: number }).status)).toBe(401);
   });
 });
+
+describe('gateway without OPENAI_API_KEY (offline upstream)', () => {
+  it('answers, streams and embeds on this machine; an unknown key is 401 once a key exists', async () => {
+    const db = await PgliteDb.open('memory://');
+    await migrate(db);
+    const ctx = testContext({ db, queues: {} as never, deployment: deployment(), config: { models: [{ name: 'support-bot', base_model: 'gpt-4o-mini' }] } });
+    const key = (await createApiKey(db, { name: 'app', scope: 'ingest' })).key;
+    const app = createHttpApp(ctx, { ready: async () => true });
+    const gw = app.locals.gateway as Gateway;
+    const server = await new Promise<Server>((r) => {
+      const s = app.listen(0, '127.0.0.1', () => r(s));
+    });
+    try {
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${(server.address() as { port: number }).port}/openai/v1`, apiKey: key, maxRetries: 0 });
+      const r = await client.chat.completions.create({ model: 'support-bot', messages: [{ role: 'user', content: 'Hello there' }] });
+      expect(r.model).toBe('gpt-4o-mini');
+      expect(typeof r.choices[0].message.content).toBe('string');
+      expect(r.choices[0].message.content!.length).toBeGreaterThan(0);
+      let text = '';
+      for await (const c of await client.chat.completions.create({ model: 'support-bot', stream: true, messages: [{ role: 'user', content: 'Hello there' }] })) text += c.choices[0]?.delta?.content ?? '';
+      expect(text).toBe(r.choices[0].message.content);
+      const e = await client.embeddings.create({ model: 'text-embedding-3-small', input: 'hello world' });
+      expect(e.data[0].embedding.length).toBeGreaterThan(10);
+      const bad = new OpenAI({ baseURL: client.baseURL, apiKey: 'wrong', maxRetries: 0 });
+      expect(await bad.embeddings.create({ model: 'x', input: 'y' }).catch((x) => (x as { status: number }).status)).toBe(401);
+      await gw.log.drain();
+      expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM interaction_log WHERE source = 'gateway'`)).rows[0].n).toBe(2);
+    } finally {
+      await gw.close();
+      await new Promise((r) => server.close(r));
+      await db.close();
+    }
+  });
+});

@@ -53,6 +53,8 @@ const sse = (res: Response, data: unknown) => res.write(`data: ${JSON.stringify(
 function streamCompletion(res: Response, c: Completion, includeUsage: boolean): void {
   res.status(200).setHeader('content-type', 'text/event-stream; charset=utf-8');
   res.setHeader('cache-control', 'no-cache');
+  // The whole answer is known: its chunks leave in one write (end() uncorks).
+  res.cork();
   const base = { id: c.id, object: 'chat.completion.chunk', created: c.created, model: c.model, system_fingerprint: c.system_fingerprint ?? null };
   const usage = includeUsage ? { usage: null } : {};
   const choice = c.choices[0];
