@@ -34,8 +34,16 @@ export async function rejectCommand(rt: Runtime, id: number, by: string) {
   return rejectDecision(rt.ctx.db, id, by);
 }
 
-/** `driftwatch decisions`: the table, or --json. */
+/** `driftwatch decisions`: the table, or --json; `driftwatch decisions show ID` (decision-show.ts). */
 export async function decisionsListCommand(args: string[], io: Io): Promise<number> {
+  if (args[0] === 'show') {
+    const show = await import('./decision-show.js');
+    if (args.includes('--help') || args.includes('-h')) {
+      io.stdout(show.DECISION_SHOW_USAGE + '\n');
+      return 0;
+    }
+    return show.decisionShowCommand(args.slice(1), io);
+  }
   const { values } = parseCommand('decisions', args, { state: { type: 'string' }, model: { type: 'string' }, limit: { type: 'string' }, json: { type: 'boolean' } });
   const limit = values.limit === undefined ? 50 : Number(values.limit);
   if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`decisions: --limit expects a positive integer, got "${values.limit}"`);

@@ -116,12 +116,19 @@ order, each in its own transaction. --status lists every migration and when it w
     run: async (args, io) => (await import('./migrate.js')).migrateCommand(args, io),
   },
   demo: {
-    summary: "seed the original design's demo (music -> programming questions)",
+    summary: "seed the original design's demo (music -> programming questions); --days N: the days after the fine-tune",
     usage: `Usage: driftwatch demo [--model NAME] [--reset]
+       driftwatch demo --days N [--json]
+       driftwatch demo --story [--json]
 
-Seeds the demo scenario into the database: a chatbot whose users moved from music questions
-(accuracy 92%, refusals 3%, $50/day) to programming questions (78%, 12%, $65/day) in the
-last current_days days. --reset deletes the model's rows first.`,
+Seeds the demo scenario into the database: a chatbot about music whose users start asking
+programming questions in the last current_days days. Every answer is the offline chat
+model's (its base model knows music, not programming): accuracy about 92% -> 79%,
+refusals about 2% -> 17%. --reset deletes the model's logs first.
+--days N simulates the N days after a fine-tune (the history moves N days back; the same
+users ask, answered by the version served now) and prints the before / during / after
+table of accuracy, refusals, feedback and cost per day, measured from the logs.
+--story prints that table only.`,
     run: async (args, io) => (await import('./demo-command.js')).demoCommand(args, io),
   },
   compare: {
@@ -139,8 +146,11 @@ last current_days days. --reset deletes the model's rows first.`,
   decisions: {
     summary: 'recent decisions and their state',
     usage: `Usage: driftwatch decisions [--state S] [--model M] [--limit N] [--json]
+       driftwatch decisions show ID [--json]
 
-Lists recent decisions, newest first: id, model, action, state, who decided and why.`,
+Lists recent decisions, newest first: id, model, action, state, who decided and why.
+\`decisions show ID\` prints one in full: for a fine-tune, the training file kept, its
+examples, every exclusion and redaction, the cost estimate and final cost, and the gate.`,
     run: async (args, io) => (await import('./decisions.js')).decisionsListCommand(args, io),
   },
   approve: {

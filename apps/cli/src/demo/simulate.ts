@@ -96,7 +96,9 @@ export async function simulateDays(o: { from: Date; days: number; programmingSha
     const refused = isRefusal(response);
     const rated = rand() < RATED;
     const score = right ? 4 + Math.floor(rand() * 2) : refused ? 1 + Math.floor(rand() * 2) : 2 + Math.floor(rand() * 2);
-    const tokens: [number, number] = [40 + Math.floor(rand() * 40), 120 + Math.floor(rand() * 80)];
+    // Programming questions carry the user's code: longer prompts, so they cost more.
+    const code = qa.subject in PROGRAMMING ? 150 + Math.floor(rand() * 150) : 0;
+    const tokens: [number, number] = [40 + Math.floor(rand() * 40) + code, 120 + Math.floor(rand() * 80)];
     return { ts, model_version: o.served.version, query: qa.question, response, feedback: rated ? score : null, success: right, cost: ((tokens[0] + tokens[1]) / 1000) * USD_PER_1K_TOKENS, tokens, bot: true };
   };
   asked.forEach((a, i) => {

@@ -15,6 +15,8 @@ import {
   type AppContext,
   type DecisionRow,
   type Processor,
+  type Verification,
+  verifyPromotion,
 } from '@driftwatch/core';
 
 export interface RunSummary {
@@ -24,6 +26,8 @@ export interface RunSummary {
   results: Record<string, unknown>[];
   monitor_failures: Record<string, string>;
   decisions: Pick<DecisionRow, 'id' | 'action' | 'state' | 'priority' | 'reason'>[];
+  /** The promoted version's verification by this run, if a version is promoted (actions/verification.ts). */
+  verification?: Verification;
   /** Ids of the action jobs this trigger enqueued (or found already enqueued). */
   action_jobs: { queue: string; job_id: string }[];
 }
@@ -42,6 +46,12 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     const overall = overallScore(results);
 
     const now = new Date(data.now);
+    // The served version's verification (actions/verification.ts): once enough traffic of a promoted
+    // version is logged, verified or regressed (and rolled back, actions.auto_rollback). Not in dry runs.
+    const verification = data.dry_run || cfg.actions.dry_run ? null : await verifyPromotion(ctx, data.model, now).catch((e: Error) => {
+      ctx.logger.warn({ model: data.model, err: e.message }, 'verification of the promoted version failed; the next run tries again');
+      return null;
+    });
     const { current } = windowsFor(now, cfg.baseline_days, cfg.current_days);
     // Decide and store under a per-model lock: two runs of one model deciding at once
     // (two trigger workers, a manual run-once next to the cron) must see each other's
@@ -97,6 +107,6 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     }
     for (const { row } of stored) if (row.state === 'awaiting_approval') await notifyAwaitingApproval(ctx, row);
     await recordRunOutcome(ctx.db, data.run_id, monitor_failures);
-    return { run_id: data.run_id, model: data.model, overall_score: overall, results: results as unknown as Record<string, unknown>[], monitor_failures, decisions, action_jobs };
+    return { run_id: data.run_id, model: data.model, overall_score: overall, results: results as unknown as Record<string, unknown>[], monitor_failures, decisions, action_jobs, ...(verification ? { verification } : {}) };
   };
 }

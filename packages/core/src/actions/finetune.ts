@@ -5,6 +5,7 @@ import { getModelVersion, getPromotedVersion, promoteModelVersion, reserveModelV
 import { recordDecisionProgress } from '../db/repo/progress.js';
 import { apiCostUsdTotal } from '../metrics/registry.js';
 import { modelEvalAccuracy } from '../metrics/retraining.js';
+import { notifyAwaitingApproval, notifyGateVerdict } from '../notifications/emit.js';
 import { FINE_TUNE_TRAINING_PRICES, PRICES_AS_OF, baseModelName, fineTuneCost } from '../providers/prices.js';
 import { askModel, holdoutItems, judge } from './evaluation.js';
 import { buildTrainingData, describeExclusions, type TrainingDataReport } from './training-data.js';
@@ -150,6 +151,7 @@ export const finetune: ActionRunner = async (ctx, decision) => {
         p = { ...p, cost_approval_requested_at: asked, status: 'awaiting_approval' };
         await parkForApproval(ctx.db, decision.id, why, p as Record<string, unknown>);
         ctx.logger.info({ decision: decision.id, estimate: estimate.usd }, 'fine-tune waits for approval of its cost');
+        await notifyAwaitingApproval(ctx, { ...decision, reason: `${decision.reason} | waiting for approval: ${why}` });
         return { ...p, awaiting_approval: true, reason: why };
       }
       if (!p.start_key || !p.version) {
@@ -266,6 +268,7 @@ export const finetune: ActionRunner = async (ctx, decision) => {
     modelEvalAccuracy.set({ model: decision.model, version: p.version!, role: 'champion' }, verdict.accuracy.champion);
   }
   ctx.logger.info({ decision: decision.id, version: p.version, outcome: verdict.outcome, reason: verdict.reason }, 'fine-tune evaluated');
+  await notifyGateVerdict(ctx, { model: decision.model, decision_id: decision.id, version: p.version!, verdict: verdict.outcome, candidate_accuracy: verdict.accuracy.challenger, incumbent_accuracy: verdict.accuracy.champion, reason: verdict.reason });
   return {
     ...base,
     status: verdict.outcome,

@@ -11,3 +11,4 @@ export * from './approval.js';
 export { estimateFineTuneCost, type CostEstimate } from './finetune.js';
 export * from './evaluation.js';
 export * from './training-data.js';
+export * from './verification.js';
