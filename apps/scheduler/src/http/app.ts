@@ -86,7 +86,10 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
     else if (err instanceof PermanentError) res.status(err.name === 'DecisionStateError' ? 409 : 400).json({ error: err.message });
     else if (err instanceof ZodError) res.status(400).json({ error: err.issues.map((i) => `${keyPath(i.path)}: ${i.message}`).join('; ') });
     else if ((err as { type?: string }).type === 'entity.parse.failed') res.status(400).json({ error: 'body is not valid JSON' });
-    else {
+    else if ((err as { type?: string }).type === 'entity.too.large') res.status(413).json({ error: `request body is larger than this route's limit of ${(err as { limit?: number }).limit ?? '?'} bytes` });
+    else if (typeof (err as { status?: unknown }).status === 'number' && (err as { status: number }).status >= 400 && (err as { status: number }).status < 500) {
+      res.status((err as { status: number }).status).json({ error: (err as Error).message });
+    } else {
       ctx.logger.error({ err: (err as Error).message }, 'http error');
       res.status(500).json({ error: 'internal error; see the scheduler log' });
     }
