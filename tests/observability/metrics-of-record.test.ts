@@ -59,9 +59,11 @@ describe('figures of record come from the database at scrape time', () => {
     await db.query(`INSERT INTO interaction_log (model, ts, query, cost_usd) VALUES ('support-bot', $1, 'q', 2.5)`, [new Date(now.getTime() - 86_400_000)]);
     await db.query(`INSERT INTO interaction_log (model, model_version, ts, query, prompt_tokens, completion_tokens) VALUES ('support-bot', 'gpt-4o-mini', $1, 'q', 1000000, 1000000)`, [new Date(now.getTime() - 10 * 86_400_000)]);
 
+    await db.query(`INSERT INTO model_versions (model, version, provider, status, eval_accuracy) VALUES ('support-bot', 'v1', 'offline', 'promoted', 0.9)`);
+
     const fresh = metricsOfRecord(db, opts);
     await fresh.refresh();
-    const s = await scrape(['drift_overall_score', 'drift_accuracy_score', 'drift_embedding_score', 'model_accuracy', 'model_accuracy_baseline', 'model_refusal_rate', 'model_refusal_rate_baseline', 'model_cost_per_interaction_usd', 'retrain_events_total', 'reindex_events_total', 'drift_decisions', 'drift_decisions_total', 'drift_monitor_window_end_timestamp_seconds', 'api_cost_usd_total', 'api_cost_usd_per_day', 'drift_monitor_runs_total']);
+    const s = await scrape(['drift_overall_score', 'drift_accuracy_score', 'drift_embedding_score', 'model_accuracy', 'model_accuracy_baseline', 'model_refusal_rate', 'model_refusal_rate_baseline', 'model_cost_per_interaction_usd', 'retrain_events_total', 'reindex_events_total', 'drift_decisions', 'drift_decisions_total', 'drift_monitor_window_end_timestamp_seconds', 'api_cost_usd_total', 'api_cost_usd_per_day', 'drift_monitor_runs_total', 'model_serving_eval_accuracy']);
     expect(s.get('drift_overall_score{model="support-bot"}')).toBe(0.7);
     expect(s.get('drift_accuracy_score{model="support-bot"}')).toBe(0.7);
     expect(s.get('drift_embedding_score{model="support-bot"}')).toBe(0);
@@ -71,6 +73,7 @@ describe('figures of record come from the database at scrape time', () => {
     expect(s.get('model_refusal_rate_baseline{model="support-bot"}')).toBe(0.03);
     expect(s.get('model_cost_per_interaction_usd{model="support-bot",window="current"}')).toBe(0.065);
     expect(s.get('retrain_events_total{model="support-bot",outcome="promoted"}')).toBe(1);
+    expect(s.get('model_serving_eval_accuracy{model="support-bot",version="v1"}')).toBe(0.9);
     expect(s.get('reindex_events_total{model="support-bot",outcome="succeeded"}')).toBe(1);
     expect(s.get('drift_decisions{model="support-bot",action="safety",state="awaiting_approval"}')).toBe(1);
     expect(s.get('drift_decisions_total{model="support-bot",action="finetune"}')).toBe(1);

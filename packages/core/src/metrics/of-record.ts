@@ -18,6 +18,7 @@ import * as m from './registry.js';
  *   retrain_events_total / reindex_events_total / safety_events_total{outcome}: counted
  *   from drift_runs and decisions (an action event is a decision that finished:
  *   succeeded, with the runner's finer outcome such as promoted/rejected/held, or failed);
+ * - model_serving_eval_accuracy{model, version}: the gate's accuracy of the promoted version;
  * - api_cost_usd_total{source="application", model}: the application's spend from its
  *   logged interactions, and api_cost_usd_per_day{model, window}: mean spend per day over
  *   the drift windows ending now.
@@ -139,7 +140,7 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
   }
 
   async function refresh(): Promise<void> {
-    const [latest, latestWithData, runCounts, decisionCounts, windowSamples] = await Promise.all([
+    const [latest, latestWithData, runCounts, decisionCounts, windowSamples, serving] = await Promise.all([
       latestRuns(false),
       latestRuns(true),
       db.query<{ model: string; monitor: string; status: string; n: number }>('SELECT model, monitor, status, count(*)::int AS n FROM drift_runs GROUP BY 1, 2, 3'),
@@ -148,6 +149,7 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
            FROM decisions GROUP BY 1, 2, 3, 4`,
       ),
       perDayCost(),
+      db.query<{ model: string; version: string; acc: number }>(`SELECT model, version, eval_accuracy::float8 AS acc FROM model_versions WHERE status = 'promoted' AND eval_accuracy IS NOT NULL`),
       newCost(),
     ]);
 
@@ -164,6 +166,8 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
       gauges.push({ metric: m.lastRunWindowEnd, labels: { model: r.model, monitor: r.monitor }, value: Number(r.window_end) });
     }
     for (const [model, v] of overall) gauges.push({ metric: m.driftOverallScore, labels: { model }, value: v });
+    // After a promotion the current window still mixes the old version's answers for a while; the gate's figure of the served version shows the improvement at once.
+    for (const v of serving.rows) gauges.push({ metric: m.servingEvalAccuracy, labels: { model: v.model, version: v.version }, value: Number(v.acc) });
     for (const r of latestWithData) {
       const res = parsed(r);
       const pair = (current: Gauge<'model'>, baseline: Gauge<'model'>, cur: unknown, base: unknown) => {
@@ -215,7 +219,7 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
     const reset = new Set<Gauge<string> | Counter<string>>([
       m.driftEmbeddingScore, m.driftBehaviorScore, m.driftAccuracyScore, m.driftOverallScore, m.monitorPValue, m.monitorDrift, m.lastRunTimestamp, m.lastRunWindowEnd,
       m.modelAccuracy, m.modelRefusalRate, m.modelToxicityRate, m.modelAccuracyBaseline, m.modelRefusalRateBaseline, m.modelToxicityRateBaseline,
-      m.modelCostPerInteraction, m.apiCostUsdPerDay, m.decisionsByState, ...counters.keys(),
+      m.modelCostPerInteraction, m.apiCostUsdPerDay, m.decisionsByState, m.servingEvalAccuracy, ...counters.keys(),
     ]);
     for (const metric of reset) metric.reset();
     for (const s of gauges) (s.metric as Gauge<string>).set(s.labels, s.value);
