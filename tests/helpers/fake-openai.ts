@@ -100,6 +100,10 @@ export class FakeOpenAI {
   options: FakeOpenAIOptions;
   private readonly injected = new Map<Route, Failure[]>();
   private readonly injectedAt = new Map<string, Failure>();
+  /** failFor(): until this time every request (of the routes given, default all) answers the next of these failures in turn. */
+  private outage: { until: number; failures: Failure[]; routes: Route[] | null; next: number } | null = null;
+  /** Requests answered with an outage failure by failFor(), by status. */
+  readonly outageAnswers = new Map<number, number>();
   private server!: Server;
   url = '';
 
@@ -131,6 +135,15 @@ export class FakeOpenAI {
   /** Fails the nth request (1-based, counting every request to the route) with `f`. */
   failAt(route: Route, nth: number, f: Failure): void {
     this.injectedAt.set(`${route}#${nth}`, f);
+  }
+
+  /**
+   * A provider outage: for `ms` from now every request (to `routes`, default every route)
+   * is answered with the given failures in turn (e.g. 429 and 500 alternately), whatever
+   * fail()/failAt() queued; afterwards the server answers normally again.
+   */
+  failFor(ms: number, f: Failure[], routes?: Route[]): void {
+    this.outage = { until: Date.now() + ms, failures: f, routes: routes ?? null, next: 0 };
   }
 
   count(route: Route): number {
@@ -174,6 +187,12 @@ export class FakeOpenAI {
       return this.error(res, 401, 'Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.', 'invalid_request_error', 'invalid_api_key');
     }
     if (!r) return this.error(res, 404, `Invalid URL (${method} ${path})`, 'invalid_request_error');
+    const o = this.outage;
+    if (o && Date.now() < o.until && (!o.routes || o.routes.includes(r.route))) {
+      const of = o.failures[o.next++ % o.failures.length];
+      this.outageAnswers.set(of.status, (this.outageAnswers.get(of.status) ?? 0) + 1);
+      return this.error(res, of.status, of.message ?? 'error', of.type ?? 'error', of.code ?? null, null, of.headers);
+    }
     const f = this.injectedAt.get(`${r.route}#${this.count(r.route)}`) ?? this.injected.get(r.route)?.shift();
     if (f && !f.afterWork) return this.error(res, f.status, f.message ?? 'error', f.type ?? 'error', f.code ?? null, null, f.headers);
     if (f) {

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { Job } from 'bullmq';
-import { PermanentError, jobIds, runsOf, startRun, type AppContext, type QueueName } from '@driftwatch/core';
+import { PermanentError, jobIds, makeRunId, recordRunStarted, runsOf, startRun, type AppContext, type QueueName } from '@driftwatch/core';
 import { requireScope } from './auth.js';
 
 /** The state of one action job a run's trigger enqueued. */
@@ -58,7 +58,10 @@ export function runsRouter(ctx: AppContext): express.Router {
     if (!ctx.config.models.some((m) => m.name === body.model)) throw new NotFound(`model: "${body.model}" is not a monitored model (configured: ${ctx.config.models.map((m) => m.name).join(', ')})`);
     if (body.dry_run !== undefined && typeof body.dry_run !== 'boolean') throw new PermanentError('dry_run: expected true or false');
     const dry_run = body.dry_run === true;
-    const { run_id, trigger_job_id } = await startRun(ctx.queues, { model: body.model, now: ctx.clock.now(), dry_run });
+    const now = ctx.clock.now();
+    // Recorded first, as a tick is: a run that fails beyond its retries is started again by the reconciler.
+    await recordRunStarted(ctx.db, { run_id: makeRunId(body.model, now), model: body.model, tick: now, dry_run });
+    const { run_id, trigger_job_id } = await startRun(ctx.queues, { model: body.model, now, dry_run });
     if (started.size > 10_000) started.clear();
     started.set(run_id, trigger_job_id);
     ctx.logger.info({ run_id, model: body.model, dry_run, by: res.locals.principal?.name }, 'run started over HTTP');
