@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
-# One image for every Driftwatch process: scheduler, workers and one-shot
-# commands (migrate, approve, ...). The CLI runs the TypeScript source through
-# tsx, so the image carries the source and the full dependency tree.
+# One image for every Driftwatch process: scheduler, workers, gateway and one-shot
+# commands (migrate, approve, ...). The CLI runs the compiled JavaScript in each
+# package's dist/, built in the image by `npm run build` (tsc -b).
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -13,12 +13,15 @@ COPY packages/core/package.json packages/core/
 COPY apps/scheduler/package.json apps/scheduler/
 COPY apps/workers/package.json apps/workers/
 COPY apps/cli/package.json apps/cli/
-RUN npm ci --no-audit --no-fund && npm cache clean --force
+COPY apps/gateway/package.json apps/gateway/
+COPY packages/sdk/package.json packages/sdk/
+# Scripts wait for the source: `prepare` builds it, and it is not here yet.
+RUN npm ci --no-audit --no-fund --ignore-scripts && npm cache clean --force
 
 # The source stays owned by root (read-only for the process); only the data
 # folder of the embedded database is writable.
 COPY . .
-RUN mkdir -p /app/.driftwatch && chown node:node /app/.driftwatch
+RUN npm run build && mkdir -p /app/.driftwatch && chown node:node /app/.driftwatch
 
 ENV NODE_ENV=production \
     DRIFTWATCH_DATA_DIR=/app/.driftwatch
