@@ -69,8 +69,8 @@ describe('the dashboard and the alerts, evaluated by a real Prometheus on the de
     // Counters of record are there at 0 before anything ran.
     expect(await waitFor(() => value('sum(retrain_events_total{model="support-bot"})').then((v) => v !== undefined), 'the first scrape', 30_000)).toBe(true);
     expect(await value('sum(retrain_events_total) + sum(reindex_events_total)')).toBe(0);
-    // A few more scrapes at 0, so that increase() has a start.
-    await new Promise((r) => setTimeout(r, 3000));
+    // A few scrapes at 0, so that increase() has a start.
+    await waitFor(async () => ((await value('count_over_time(up[1m])')) ?? 0) >= 3, 'three scrapes', 60_000, 250);
 
     const run = await runCli(['run-once', '--wait', '--timeout', '600'], env, { timeoutMs: 660_000 });
     expect(run.code, run.stderr).toBe(0);
