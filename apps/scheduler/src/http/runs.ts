@@ -49,7 +49,7 @@ export function runsRouter(ctx: AppContext): express.Router {
   const r = express.Router();
   const admin = requireScope(ctx, 'admin');
   const json = express.json({ limit: '10kb' });
-  // The trigger job id of the runs this process started (job ids may carry the deployment's id).
+  // The trigger job id of the runs this process started (a run of the cron or of another process: derived).
   const started = new Map<string, string>();
 
   r.post('/v1/runs', admin, json, async (req, res) => {
@@ -70,7 +70,7 @@ export function runsRouter(ctx: AppContext): express.Router {
 
   r.get('/v1/runs/:run_id', admin, async (req, res) => {
     const run_id = String(req.params.run_id);
-    const trigger_job_id = started.get(run_id) ?? jobIds.trigger(run_id);
+    const trigger_job_id = started.get(run_id) ?? jobIds.trigger(run_id, ctx.queues.owner);
     const { job, state } = await jobNow(ctx, 'trigger', trigger_job_id);
     const drift_runs = await runsOf(ctx.db, run_id);
     if (!job && drift_runs.length === 0) throw new NotFound(`no run "${run_id}" (its trigger job ${trigger_job_id} is not in the queue and it stored no result)`);
