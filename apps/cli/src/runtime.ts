@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@driftwatch/core';
 import {
   createProviders,
   Queues,
@@ -13,6 +13,7 @@ import {
   loadEnvironment,
   migrate,
   openDb,
+  redisAddress,
   redisConnection,
   systemClock,
   type AppContext,
@@ -228,7 +229,7 @@ export interface Runtime {
 /** Database, Redis, queues and providers of one process. */
 export async function startRuntime(s: Settings): Promise<Runtime> {
   // Redis first: it answers (or fails to) in seconds, while opening the embedded database takes longer.
-  const redis = await ensureRedis(s.env.REDIS_URL);
+  const redis = await ensureRedis(redisAddress(s.env));
   let database;
   try {
     await probeRedis(redis.url);

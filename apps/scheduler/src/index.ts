@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@driftwatch/core';
 import { QUEUE_NAMES, applyFleetSettings, metricsOfRecord, onScrape, queueJobs, registerProcessor, type AppContext } from '@driftwatch/core';
 import { createHttpApp } from './http/app.js';
 import { listenHost } from './http/auth.js';

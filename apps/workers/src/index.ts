@@ -1,5 +1,5 @@
 import type { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '@driftwatch/core';
 import { WORKER_QUEUES, applyFleetSettings, registerProcessor, type AppContext, type QueueName } from '@driftwatch/core';
 import { actionProcessor } from './processors/action.js';
 import { actionWithRetries, markDecisionsOfFailedJobs } from './action-lifecycle.js';

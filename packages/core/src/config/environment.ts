@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { configErrorFrom } from './errors.js';
+import { clusterSpec, hashTaggedPrefix, parseRedisNodes } from '../queues/cluster.js';
 
 const url = (protocols: string[], example: string) =>
   z
@@ -19,8 +20,19 @@ const url = (protocols: string[], example: string) =>
 export const environmentSchema = z.object({
   /** Postgres with pgvector. Unset: embedded PGlite in DRIFTWATCH_DATA_DIR. */
   DATABASE_URL: url(['postgres:', 'postgresql:'], 'postgres://user:pass@host:5432/db').optional(),
-  /** Redis for BullMQ. Unset: redis://127.0.0.1:6379, or a redis-server started for the life of the process if nothing answers there. */
-  REDIS_URL: url(['redis:', 'rediss:'], 'redis://127.0.0.1:6379').optional(),
+  /**
+   * Redis for BullMQ. Unset: redis://127.0.0.1:6379, or a redis-server started for the life of the process if nothing answers there.
+   * Several nodes, comma-separated (redis://a:7000,b:7001): a Redis Cluster (see queues/cluster.ts).
+   */
+  REDIS_URL: z
+    .string()
+    .refine((v) => (v.includes(',') ? parseRedisNodes(v) !== null : ['redis:', 'rediss:'].some((p) => v.startsWith(p)) && parseRedisNodes(v) !== null), 'expected a redis:// or rediss:// URL such as redis://127.0.0.1:6379, or several comma-separated nodes of a cluster')
+    .optional(),
+  /** Nodes of a Redis Cluster, comma-separated host:port (any subset; the rest are discovered). Set: the queue prefix is hash-tagged, {driftwatch}. */
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .refine((v) => parseRedisNodes(v) !== null, 'expected comma-separated host:port of cluster nodes such as 10.0.0.1:7000,10.0.0.2:7000')
+    .optional(),
   /** Key of the OpenAI API (or a compatible server). Unset: offline providers. */
   OPENAI_API_KEY: z.string().min(1).optional(),
   /** Base URL of an OpenAI-compatible server. */
@@ -51,5 +63,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
   );
   const parsed = environmentSchema.safeParse(picked);
   if (!parsed.success) throw configErrorFrom('the environment', parsed.error);
+  // On a cluster every key of the fleet must share a hash slot: the prefix gets its {tag}.
+  if (clusterSpec(parsed.data)) parsed.data.DRIFTWATCH_QUEUE_PREFIX = hashTaggedPrefix(parsed.data.DRIFTWATCH_QUEUE_PREFIX);
   return parsed.data;
 }

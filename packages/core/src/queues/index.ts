@@ -4,3 +4,4 @@ export * from './flow.js';
 export * from './queues.js';
 export * from './redis.js';
 export * from './worker.js';
+export * from './cluster.js';

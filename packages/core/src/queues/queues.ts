@@ -1,5 +1,5 @@
 import { FlowProducer, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 import type { DeploymentConfig } from '../config/deployment.js';
 import { QUEUE_NAMES, jobOptions, parsePayload, type Payload, type QueueName } from './catalog.js';
 

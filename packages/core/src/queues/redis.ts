@@ -3,17 +3,45 @@ import { mkdtempSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { freePort } from '../net.js';
+import { isClusterUrl, parseRedisNodes } from './cluster.js';
+
+/** A connection BullMQ accepts: one Redis, or a Redis Cluster (see cluster.ts). */
+export type RedisClient = Redis | Cluster;
 
 
 /**
  * A connection as BullMQ requires it: workers block on Redis and must never give up
  * a command (maxRetriesPerRequest null); producers fail fast instead of hanging.
  */
-export function redisConnection(url: string, role: 'worker' | 'producer'): Redis {
+export function redisConnection(url: string, role: 'worker' | 'producer'): RedisClient {
   const opts: RedisOptions = role === 'worker' ? { maxRetriesPerRequest: null, enableReadyCheck: false } : { maxRetriesPerRequest: 2, enableOfflineQueue: true };
+  if (isClusterUrl(url)) return clusterConnection(url, opts);
   return new Redis(url, opts);
+}
+
+/**
+ * A Redis Cluster client over the nodes of url (any subset; the rest are discovered). Through
+ * a failover (a master dies, its replica takes over) commands wait in the offline queue and
+ * are redirected (MOVED/ASK, CLUSTERDOWN retried) instead of failing: a worker's blocking
+ * call and its lock renewals carry on against the new master.
+ */
+export function clusterConnection(url: string, redisOptions: RedisOptions = {}, extra: ClusterOptions = {}): Cluster {
+  const spec = parseRedisNodes(url);
+  if (!spec) throw new RedisUnavailableError(`not a list of Redis Cluster nodes: ${url}`);
+  return new Cluster(spec.nodes, {
+    redisOptions: { ...redisOptions, username: spec.username, password: spec.password, ...(spec.tls ? { tls: {} } : {}) },
+    enableOfflineQueue: true,
+    enableReadyCheck: true,
+    // Refresh the slot map soon after a failover moves a master.
+    slotsRefreshTimeout: 2_000,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 300,
+    retryDelayOnTryAgain: 200,
+    clusterRetryStrategy: (times) => Math.min(100 * times, 2_000),
+    ...extra,
+  });
 }
 
 function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
@@ -102,6 +130,7 @@ export async function ensureRedis(
  * not is one clear RedisUnavailableError instead of a client reconnecting forever.
  */
 export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> {
+  if (isClusterUrl(url)) return probeCluster(url, timeoutMs);
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: Math.min(2_000, timeoutMs), retryStrategy: () => null });
   client.on('error', () => {});
   const deadline = Date.now() + timeoutMs;
@@ -130,4 +159,30 @@ export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> 
     /* keep the url */
   }
   throw new RedisUnavailableError(`no Redis answers at ${where} (${(last as Error)?.message ?? 'no answer'}) after ${Math.round(timeoutMs / 1000)} s; check REDIS_URL and that redis-server is running`);
+}
+
+/** probeRedis for a cluster: some node answers and the cluster says its state is ok. */
+async function probeCluster(url: string, timeoutMs: number): Promise<void> {
+  const client = clusterConnection(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2_000, timeoutMs) }, { lazyConnect: true, clusterRetryStrategy: () => null });
+  client.on('error', () => {});
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  try {
+    for (;;) {
+      try {
+        if (client.status === 'wait' || client.status === 'end' || client.status === 'close') await client.connect();
+        const info = String(await client.cluster('INFO'));
+        if (/cluster_state:ok/.test(info)) return;
+        last = new Error('cluster_state is not ok');
+      } catch (e) {
+        last = e;
+        client.disconnect();
+      }
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    client.disconnect();
+  }
+  throw new RedisUnavailableError(`the Redis Cluster at ${url.replace(/\/\/[^@/]*@/g, '//')} does not answer with cluster_state:ok (${(last as Error)?.message ?? 'no answer'}) after ${Math.round(timeoutMs / 1000)} s; check REDIS_URL / REDIS_CLUSTER_NODES`);
 }

@@ -1,6 +1,6 @@
 import { DelayedError, Job, UnrecoverableError, Worker, type Queue } from 'bullmq';
 import { ZodError } from 'zod';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './redis.js';
 import type { Logger } from 'pino';
 import type { DeploymentConfig, QueueSettings } from '../config/deployment.js';
 import { PermanentError, RateLimitedError, WaitForExternalError } from '../errors.js';
