@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PgliteDb, driftConfigSchema, getDecision, listModelVersions, migrate, verifyPromotion, type Db } from '@driftwatch/core';
+import { PgliteDb, driftConfigSchema, getDecision, listModelVersions, migrate, servedCurrentWindow, verifyPromotion, type Db } from '@driftwatch/core';
 import { metricValue } from '../helpers/actions.js';
 import { testConfig } from '../helpers/env.js';
 
@@ -100,5 +100,18 @@ describe('verification after a promotion (split by model_version)', () => {
     const v = await verifyPromotion({ db, config: off, logger }, 'support-bot', now);
     expect(v).toMatchObject({ verdict: 'regressed', rollback_decision_id: null });
     expect((await listModelVersions(db, 'support-bot'))[0].status).toBe('promoted');
+  });
+
+  it('monitors judge only the served version\'s traffic when a promotion happened inside the current window', async () => {
+    db = await PgliteDb.open('memory://');
+    await migrate(db);
+    const current = { start: new Date(now.getTime() - 7 * DAY), end: now };
+    expect(await servedCurrentWindow(db, 'support-bot', current)).toEqual({ window: current, promotion: null });
+    await version(db, 'v1', 'promoted', 2);
+    const w = await servedCurrentWindow(db, 'support-bot', current);
+    expect(w.promotion).toMatchObject({ version: 'v1' });
+    expect(w.window).toEqual({ start: new Date(now.getTime() - 2 * DAY), end: now });
+    // A promotion before the window leaves it as it is.
+    expect((await servedCurrentWindow(db, 'support-bot', { start: new Date(now.getTime() - DAY), end: now })).promotion).toBeNull();
   });
 });

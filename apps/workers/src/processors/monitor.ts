@@ -9,6 +9,7 @@ import {
   storeDriftRun,
   storeModeration,
   windowsFor,
+  servedCurrentWindow,
   type AppContext,
   type DriftConfig,
   type Db,
@@ -52,6 +53,9 @@ export async function computeMonitor(
   const tf = performance.now();
   const frozen = (await baselinesReady(deps.db)) ? await baselineInForce(deps.db, model, monitor) : null;
   if (frozen) windows.baseline = { start: frozen.window_start, end: frozen.window_end };
+  // A version promoted inside the current window: judge only the traffic it served (a promotion is not drift).
+  const served = await servedCurrentWindow(deps.db, model, windows.current);
+  windows.current = served.window;
   const settings = { min_samples: cfg.min_samples, alpha: cfg.alpha, seed: cfg.seed };
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));
@@ -100,6 +104,7 @@ export async function computeMonitor(
   const monitorTotal = own.total;
   result.timings_ms = { ...own, ...(monitorTotal !== undefined ? { compute: monitorTotal } : {}), ...timings, total: Math.round(performance.now() - t0) };
   if (frozen) result.reason += ` (against frozen baseline ${frozen.id}: ${frozen.window_start.toISOString()} to ${frozen.window_end.toISOString()})`;
+  if (served.promotion) result.reason += ` (current window from the promotion of ${served.promotion.version} at ${served.promotion.promoted_at.toISOString()})`;
   return { result, windows, baseline: frozen };
 }
 

@@ -171,3 +171,23 @@ export async function verifyPromotion(ctx: Pick<AppContext, 'db' | 'config' | 'l
 }
 
 const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
+
+/**
+ * The current window a monitor should judge: when a version was promoted inside it, only
+ * the part since the promotion (the traffic the served version answered), so that a
+ * promotion is not itself reported as drift; the promotion is returned to be named in
+ * the result. Unchanged otherwise.
+ */
+export async function servedCurrentWindow(
+  db: Queryable,
+  model: string,
+  current: { start: Date; end: Date },
+): Promise<{ window: { start: Date; end: Date }; promotion: { version: string; promoted_at: Date } | null }> {
+  const r = await db.query<{ version: string; promoted_at: Date }>(
+    `SELECT version, promoted_at FROM model_versions WHERE model = $1 AND status = 'promoted' AND promoted_at > $2 AND promoted_at < $3`,
+    [model, current.start, current.end],
+  );
+  const p = r.rows[0];
+  if (!p) return { window: current, promotion: null };
+  return { window: { start: new Date(p.promoted_at), end: current.end }, promotion: { version: p.version, promoted_at: new Date(p.promoted_at) } };
+}
