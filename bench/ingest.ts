@@ -117,7 +117,7 @@ rows.push(await measure(pgName, pg, false));
 rows.push(await measure(pgName, pg, true));
 await closePg();
 
-console.log(`\nPOST /v1/ingest write path: ${batches} batches of ${size} interactions (scrubbed, idempotency claims, multi-row inserts; chunks of 200 rows / ~1 MB)\n`);
+console.log(`\nPOST /v1/ingest write path: ${batches} batches of ${size} interactions (scrubbed, idempotency claims, multi-row inserts; chunks of 200 rows / ~600 KB)\n`);
 console.table(rows);
 const [load1] = (await import('node:os')).loadavg();
 console.log(`load average ${load1.toFixed(1)} on ${(await import('node:os')).cpus().length} cores while measuring. events_per_cpu_s counts this process's CPU (PGlite and the socket server run in it), so it does not depend on what else the machine runs.`);

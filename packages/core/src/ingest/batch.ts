@@ -14,7 +14,7 @@ export interface BatchOptions {
   now?: Date;
   /** Rows per multi-row statement. Default 200. */
   chunkRows?: number;
-  /** About this many bytes of parameters per statement (1,536-d vectors are ~18 KB each). Default 1 MB. */
+  /** About this many bytes of parameters per statement (a 1,536-d vector is ~18 KB of text, so ~33 rows). Default 600 KB. */
   chunkBytes?: number;
   /** Mark interactions without an embedding for the embed queue. Default true. */
   computeEmbeddings?: boolean;
@@ -178,7 +178,7 @@ export async function ingestBatch(db: Db, events: unknown[], opts: BatchOptions)
   });
 
   const maxRows = opts.chunkRows ?? 200;
-  const maxBytes = opts.chunkBytes ?? 1_000_000;
+  const maxBytes = opts.chunkBytes ?? 600_000;
   for (const type of ORDER) {
     const items = groups.get(type);
     if (!items) continue;
