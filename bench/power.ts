@@ -4,6 +4,7 @@
  *
  *   npm run bench:power -- [--ns 100,500,2000] [--trials 20] [--null-trials 20] [--dim 384]
  *                          [--perms 200] [--shifts none,mean,reweight,topic6,topic10] [--variants a,b]
+ *                          [--no-refs] [--workers W] [--dump trials.jsonl]
  *
  * Data: bench/shifts.ts (anisotropic, unit-normalised topic clusters, a fresh world per
  * trial). Each trial draws a baseline and a current window of n rows and runs:
@@ -18,6 +19,7 @@
  * "none" a one-sided binomial check of each method's false alarms against alpha.
  * Trials at n > 1000 are halved (the exact MMD is quadratic in n).
  */
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { embeddingThresholdsSchema } from '../packages/core/src/config/schema.js';
@@ -56,8 +58,12 @@ interface Job {
 }
 type Counts = Record<string, number>;
 
-function runJob(job: Job): Counts {
+/** Per-trial p-values of the monitor's tests (for --dump). */
+type TrialRecord = Record<string, number | string | null>;
+
+function runJob(job: Job): { counts: Counts; records: TrialRecord[] } {
   const counts: Counts = {};
+  const records: TrialRecord[] = [];
   const hit = (name: string, yes: boolean) => (counts[name] = (counts[name] ?? 0) + (yes ? 1 : 0));
   const defaults = embeddingThresholdsSchema.parse({});
   const settings = { min_samples: 10, alpha: ALPHA };
@@ -71,6 +77,8 @@ function runJob(job: Job): Counts {
     hit('dw:p<alpha', (res.p_value ?? 1) < ALPHA); // the combination without the min_effect condition
     for (const [name, m] of Object.entries(res.methods)) if (typeof m.p_value === 'number') hit(`dw:${name}`, m.p_value < ALPHA);
     counts.time_ms = (counts.time_ms ?? 0) + (res.timings_ms?.total ?? 0);
+    const num = (m: string, k: string) => (typeof res.methods[m]?.[k] === 'number' ? (res.methods[m][k] as number) : null);
+    records.push({ shift: job.shift, n: job.n, trial, status: res.status, p: res.p_value, p_mmd: num('mmd', 'p_value'), p_ks: num('ks', 'p_value'), p_clf: num('domain_classifier', 'p_value'), p_auc: num('domain_classifier', 'p_auc'), p_top: num('domain_classifier', 'p_top_share'), effect: num('domain_classifier', 'effect') });
     for (const v of job.variants) {
       const r = embeddingMonitor(base, cur, embeddingThresholdsSchema.parse({ ...VARIANTS[v] }), { ...settings, seed: trial });
       hit(v, r.status === 'drift');
@@ -84,13 +92,13 @@ function runJob(job: Job): Counts {
       hit('ref:ks_pcs', ksOnComponents(base, cur) < ALPHA);
     }
   }
-  return counts;
+  return { counts, records };
 }
 
 if (!isMainThread) {
   parentPort!.on('message', (job: Job | null) => {
     if (job === null) process.exit(0);
-    parentPort!.postMessage({ id: job.id, counts: runJob(job) });
+    parentPort!.postMessage({ id: job.id, ...runJob(job) });
   });
 } else {
   await main();
@@ -137,6 +145,7 @@ async function main(): Promise<void> {
   const workers = Math.max(1, Math.min(Number(arg('--workers') ?? availableParallelism()), 8));
   console.log(`detection power: dim ${dim}, n per side ${ns.join(', ')}, ${trials} trials per shifted cell and ${nullTrials} per no-shift cell (halved at n > 1000), alpha ${ALPHA}, ${perms} permutations for the references (100 at n > 1000), ${workers} workers`);
   const totals = new Map<number, Counts>();
+  const allRecords: TrialRecord[] = [];
   const started = performance.now();
   let next = 0;
   let finished = 0;
@@ -146,7 +155,8 @@ async function main(): Promise<void> {
       const w = new Worker(boot, { eval: true });
       return new Promise<void>((resolve, reject) => {
         const feed = () => w.postMessage(next < chunks.length ? chunks[next++] : null);
-        w.on('message', ({ id, counts }: { id: number; counts: Counts }) => {
+        w.on('message', ({ id, counts, records }: { id: number; counts: Counts; records: TrialRecord[] }) => {
+          allRecords.push(...records);
           const parent = chunks.find((c) => c.id === id)!.parent;
           const acc = totals.get(parent) ?? {};
           for (const [k, v] of Object.entries(counts)) acc[k] = (acc[k] ?? 0) + v;
@@ -185,5 +195,7 @@ async function main(): Promise<void> {
       console.log(`  n = ${String(c.n).padStart(5)}: ${columns.map((k) => `${k} ${t[k] ?? 0}/${c.trials} (p ${binomialUpperTail(t[k] ?? 0, c.trials, ALPHA).toFixed(2)})`).join(', ')}`);
     }
   }
+  const dump = arg('--dump');
+  if (dump) writeFileSync(dump, allRecords.map((r) => JSON.stringify(r)).join('\n') + '\n');
   console.log(`\nElapsed ${((performance.now() - started) / 1000).toFixed(0)} s.`);
 }

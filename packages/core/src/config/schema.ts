@@ -29,17 +29,26 @@ export const embeddingThresholdsSchema = z
      */
     min_effect: z.number().nonnegative().default(0.02),
     /**
-     * Permutations of the MMD and classifier tests; p-values can be no smaller than
-     * 1/(B+1), so B must be at least 4/alpha - 1 for the MMD test (level alpha/4) to
-     * ever be significant (79 at alpha 0.05).
+     * Relabellings shared by the embedding monitor's tests (min-p combination of three
+     * statistics). Its p-value is a count of relabellings over B + 1, and when the
+     * tests disagree about which relabelling is most extreme it can be no smaller than
+     * about 3/(B+1): B must be at least 4/alpha - 1 (79 at alpha 0.05, 399 at 0.01);
+     * more gives finer p-values and a little more power.
      */
     permutations: positiveInt.default(200),
     /** Rows sampled per window (uniformly, in SQL) before any computation. */
     max_sample: positiveInt.default(2000),
     /** KMeans cluster count. */
     clusters: positiveInt.default(8),
-    /** Dimension after random projection, before kernels and PCA. */
+    /** Dimension of the random projection that KS, PSI and KMeans work on. */
     projection_dim: positiveInt.default(64),
+    /**
+     * Dimension the domain classifier and the MMD see: the embeddings themselves when they have
+     * at most this many dimensions, else a sparse random projection to it. A small mean
+     * shift lives in the low-variance directions a 64-d projection averages away; the
+     * classifier's cost grows with rows x classifier_dim^2.
+     */
+    classifier_dim: positiveInt.default(384),
   })
   .strict();
 
@@ -212,7 +221,7 @@ export const driftConfigSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['embedding_thresholds', 'permutations'],
-        message: `${c.embedding_thresholds.permutations} permutations cannot reach p < alpha/4 = ${c.alpha / 4}; use at least ${needed} (or raise alpha)`,
+        message: `${c.embedding_thresholds.permutations} permutations are too few for the embedding tests' combined p-value to fall below alpha ${c.alpha}; use at least ${needed} (or raise alpha)`,
       });
     }
     const seen = new Set<string>();

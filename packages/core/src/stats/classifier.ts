@@ -1,5 +1,6 @@
 import type { Matrix, Rng } from '../monitors/types.js';
-import { cholesky, choleskySolveInPlace } from './matrix.js';
+import { cholesky, forwardSolveInPlace } from './matrix.js';
+import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
 
 export interface DomainClassifierOptions {
@@ -20,6 +21,12 @@ export interface DomainClassifierOptions {
    * (min-p, Westfall & Young 1993), so the level stays exact.
    */
   statistic?: 'top' | 'auc' | 'both';
+  /**
+   * Relabellings to use instead of drawing `permutations` shuffles: each a 0/1 vector
+   * over the pooled rows (x first, then y) with as many ones as y has rows. Lets
+   * several tests share their permutations (see minPCombination).
+   */
+  labelings?: Uint8Array[];
 }
 
 export interface DomainClassifierResult {
@@ -40,6 +47,8 @@ export interface DomainClassifierResult {
   /** Permutation p-value of each statistic alone. */
   p_top: number;
   p_auc: number;
+  /** The statistics on the observed labels (index 0) and on every relabelling. */
+  permutation: { top: Float64Array; auc: Float64Array };
   folds: number;
   permutations: number;
 }
@@ -49,16 +58,17 @@ export interface DomainClassifierResult {
  * classifier tell rows of X from rows of Y better than chance?
  *
  * Classifier: regularised Fisher linear discriminant on standardised features,
- * w = (S + ridge I)^-1 (mean_Y - mean_X), with S the training rows' total
- * covariance (for two classes it gives the same direction as the within-class
- * covariance, by Sherman-Morrison). AUC is measured out of fold with K-fold
+ * w = (S + ridge I)^-1 (mean_Y - mean_X) with the class means of the fold's
+ * training rows and S the total covariance of all pooled rows (label-free; for two
+ * classes the total covariance gives the same direction as the within-class one, by
+ * Sherman-Morrison). AUC is measured out of fold with K-fold
  * cross-validation. The test statistic is the share of Y rows among each fold's
  * top-scored 10%: it reacts to shifts of the whole window and, unlike the AUC
  * (diluted by the unchanged rest), to a small new subpopulation whose rows the
  * classifier puts on top. AUC and TPR at 10% FPR are reported as effect sizes.
  * Because S, the folds and the standardisation do not depend
  * on the labels, each permutation re-fits the full cross-validation for
- * O((n+m) f + K f^2), so the permutation p-value is exact and cheap.
+ * O((n+m) f) on rows whitened once, so the permutation p-value is exact and cheap.
  */
 export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifierOptions): DomainClassifierResult {
   if (x.cols !== y.cols) throw new RangeError('samples differ in dimension');
@@ -88,53 +98,46 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const testRows: Int32Array[] = [];
   for (let k = 0; k < K; k++) testRows.push(Int32Array.from(order.filter((_, pos) => pos % K === k)));
 
-  // Per fold: training row count, sum and inverse regularised covariance.
-  const total = new Float64Array(f);
-  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += X[i * f + c];
-  const trainSum: Float64Array[] = [];
-  /** Per fold: Cholesky factor of the regularised covariance of its training rows. */
-  const inv: Float64Array[] = [];
-  const nTrain: number[] = [];
-  const addScatter = (target: Float64Array, i: number, sign: number) => {
+  // One regularised covariance of all pooled rows, S + ridge I with ridge 0.1 + f / N
+  // (label-free: permutations leave it unchanged, so the test stays exact). Rows are
+  // whitened once, u = L^-1 x with L L^T = S + ridge I; the discriminant of a fold,
+  // w = (S + ridge I)^-1 (mean_Y - mean_X) over its training rows, scores a row
+  // x . w = u . (difference of the whitened training means). A permutation then costs
+  // O((n+m) f); the fit costs O((n+m) f^2) once.
+  const cov = new Float64Array(f * f);
+  for (let i = 0; i < N; i++) {
     const o = i * f;
     for (let a = 0; a < f; a++) {
-      const xa = X[o + a] * sign;
-      for (let b = a; b < f; b++) target[a * f + b] += xa * X[o + b];
+      const xa = X[o + a];
+      if (xa === 0) continue;
+      const ra = a * f;
+      for (let c = a; c < f; c++) cov[ra + c] += xa * X[o + c];
     }
-  };
-  const fullScatter = new Float64Array(f * f);
-  for (let i = 0; i < N; i++) addScatter(fullScatter, i, 1);
+  }
+  const ridge = opts.ridge ?? 0.1 + f / N;
+  for (let a = 0; a < f; a++)
+    for (let c = a; c < f; c++) {
+      const v = cov[a * f + c] / Math.max(1, N - 1) + (a === c ? ridge : 0);
+      cov[a * f + c] = v;
+      cov[c * f + a] = v;
+    }
+  const L = cholesky(cov, f);
+  const U = new Float64Array(N * f);
+  for (let i = 0; i < N; i++) {
+    const u = U.subarray(i * f, (i + 1) * f);
+    u.set(X.subarray(i * f, (i + 1) * f));
+    forwardSolveInPlace(L, f, u);
+  }
+  const total = new Float64Array(f);
+  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += U[i * f + c];
+  const trainSum: Float64Array[] = [];
+  const nTrain: number[] = [];
   for (let k = 0; k < K; k++) {
     const sum = Float64Array.from(total);
-    const scatter = Float64Array.from(fullScatter);
-    for (const i of testRows[k]) {
-      for (let c = 0; c < f; c++) sum[c] -= X[i * f + c];
-      addScatter(scatter, i, -1);
-    }
-    const nt = N - testRows[k].length;
-    const ridge = opts.ridge ?? 0.1 + f / nt;
-    for (let a = 0; a < f; a++)
-      for (let b = a; b < f; b++) {
-        const v = (scatter[a * f + b] - (sum[a] * sum[b]) / nt) / Math.max(1, nt - 1) + (a === b ? ridge : 0);
-        scatter[a * f + b] = v;
-        scatter[b * f + a] = v;
-      }
+    for (const i of testRows[k]) for (let c = 0; c < f; c++) sum[c] -= U[i * f + c];
     trainSum.push(sum);
-    inv.push(cholesky(scatter, f));
-    nTrain.push(nt);
+    nTrain.push(N - testRows[k].length);
   }
-
-  // Each test row pre-multiplied by its fold's inverse covariance (A x, A symmetric): a
-  // row's score is then (A x) . delta, so a permutation costs O((n+m) f), not O(K f^2).
-  const whitened: Float64Array[] = testRows.map((rows, k) => {
-    const out = new Float64Array(rows.length * f);
-    for (let t = 0; t < rows.length; t++) {
-      const v = out.subarray(t * f, (t + 1) * f);
-      v.set(X.subarray(rows[t] * f, (rows[t] + 1) * f));
-      choleskySolveInPlace(inv[k], f, v);
-    }
-    return out;
-  });
   const foldSumY = new Float64Array(K * f);
   const foldNY = new Int32Array(K);
   const delta = new Float64Array(f);
@@ -153,7 +156,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       const k = fold[i];
       foldNY[k]++;
       nY++;
-      for (let c = 0; c < f; c++) foldSumY[k * f + c] += X[i * f + c];
+      for (let c = 0; c < f; c++) foldSumY[k * f + c] += U[i * f + c];
     }
     for (let k = 0; k < K; k++) for (let c = 0; c < f; c++) totalY[c] += foldSumY[k * f + c];
     let uSum = 0;
@@ -170,15 +173,14 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         const sy = totalY[c] - foldSumY[k * f + c];
         delta[c] = sy / ny - (trainSum[k][c] - sy) / nx;
       }
-      const wx = whitened[k];
       const rows = testRows[k];
       let np = 0;
       let nn = 0;
       for (let t = 0; t < rows.length; t++) {
         const i = rows[t];
-        const o = t * f;
+        const o = i * f;
         let s = 0;
-        for (let c = 0; c < f; c++) s += wx[o + c] * delta[c];
+        for (let c = 0; c < f; c++) s += U[o + c] * delta[c];
         if (isY[i]) posBuf[np++] = s;
         else negBuf[nn++] = s;
       }
@@ -211,13 +213,16 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const labels = new Uint8Array(N);
   for (let i = n; i < N; i++) labels[i] = 1;
   const observed = cvStats(labels);
-  const B = opts.permutations;
+  const B = opts.labelings ? opts.labelings.length : opts.permutations;
   const tops = new Float64Array(B + 1);
   const aucs = new Float64Array(B + 1);
   tops[0] = observed.top;
   aucs[0] = observed.auc;
   for (let b = 1; b <= B; b++) {
-    shuffleInPlace(labels, opts.rng);
+    if (opts.labelings) {
+      if (opts.labelings[b - 1].length !== N) throw new RangeError(`labeling ${b - 1} has ${opts.labelings[b - 1].length} entries, expected ${N}`);
+      labels.set(opts.labelings[b - 1]);
+    } else shuffleInPlace(labels, opts.rng);
     const st = cvStats(labels);
     tops[b] = st.top;
     aucs[b] = st.auc;
@@ -235,22 +240,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
     for (let j = 0; j <= B; j++) if (minP[j] <= minP[0]) atMost++;
     p = atMost / (B + 1);
   }
-  return { ...observed, fpr, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B };
-}
-
-/** For each value v_j, #{i : v_i >= v_j} / length (O(n log n)). */
-function upperShares(v: Float64Array): Float64Array {
-  const n = v.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => v[b] - v[a]);
-  const out = new Float64Array(n);
-  let i = 0;
-  while (i < n) {
-    let j = i;
-    while (j + 1 < n && v[order[j + 1]] === v[order[i]]) j++;
-    for (let t = i; t <= j; t++) out[order[t]] = (j + 1) / n;
-    i = j + 1;
-  }
-  return out;
+  return { ...observed, fpr, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B, permutation: { top: tops, auc: aucs } };
 }
 
 /** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */

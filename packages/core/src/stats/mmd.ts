@@ -11,6 +11,8 @@ export interface MmdOptions {
   bandwidth?: number;
   /** The kernel is the average of RBF kernels with sigma = scale * bandwidth (default [0.5, 1, 2]). */
   scales?: number[];
+  /** Relabellings to use instead of drawing `permutations` (0/1 over the pooled rows, x first; ones = y), shared with other tests. */
+  labelings?: Uint8Array[];
 }
 
 export interface MmdResult {
@@ -22,6 +24,8 @@ export interface MmdResult {
   permutations: number;
   /** (T - mean of the permutation null) / its standard deviation: a scale-free size of the discrepancy. */
   standardized: number;
+  /** MMD^2 on the observed labels (index 0) and on every relabelling. */
+  permutation: Float64Array;
 }
 
 /** Median Euclidean distance over up to `pairs` random pairs of rows (the median heuristic). */
@@ -99,17 +103,29 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
   const xIsSmall = n <= m;
   for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
   const observed = subsetStatistic(phi, F, idx, small, large, total, sumX);
+  const B = opts.labelings ? opts.labelings.length : opts.permutations;
+  const stats = new Float64Array(B + 1);
+  stats[0] = observed;
   let atLeast = 0;
   let mean = 0;
   let sq = 0;
-  for (let b = 0; b < opts.permutations; b++) {
-    partialShuffle(idx, small, opts.rng);
+  for (let b = 0; b < B; b++) {
+    if (opts.labelings) {
+      // The rows labelled as the smaller side first.
+      const lab = opts.labelings[b];
+      if (lab.length !== N) throw new RangeError(`labeling ${b} has ${lab.length} entries, expected ${N}`);
+      const want = xIsSmall ? 0 : 1;
+      let k = 0;
+      for (let i = 0; i < N; i++) if (lab[i] === want) idx[k++] = i;
+      if (k !== small) throw new RangeError(`labeling ${b} has ${N - k} ones, expected ${m}`);
+      for (let i = 0; i < N; i++) if (lab[i] !== want) idx[k++] = i;
+    } else partialShuffle(idx, small, opts.rng);
     const t = subsetStatistic(phi, F, idx, small, large, total, sumX);
+    stats[b + 1] = t;
     if (t >= observed) atLeast++;
     mean += t;
     sq += t * t;
   }
-  const B = opts.permutations;
   mean /= B || 1;
   const sd = Math.sqrt(Math.max(0, sq / (B || 1) - mean * mean));
   return {
@@ -118,6 +134,7 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
     bandwidth,
     permutations: B,
     standardized: sd > 0 ? (observed - mean) / sd : 0,
+    permutation: stats,
   };
 }
 

@@ -40,6 +40,24 @@ describe('embeddingMonitor', () => {
     expect(res.timings_ms?.projection).toBeGreaterThanOrEqual(0);
   });
 
+  it('tests a small mean shift on the full dimension (classifier_dim), with one min-p decision over shared relabellings', () => {
+    const b = embeddings(300, 96, 1);
+    const c = embeddings(300, 96, 2, { meanShift: 0.12 });
+    const res = embeddingMonitor(b, c, { ...t, projection_dim: 16 }, s);
+    expect(res.status).toBe('drift');
+    expect(res.methods.domain_classifier.features).toBe(96);
+    expect(res.methods.domain_classifier.p_auc).toBeLessThan(0.05);
+    // The combined p-value is never below the smallest test p-value (min-p), and within the Bonferroni bound.
+    const ps = [res.methods.mmd.p_value, res.methods.domain_classifier.p_auc, res.methods.domain_classifier.p_top_share] as number[];
+    expect(res.p_value!).toBeGreaterThanOrEqual(Math.min(...ps) * 0.999);
+    expect(res.p_value!).toBeLessThanOrEqual(3 * Math.min(...ps) * 1.001);
+    expect(res.reason).toMatch(/min-p/);
+    // Wider than classifier_dim: the classifier sees a projection to it.
+    const narrow = embeddingMonitor(b, c, { ...t, projection_dim: 16, classifier_dim: 32 }, s);
+    expect(narrow.methods.domain_classifier.features).toBe(32);
+    expect(narrow.timings_ms?.classifier_projection).toBeGreaterThanOrEqual(0);
+  });
+
   it('needs the effect to reach min_effect', () => {
     const res = embeddingMonitor(embeddings(400, 48, 1), embeddings(400, 48, 2, { newTopic: 0.25 }), { ...t, min_effect: 0.45 }, s);
     expect(res.status).toBe('no_drift');
