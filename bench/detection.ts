@@ -12,7 +12,7 @@
  * --dim D     embedding dimension of the table (default 384); the headline check
  *             (10% new topic at n = 500 per side) always runs at 1536
  * Cells run on all cores (worker threads). Per-method columns: the three tests
- * fire when p < their level (weighted Bonferroni share of alpha); the descriptive
+ * fire when their own permutation p < alpha (the decision combines them by min-p); the descriptive
  * figures fire when over their fixed threshold (they are not calibrated: watch PSI
  * at small n).
  */
@@ -60,7 +60,7 @@ function runJob(job: Job): Counts {
     const res = embeddingMonitor(base, cur, t, { min_samples: 10, alpha: ALPHA, seed: trial });
     if (res.status === 'drift') counts.monitor++;
     counts.effect += res.methods.domain_classifier.effect as number;
-    // Each test at its own level (its `threshold`: weight x alpha).
+    // Each test at its own level (its `threshold`: alpha; the decision is the min-p combination).
     for (const m of ['mmd', 'ks', 'domain_classifier'] as const) if ((res.methods[m].p_value as number) < (res.methods[m].threshold as number)) counts[m]++;
     for (const m of ['centroid_distance', 'psi', 'silhouette', 'variance'] as const) if (res.methods[m].flagged) counts[m]++;
   }
@@ -143,7 +143,7 @@ async function main(): Promise<void> {
 
   const pct = (x: number, n: number) => `${((100 * x) / n).toFixed(1)}`.padStart(6);
   const header = `${'shift'.padEnd(18)}${'n'.padStart(6)}${'trials'.padStart(7)} | ${METHODS.map((m) => m.replace('domain_classifier', 'classifier').replace('centroid_distance', 'centroid').padStart(11)).join('')}${'effect'.padStart(9)}`;
-  console.log('\nRates in % of trials: false-alarm rate for "no shift", power otherwise. monitor = the decision (weighted Bonferroni over 3 tests and effect >= min_effect).');
+  console.log('\nRates in % of trials: false-alarm rate for "no shift", power otherwise. monitor = the decision (min-p over MMD, classifier AUC and top share, and effect >= min_effect; KS is reported only).');
   console.log(`effect = mean of the monitor's effect (max of AUC - 0.5 and TPR@10%FPR - 0.1); below min_effect ${embeddingThresholdsSchema.parse({}).min_effect} a shift is not an alarm by design.`);
   console.log(header);
   console.log('-'.repeat(header.length));
