@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Job } from 'bullmq';
 import { registerProcessor } from '../../packages/core/src/queues/worker.js';
 import { jobWaitSeconds } from '../../packages/core/src/metrics/registry.js';
-import type { Db } from '../../packages/core/src/db/types.js';
+import { PgliteDb, migrate } from '@driftwatch/core';
 import { pipelineProcessor } from '../../apps/scheduler/src/pipeline.js';
 import { syncJobSchedulers } from '../../apps/scheduler/src/schedules.js';
 import { testContext } from '../helpers/context.js';
@@ -32,12 +32,15 @@ describe('a scheduled run judges the windows ending at its tick', () => {
   afterEach(() => vi.useRealTimers());
 
   it('with a real daily job scheduler and an injected clock, each run\'s now is its own tick, and wait is measured from the tick', async () => {
-    // The clock of this process (BullMQ's and ours) starts 2 s before a midnight and runs at real speed.
-    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: new Date('2026-03-01T23:59:58.000Z') });
     const prefix = uniquePrefix('pnow');
     const dep = deployment();
     const fx = redisFixture(prefix, dep);
-    const ctx = testContext({ db: undefined as unknown as Db, queues: fx.queues, deployment: dep, config: { models: [{ name: 'support-bot', schedule: '0 0 * * *', timezone: 'UTC' }] } });
+    // The tick records its run in the database before starting it (pipeline_runs).
+    const db = await PgliteDb.open('memory://');
+    await migrate(db);
+    // The clock of this process (BullMQ's and ours) starts 2 s before a midnight and runs at real speed.
+    vi.useFakeTimers({ toFake: ['Date'], shouldAdvanceTime: true, now: new Date('2026-03-01T23:59:58.000Z') });
+    const ctx = testContext({ db, queues: fx.queues, deployment: dep, config: { models: [{ name: 'support-bot', schedule: '0 0 * * *', timezone: 'UTC' }] } });
     const before = await waitSum();
     const worker = registerProcessor('pipeline', pipelineProcessor(ctx), { connection: fx.worker, prefix, deployment: dep, logger: ctx.logger });
     try {
@@ -65,6 +68,7 @@ describe('a scheduled run judges the windows ending at its tick', () => {
       expect(after.sum - before.sum).toBeLessThan(30);
     } finally {
       await fx.cleanup([worker]);
+      await db.close();
     }
   }, 120_000);
 });
