@@ -41,6 +41,12 @@ export async function keysCommand(args: string[], io: Io): Promise<number> {
     return sub ? 0 : 2;
   }
   if (!['create', 'list', 'revoke'].includes(sub)) throw new PermanentError(`keys: unknown subcommand "${sub}"; expected create, list or revoke`);
+  if (sub === 'create') {
+    // Bad words fail before anything is opened.
+    const { values } = parse(rest, { name: { type: 'string' }, scope: { type: 'string' }, json: { type: 'boolean' } });
+    if (typeof values.name !== 'string' || !values.name.trim()) throw new PermanentError('keys create: --name NAME is required (who the key is for, e.g. support-app)');
+    if (!KEY_SCOPES.includes(values.scope as KeyScope)) throw new PermanentError(`keys create: --scope must be ${KEY_SCOPES.join(' or ')}, got ${values.scope === undefined ? 'nothing' : `"${values.scope}"`}`);
+  }
   const s = loadSettings();
   // `start` holds the embedded database: manage keys through its HTTP API (the running server sees them at once).
   const remote = remoteFor(s);
