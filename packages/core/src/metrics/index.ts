@@ -1,5 +1,4 @@
 export * from './registry.js';
-export * from './record.js';
 export * from './server.js';
 export * from './serving.js';
 export * from './of-record.js';
