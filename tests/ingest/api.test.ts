@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registry, runScrapeHooks } from '@driftwatch/core';
 import { ingestHarness } from './harness.js';
 
 let h: Awaited<ReturnType<typeof ingestHarness>>;
@@ -40,6 +41,11 @@ describe('POST /v1/ingest', () => {
     expect(await count('interaction_log') - before).toBe(2);
     expect(await count(`interaction_log WHERE event_id LIKE 'bad-%'`)).toBe(0);
     expect(await count(`ingest_events WHERE event_id LIKE 'bad-%'`)).toBe(0);
+    await runScrapeHooks();
+    const metrics = await registry.metrics();
+    expect(metrics).toMatch(/driftwatch_ingest_events_total\{type="interaction",status="201"\} [1-9]/);
+    expect(metrics).toMatch(/driftwatch_ingest_events_total\{type="interaction",status="400"\} [1-9]/);
+    expect(metrics).toMatch(/driftwatch_ingest_backlog\{kind="embeddings_pending"\} 1/);
   });
 
   it('non-finite numbers (1e999) are per-event errors naming the field', async () => {

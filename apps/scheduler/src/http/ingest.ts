@@ -9,8 +9,11 @@ import {
   spansToEvents,
   enqueueEmbeddings,
   expireHeldFeedback,
-  ingestBacklog,
+  ingestBacklog as readBacklog,
   ingestBatch,
+  ingestBacklogGauge,
+  ingestEventsTotal,
+  onScrape,
   ingestEmbeddings,
   ingestEvaluations,
   ingestInteractions,
@@ -99,6 +102,27 @@ export function ingestRouter(ctx: AppContext): express.Router {
     feedbackHoldMax: cfg.feedback_hold_max,
     onStorageError: (err) => ctx.logger.error({ err: (err as Error).message }, 'ingest: storage failed'),
   });
+  const count = (events: unknown[], out: { successes: { id: string; status: number }[]; errors: { id: string | null; status: number }[] }) => {
+    const typeOf = new Map<string, string>();
+    for (const e of events) {
+      const ev = e as { id?: unknown; type?: unknown };
+      if (ev && typeof ev.id === 'string' && typeof ev.type === 'string') typeOf.set(ev.id, ev.type);
+    }
+    const label = (id: string | null) => {
+      const t = id === null ? undefined : typeOf.get(id);
+      return t && ['interaction', 'embedding', 'evaluation', 'feedback', 'document'].includes(t) ? t : 'unknown';
+    };
+    for (const s of out.successes) ingestEventsTotal.inc({ type: label(s.id), status: String(s.status) });
+    for (const e of out.errors) ingestEventsTotal.inc({ type: label(e.id), status: String(e.status) });
+  };
+  // The backlog as gauges, read from the database when /metrics is scraped.
+  onScrape(async () => {
+    const b = await readBacklog(ctx.db);
+    ingestBacklogGauge.set({ kind: 'embeddings_pending' }, b.embeddings_pending);
+    ingestBacklogGauge.set({ kind: 'embeddings_failed' }, b.embeddings_failed);
+    ingestBacklogGauge.set({ kind: 'feedback_held' }, b.feedback_held);
+    ingestBacklogGauge.set({ kind: 'feedback_expired' }, b.feedback_expired);
+  });
   const queueEmbeddings = (ids: number[]) => {
     if (!ids.length) return;
     // Never on the request path's critical section: a Redis outage leaves the rows pending; the sweep queues them later.
@@ -131,6 +155,7 @@ export function ingestRouter(ctx: AppContext): express.Router {
       return;
     }
     const out = await ingestBatch(ctx.db, b.batch, batchOpts());
+    count(b.batch, out);
     queueEmbeddings(out.pendingEmbeddings);
     res.status(207).json({ successes: out.successes, errors: out.errors });
   });
@@ -165,7 +190,9 @@ export function ingestRouter(ctx: AppContext): express.Router {
     if (!b || typeof b !== 'object' || Array.isArray(b)) throw new PermanentError('body: expected {"interaction_id", "score"?, "task_success"?, "id"?}');
     const { id, ...fb } = b;
     if (id !== undefined && (typeof id !== 'string' || !id || id.length > 128)) throw new PermanentError('id: expected a string of 1 to 128 characters (your id for this feedback, so a retry is harmless)');
-    const out = await ingestBatch(ctx.db, [{ id: (id as string | undefined) ?? `feedback-${randomUUID()}`, type: 'feedback', body: fb }], batchOpts());
+    const event = { id: (id as string | undefined) ?? `feedback-${randomUUID()}`, type: 'feedback', body: fb };
+    const out = await ingestBatch(ctx.db, [event], batchOpts());
+    count([event], out);
     const e = out.errors[0];
     if (e) {
       res.status(e.status).json({ error: e.message.replace(/^batch\[0\]\.(body\.)?/, '') });
@@ -204,7 +231,7 @@ export function ingestRouter(ctx: AppContext): express.Router {
   });
 
   router.get('/v1/ingest/status', ingestAuth, async (_req, res) => {
-    const backlog = await ingestBacklog(ctx.db);
+    const backlog = await readBacklog(ctx.db);
     let queue: Record<string, number> | null = null;
     try {
       queue = await ctx.queues.get('embed').getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed');
@@ -243,6 +270,7 @@ export function ingestRouter(ctx: AppContext): express.Router {
       return;
     }
     const out = await ingestBatch(ctx.db, conv.events, batchOpts());
+    count(conv.events, out);
     queueEmbeddings(out.pendingEmbeddings);
     const problems = [...conv.rejected.map((r) => `span ${r.span}: ${r.message}`), ...out.errors.map((e) => `${e.id}: ${e.message}`)];
     const message = problems.slice(0, 5).join('; ');

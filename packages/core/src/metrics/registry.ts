@@ -109,3 +109,7 @@ export async function runScrapeHooks(timeoutMs = 2000): Promise<void> {
 
 // Privacy (issue 10): personal data replaced before storage, by kind.
 export const piiScrubbedTotal = new Counter({ name: 'driftwatch_pii_scrubbed_total', help: 'Personal data and secrets replaced by the scrubber before storage, by kind', labelNames: ['kind'], registers: [registry] });
+
+// Ingest (issue 10): events by type and per-event status; the backlog, read from the database at each scrape of the scheduler.
+export const ingestEventsTotal = new Counter({ name: 'driftwatch_ingest_events_total', help: 'Ingested events by type and per-event status (201 stored, 200 duplicate, 202 held, 400 invalid, 409 conflict, 503 not stored)', labelNames: ['type', 'status'], registers: [registry] });
+export const ingestBacklogGauge = new Gauge({ name: 'driftwatch_ingest_backlog', help: 'Ingest backlog: interactions whose embedding is pending or failed, feedback held or expired', labelNames: ['kind'], registers: [registry] });
