@@ -7,11 +7,11 @@
  *
  *   npm run bench:window [-- --dim 256 --sizes 10000,100000,1000000 --sample 2000]
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PgliteDb, SQL_DIR, driftConfigSchema, migrate, sampleEmbeddings, windowsFor, type SampleStats } from '@driftwatch/core';
+import { PgliteDb, driftConfigSchema, migrate, sampleEmbeddings, windowsFor, type SampleStats } from '@driftwatch/core';
 import { computeMonitor } from '@driftwatch/workers';
 
 const { values } = parseArgs({
@@ -30,11 +30,6 @@ const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
 const dataDir = mkdtempSync(join(tmpdir(), 'driftwatch-bench-window-'));
 const db = await PgliteDb.open(dataDir);
 await migrate(db);
-// Until migration 000006 is in sql/ (see the status notes), apply it from where it waits.
-if (!(await db.query<{ t: string | null }>("SELECT to_regclass('baselines')::text AS t")).rows[0].t) {
-  const file = [join(SQL_DIR, '000006_scale.sql'), '/tmp/issue12/000006_scale.sql'].find(existsSync)!;
-  await db.exec(readFileSync(file, 'utf8'));
-}
 const now = new Date();
 const w = windowsFor(now, 30, 7);
 const config = driftConfigSchema.parse({ models: [{ name: 'bench' }], embedding_thresholds: { max_sample: sample } });
