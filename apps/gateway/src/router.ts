@@ -63,6 +63,9 @@ function streamCompletion(res: Response, c: Completion, includeUsage: boolean): 
   // A few chunks, split at word boundaries, as a model streams.
   const parts = text.match(/\S+\s*|\s+/g) ?? [];
   for (let i = 0; i < parts.length; i += 8) sse(res, { ...base, choices: [{ index: 0, delta: { content: parts.slice(i, i + 8).join('') }, logprobs: null, finish_reason: null }], ...usage });
+  // Tool calls (function calling) as one delta, each with its index.
+  const toolCalls = (choice?.message as { tool_calls?: object[] } | undefined)?.tool_calls;
+  if (toolCalls?.length) sse(res, { ...base, choices: [{ index: 0, delta: { tool_calls: toolCalls.map((t, index) => ({ index, ...t })) }, logprobs: null, finish_reason: null }], ...usage });
   sse(res, { ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: choice?.finish_reason ?? 'stop' }], ...usage });
   if (includeUsage) sse(res, { ...base, choices: [], usage: c.usage ?? null });
   res.end('data: [DONE]\n\n');
