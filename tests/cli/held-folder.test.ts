@@ -56,7 +56,8 @@ const cli = (args: string[]) => runCli(args, env, { timeoutMs: 180_000 });
 const api = (path: string, init: RequestInit & { key?: string } = {}) =>
   fetch(`http://${HOST}:${p.ready.http_port}${path}`, { ...init, headers: { 'content-type': 'application/json', ...(init.key ? { authorization: `Bearer ${init.key}` } : {}) } });
 
-describe('state commands while start holds the embedded database', () => {
+// Each CLI call starts a process: 10-30 s apiece on a loaded machine.
+describe('state commands while start holds the embedded database', { timeout: 900_000 }, () => {
   it('start publishes its address and a local credential in http.json, readable by its owner only', () => {
     const file = join(dataDir, 'http.json');
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -98,6 +99,7 @@ describe('state commands while start holds the embedded database', () => {
     expect(summary.runs.map((r) => r.model)).toEqual(['support-bot']);
     expect(summary.runs[0].results).toHaveLength(3);
     expect(run.stderr).toMatch(/support-bot: running the embedding, behavior and accuracy monitors/);
+    expect(run.stderr).not.toMatch(/no worker takes/);
 
     // The run happened in the server's database.
     const status = await api(`/v1/runs/${encodeURIComponent(summary.runs[0].run_id)}`, { key: adminKey });
@@ -114,8 +116,10 @@ describe('state commands while start holds the embedded database', () => {
 
     const res = await api('/v1/runs', { method: 'POST', key: adminKey, body: JSON.stringify({ model: 'support-bot', dry_run: true }) });
     expect(res.status).toBe(202);
-    const started = (await res.json()) as { run_id: string; trigger_job_id: string; status_url: string };
+    const started = (await res.json()) as { run_id: string; trigger_job_id: string; status_url: string; warning?: string };
     expect(started.trigger_job_id).toContain(started.run_id);
+    // start runs monitor and trigger workers: nothing to warn about.
+    expect(started.warning).toBeUndefined();
     const done = await waitFor(
       async () => {
         const s = (await (await api(started.status_url, { key: adminKey })).json()) as { state: string; drift_runs: { monitor: string }[]; summary: { run_id: string } | null };

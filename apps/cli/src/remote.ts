@@ -115,7 +115,8 @@ export async function remoteRunOnce(
   const runs: unknown[] = [];
   for (const model of opts.models) {
     progress(`${model}: running the embedding, behavior and accuracy monitors`);
-    const started = await r.request<{ run_id: string; trigger_job_id: string }>('POST', '/v1/runs', { model, dry_run: opts.dryRun });
+    const started = await r.request<{ run_id: string; trigger_job_id: string; warning?: string }>('POST', '/v1/runs', { model, dry_run: opts.dryRun });
+    if (started.warning) progress(`${model}: ${started.warning}`);
     const statusPath = `/v1/runs/${encodeURIComponent(started.run_id)}`;
     const deadline = Date.now() + opts.timeoutMs;
     let status = await r.request<RunStatus>('GET', statusPath);

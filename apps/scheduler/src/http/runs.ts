@@ -39,7 +39,8 @@ class NotFound extends Error {}
  * Runs on demand (admin):
  * - POST /v1/runs {model, dry_run?}: starts a run of a monitored model now (the same flow
  *   as a cron tick: three monitors, then the trigger, then its actions on this fleet's
- *   workers); 202 {run_id, trigger_job_id, model, dry_run, status_url}.
+ *   workers); 202 {run_id, trigger_job_id, model, dry_run, status_url, warning?} (warning: no
+ *   worker takes monitor or trigger jobs now, so the run waits).
  * - GET /v1/runs/:run_id: the run's trigger state and summary, its action jobs' states and
  *   its stored monitor results. `driftwatch run-once` uses both while `start` holds the
  *   embedded database.
@@ -64,8 +65,11 @@ export function runsRouter(ctx: AppContext): express.Router {
     const { run_id, trigger_job_id } = await startRun(ctx.queues, { model: body.model, now, dry_run });
     if (started.size > 10_000) started.clear();
     started.set(run_id, trigger_job_id);
-    ctx.logger.info({ run_id, model: body.model, dry_run, by: res.locals.principal?.name }, 'run started over HTTP');
-    res.status(202).json({ run_id, trigger_job_id, model: body.model, dry_run: dry_run || ctx.config.actions.dry_run, status_url: `/v1/runs/${encodeURIComponent(run_id)}` });
+    // A run nobody can take (a `scheduler` alone on an embedded database) waits: say so now, not at the timeout.
+    const idle = (await Promise.all((['monitor', 'trigger'] as const).map(async (q) => ((await ctx.queues.get(q).getWorkersCount().catch(() => -1)) === 0 ? q : null)))).filter(Boolean);
+    const warning = idle.length ? `no worker takes ${idle.join(' or ')} jobs now: the run waits until one does (driftwatch start, or driftwatch worker --queues monitor,trigger)` : undefined;
+    ctx.logger.info({ run_id, model: body.model, dry_run, by: res.locals.principal?.name, warning }, 'run started over HTTP');
+    res.status(202).json({ run_id, trigger_job_id, model: body.model, dry_run: dry_run || ctx.config.actions.dry_run, status_url: `/v1/runs/${encodeURIComponent(run_id)}`, ...(warning ? { warning } : {}) });
   });
 
   r.get('/v1/runs/:run_id', admin, async (req, res) => {
