@@ -35,15 +35,16 @@ describe('driftwatch ingest FILE.jsonl', () => {
     const file = join(dir, 'events.jsonl');
     const ev = (k: number) => JSON.stringify({ id: `r-${k}`, type: 'interaction', body: { model: 'resume-bot', query: `q${k}` } });
     const good = Array.from({ length: 30 }, (_, k) => ev(k));
-    writeFileSync(file, [...good.slice(0, 20), '{oops', ...good.slice(20)].join('\n'));
+    // The bad line has the fixed line's length, so the fixed file has the same size and --resume trusts its checkpoint.
+    writeFileSync(file, [...good.slice(0, 20), '{' + 'x'.repeat(ev(99).length - 1), ...good.slice(20)].join('\n'));
     const first = await runCli(['ingest', file, '--url', h.url, '--batch', '10']);
     expect(first.code).toBe(2);
     expect(first.stderr).toContain(`${file}:21: not valid JSON`);
     expect(await count('resume-bot')).toBe(20);
     writeFileSync(file, [...good.slice(0, 20), ev(99), ...good.slice(20)].join('\n'));
-    // Same size? Not necessarily: a changed file starts from the top, and ids keep it harmless.
     const resumed = await runCli(['ingest', file, '--url', h.url, '--batch', '10', '--resume']);
     expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ events: 31, stored: 11, duplicates: 0, skipped_by_resume: 20 });
     expect(await count('resume-bot')).toBe(31);
     expect((await runCli(['ingest', '--help'])).stdout).toContain('--resume');
   });
