@@ -118,6 +118,9 @@ describe('POST /v1/ingest', () => {
     const bad = await h.post('/v1/interactions', { model: 'bot', query: 'x', feedback_score: 9 });
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatch(/^feedback_score: /);
+    const future = await h.post('/v1/interactions', [{ model: 'bot', query: 'x' }, { model: 'bot', query: 'y', ts: '2999-01-01T00:00:00Z' }]);
+    expect(future.status).toBe(400);
+    expect(future.json.error).toMatch(/^\[1\]\.ts: 2999-01-01T00:00:00.000Z is more than a day in the future/);
   });
 
   it('document events feed the re-index corpus: upserted by (model, doc_key), stale until embedded unless sent with one', async () => {

@@ -55,6 +55,7 @@ function parseAll<S extends z.ZodType>(schema: S, items: unknown[]): z.infer<S>[
         const v = (r.data as Record<string, unknown>)[t];
         const ms = timeOf(v);
         if (v !== undefined && (ms === null || !Number.isFinite(ms) || ms < 0)) throw new IngestError(index, t, 'not a valid time since 1970; send ISO 8601 (2024-05-01T12:00:00Z) or epoch milliseconds');
+        if (ms !== null && ms > Date.now() + 86_400_000) throw new IngestError(index, t, `${new Date(ms).toISOString()} is more than a day in the future; send when it happened (UTC), or leave it out`);
       }
       return r.data as z.infer<S>;
     }
