@@ -237,6 +237,33 @@ const OBSCENITY_WORDS: Record<string, { weight: number; category: ModerationCate
 /** Whole words that contain a listed word and are harmless (obscenity's own whitelist misses them). */
 const HARMLESS_WORDS = new Set(['cockpit', 'cockpits', 'cocktail', 'cocktails', 'cockroach', 'cockerel', 'hancock', 'peacock', 'shitake', 'shiitake', 'scunthorpe', 'middlesex', 'sussex', 'essex', 'wessex', 'analysis', 'analyst', 'titanic', 'title', 'dickens', 'assassin', 'bass', 'class', 'pass', 'grass', 'mass', 'cumin', 'cumulative', 'document']);
 
+/**
+ * Sentence-level rules that generalise the phrase lexicon: a threat is a first-person
+ * future + a violent verb + a person in the same sentence; dehumanising language is a group noun + "are" + a
+ * dehumanising predicate; profanity or an insult addressed to the reader ("you",
+ * "your") counts once more as harassment.
+ */
+const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] = [
+  {
+    re: /\b(?:i'?ll|i will|i'?m going to|i am going to|gonna|we'?ll|we will|someone will|someone should)\b(?=[^.!?\n]*\b(?:you|your|yourself|him|her|them|his|their|u|ur)\b)[^.!?\n]{0,40}?\b(?:kill|hurt|shoot|stab|beat|break|burn|destroy|strangle|punch|smash|murder|bleed|choke|torture)\w*/giu,
+    weight: 0.75,
+    categories: ['violence', 'harassment/threatening'],
+  },
+  {
+    re: /\byou(?:'re| are)?\s+(?:going to\s+)?(?:gonna\s+)?(?:get\s+)?(?:hurt|killed|dead|die)\b/giu,
+    weight: 0.6,
+    categories: ['harassment/threatening', 'violence'],
+  },
+  {
+    re: /\b(?:people|immigrants|refugees|foreigners|women|men|muslims|jews|christians|blacks|whites|gays|lesbians|trans people|they|those people|these people|that race|this race|those|them)\b[^.!?\n]{0,30}?\b(?:are|is|'re)\b[^.!?\n]{0,20}?\b(?:animals|parasites|vermin|subhuman|inferior|criminals|terrorists|an abomination|abominations|objects|a disease|a plague|savages|rats|filth|cockroaches)\b/giu,
+    weight: 0.8,
+    categories: ['hate'],
+  },
+];
+
+/** A second-person word in the same sentence as an insult makes it harassment. */
+const ADDRESSED = /\b(?:you|your|you're|yourself|u|ur|ya)\b/iu;
+
 export interface OfflineModerationOptions {
   /** Score at or above which a text is flagged (default 0.5). */
   threshold?: number;
@@ -333,10 +360,32 @@ export class OfflineModerationProvider implements ModerationProvider {
         count(info.weight, [info.category, ...(info.also ?? [])], text.slice(m.startIndex, m.endIndex + 1));
       }
     }
+    for (const { re, weight, categories } of RULES) {
+      re.lastIndex = 0;
+      for (const m of text.matchAll(re)) count(weight, categories, m[0]);
+    }
+    // Insults and profanity addressed to the reader: one more harassment occurrence.
+    if (keepBy.has('harassment') && text.split(/[.!?\n]+/).some((sentence) => ADDRESSED.test(sentence) && this.insultIn(sentence))) count(0.3, ['harassment'], '(addressed to the reader)');
     const score = 1 - keep;
     const category_scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, 1 - (keepBy.get(c) ?? 1)])) as Record<ModerationCategory, number>;
     const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, category_scores[c] >= this.threshold])) as Record<ModerationCategory, boolean>;
     return { flagged: score >= this.threshold, score, categories, category_scores, matches };
+  }
+
+  /** Whether a sentence holds a term that counts as harassment (lexicon or obscenity word list). */
+  private insultIn(sentence: string): boolean {
+    for (const { re, entry } of this.patterns) {
+      if (entry.category !== 'harassment' && !(entry.also ?? []).includes('harassment')) continue;
+      re.lastIndex = 0;
+      if (re.test(sentence)) return true;
+    }
+    if (!this.useObscenity) return false;
+    const { matcher, dataset } = obscenityWords();
+    return matcher.getAllMatches(sentence).some((m) => {
+      const word = dataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? '';
+      const info = OBSCENITY_WORDS[word];
+      return !info || info.category === 'harassment' || (info.also ?? []).includes('harassment');
+    });
   }
 
   async moderate(texts: string[]): Promise<ModerationResult[]> {

@@ -32,6 +32,12 @@ describe('OfflineModerationProvider', () => {
     expect(r.categories!.sexual).toBe(false);
     expect(r.score).toBe(Math.max(...Object.values(r.category_scores!)));
   });
+  it('generalises by sentence: threats, dehumanising predicates, insults addressed to the reader', () => {
+    expect(mod.explain("I'm going to break your arm tomorrow").categories['harassment/threatening']).toBe(true);
+    expect(mod.explain('Those people are vermin and parasites').categories.hate).toBe(true);
+    expect(mod.explain('your code is shit').score).toBeGreaterThan(mod.explain('the weather is shit').score);
+    expect(mod.explain("I'm going to break the build if I merge this").flagged).toBe(false); // no person threatened
+  });
   it('accepts extra terms and a threshold', () => {
     const custom = new OfflineModerationProvider({ threshold: 0.3, extraTerms: [{ term: 'frobnicate', weight: 0.4, category: 'harassment' }] });
     expect(custom.explain('Frobnicate!').flagged).toBe(true);
