@@ -243,6 +243,16 @@ export function cholesky(a: Float64Array, p: number): Float64Array {
   return l;
 }
 
+/** Solves L y = b in place (b becomes y = L^-1 b), L lower-triangular from `cholesky`: O(p^2 / 2). */
+export function forwardSolveInPlace(l: Float64Array, p: number, b: Float64Array): void {
+  for (let i = 0; i < p; i++) {
+    let s = b[i];
+    const li = i * p;
+    for (let k = 0; k < i; k++) s -= l[li + k] * b[k];
+    b[i] = s / l[li + i];
+  }
+}
+
 /** Solves L L^T y = b in place (b becomes y), L from `cholesky`: O(p^2). */
 export function choleskySolveInPlace(l: Float64Array, p: number, b: Float64Array): void {
   for (let i = 0; i < p; i++) {
