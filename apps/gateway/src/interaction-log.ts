@@ -87,10 +87,12 @@ export class InteractionLog {
   /**
    * An id for the next interaction. Normally taken from the reserved block at once;
    * when the block is empty (the first call, or the database was away) it waits for a
-   * new block; null when the database cannot give one (the row then gets its id on insert).
+   * new block (at most 250 ms); null when the database cannot give one in time (the row then
+   * gets its id on insert and the response goes without the header).
    */
   async takeId(): Promise<number | null> {
-    if (this.ids.length === 0 && !this.closed) await this.refill().catch(() => {});
+    // At most 250 ms: a database that does not answer must not hold the call.
+    if (this.ids.length === 0 && !this.closed) await Promise.race([this.refill().catch(() => {}), new Promise((r) => setTimeout(r, 250).unref())]);
     const id = this.ids.shift() ?? null;
     if (this.ids.length < this.o.idBlock / 4 && !this.refilling && !this.closed) this.refill().catch(() => {});
     return id;
