@@ -110,7 +110,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect((await queue.getJob(replay.id!))!.returnvalue).toMatchObject({ skipped: true, state: 'succeeded' });
     expect(fake.count('jobs.create')).toBe(1);
 
-  }, 120_000);
+  }, 300_000);
 
   it('a job created but whose response was lost is found by its idempotency key on retry, not started twice', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 3 });
@@ -131,7 +131,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect(done.result?.job_id).toBe(only.id);
     expect(only.metadata).toMatchObject({ driftwatch_model: 'support-bot', driftwatch_start: done.result?.start_key });
     expect((await fx.finishedJob('finetune', job.id!)).attemptsMade).toBe(2);
-  }, 120_000);
+  }, 300_000);
 
   it('compares with the base model when the promoted version cannot be asked (trained by another provider)', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 2, baseKnowledge: Object.fromEntries(EVAL.slice(0, 1)) });
@@ -151,7 +151,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
       ['v1', 'promoted'],
       ['v2', 'candidate'],
     ]);
-  }, 120_000);
+  }, 300_000);
 
   it('a failed provider job fails the decision and marks the version failed; too little data fails before any upload', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 2, failJobsWith: { code: 'invalid_training_file', message: 'Training file has too many duplicated examples' } });
@@ -179,7 +179,7 @@ describe('fine-tune action through the action worker (OpenAI-compatible server)'
     expect(v).toMatchObject({ version: 'v1', status: 'failed' });
     expect(v.details).toMatchObject({ error: 'invalid_training_file: Training file has too many duplicated examples' });
     expect(fake.count('jobs.create')).toBe(1);
-  }, 120_000);
+  }, 300_000);
 });
 
 describe('fine-tune action with the offline providers', () => {
@@ -213,5 +213,5 @@ describe('fine-tune action with the offline providers', () => {
     expect(states.has('delayed')).toBe(true);
     const [v] = await listModelVersions(db, 'support-bot');
     expect(v).toMatchObject({ version: 'v1', status: 'promoted', provider_model_id: 'local:support-bot:v1' });
-  }, 120_000);
+  }, 300_000);
 });

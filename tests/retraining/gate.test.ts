@@ -138,5 +138,5 @@ describe('the gate through the fine-tune action (offline chat model)', () => {
     // Every figure is stored with the version.
     expect(versions[1].details.gate).toMatchObject({ outcome: 'rejected', champion_version: 'v1', accuracy: { champion: 1, challenger: 0 } });
     expect(versions[2].details.gate).toMatchObject({ outcome: 'held' });
-  }, 120_000);
+  }, 300_000);
 });

@@ -115,7 +115,7 @@ describe('the fine-tune action with the builder and the cost guard', () => {
     expect(file).toContain('[EMAIL]');
     expect(file).not.toContain('bob@example.org');
     expect(r.cost_estimate).toMatchObject({ usd: 0, provider: 'offline', epochs: 3 });
-  }, 120_000);
+  }, 300_000);
 
   it('an estimate above max_cost_usd waits for approval with the estimate as its reason, then runs once approved', async () => {
     fake = await FakeOpenAI.start({ pollsToFinish: 2 });
@@ -146,5 +146,5 @@ describe('the fine-tune action with the builder and the cost guard', () => {
     expect(r.cost_usd / estimate.usd).toBeGreaterThan(0.5);
     expect(r.cost_usd / estimate.usd).toBeLessThan(2);
     expect((await getDecision(fx.ctx.db, decision.id))!.decided_by).toBe('alice');
-  }, 120_000);
+  }, 300_000);
 });
