@@ -213,8 +213,9 @@ async function main(): Promise<void> {
         const r = new Redis(redis.url, { maxRetriesPerRequest: 1, lazyConnect: true });
         try {
           await r.connect();
-          const scores = await Promise.all(MODELS.map((m) => r.zscore(`${PREFIX}:pipeline:repeat`, `pipeline-${m}`)));
-          return scores.every((s) => s !== null);
+          // Scheduler ids are pipeline-<deployment id>-<model> (schedules.ts).
+          const ids = await r.zrange(`${PREFIX}:pipeline:repeat`, 0, -1);
+          return MODELS.every((m) => ids.some((id) => id.startsWith('pipeline-') && id.endsWith(`-${m}`)));
         } finally {
           r.disconnect();
         }

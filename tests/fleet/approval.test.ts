@@ -13,6 +13,8 @@ import { deployment, quietLogger, redisFixture, waitFor } from '../helpers/fleet
 import { startSharedPostgres, type SharedPostgres } from '../helpers/pglite-server.js';
 import { driftResult, testContext } from '../helpers/context.js';
 import { makeDecision } from '../helpers/decisions.js';
+import { deploymentId } from '../../packages/core/src/db/migrations.js';
+import { Queues } from '../../packages/core/src/queues/queues.js';
 
 /**
  * actions.require_approval and actions.dry_run: decisions wait for a human, who
@@ -27,9 +29,12 @@ const f = redisFixture(prefix, dep);
 const dir = tempDir();
 let pg: SharedPostgres;
 let cliEnv: Record<string, string>;
+/** Producer queues with the database's deployment id, as the CLI's own (job ids carry it). */
+let queues: Queues;
 
 beforeAll(async () => {
   pg = await startSharedPostgres();
+  queues = new Queues(f.producer, prefix, dep, await deploymentId(pg.db));
   cliEnv = {
     DATABASE_URL: pg.url,
     DRIFTWATCH_QUEUE_PREFIX: prefix,
@@ -39,21 +44,22 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
+  await queues?.close();
   await f.cleanup();
   await pg?.close();
 });
 
 /** Runs one trigger (toxicity drift for a model) through a real trigger worker with the given actions config. */
 async function triggerOnce(actions: Record<string, unknown>, model: string): Promise<RunSummary> {
-  const ctx = testContext({ db: pg.db, queues: f.queues, deployment: dep, config: { actions, models: [{ name: model, schedule: '0 0 * * *' }] } });
-  const w: Worker = registerProcessor('trigger', triggerProcessor(ctx), { connection: f.worker, prefix, deployment: dep, logger: quietLogger });
+  const ctx = testContext({ db: pg.db, queues: queues, deployment: dep, config: { actions, models: [{ name: model, schedule: '0 0 * * *' }] } });
+  const w: Worker = registerProcessor('trigger', triggerProcessor(ctx), { connection: f.worker, prefix, deployment: dep, logger: quietLogger, owner: queues.owner });
   try {
     const now = new Date();
     const run_id = makeRunId(model, now);
     await storeDriftRun(pg.db, run_id, model, windowsFor(now, 30, 7), driftResult('behavior', ['toxicity_rate']));
-    await f.queues.add('trigger', { run_id, model, now: now.toISOString(), dry_run: false }, { jobId: jobIds.trigger(run_id) });
+    await queues.add('trigger', { run_id, model, now: now.toISOString(), dry_run: false }, { jobId: jobIds.trigger(run_id, queues.owner) });
     const job = await waitFor(async () => {
-      const j = await f.queues.get('trigger').getJob(jobIds.trigger(run_id));
+      const j = await queues.get('trigger').getJob(jobIds.trigger(run_id, queues.owner));
       return j?.finishedOn ? j : undefined;
     }, 'the trigger');
     expect(job.failedReason).toBeUndefined();
@@ -65,7 +71,7 @@ async function triggerOnce(actions: Record<string, unknown>, model: string): Pro
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const body = async (r: Response) => (await r.json()) as any;
-const safetyJob = (id: number) => f.queues.get('safety').getJob(jobIds.action(id));
+const safetyJob = (id: number) => queues.get('safety').getJob(jobIds.action(id, queues.owner));
 
 describe('require_approval and dry_run', () => {
   it('require_approval: the decision waits; `driftwatch decisions` shows it; approve and reject from the CLI record who and when', async () => {
@@ -118,7 +124,7 @@ describe('require_approval and dry_run', () => {
   });
 
   it('the HTTP API approves and rejects behind the admin token, recording who', async () => {
-    const ctx = testContext({ db: pg.db, queues: f.queues, deployment: dep, env: { DRIFTWATCH_ADMIN_TOKEN: TOKEN } });
+    const ctx = testContext({ db: pg.db, queues: queues, deployment: dep, env: { DRIFTWATCH_ADMIN_TOKEN: TOKEN } });
     const app = createHttpApp(ctx, { ready: async () => true });
     const server: Server = await new Promise((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));
@@ -175,7 +181,7 @@ describe('require_approval and dry_run', () => {
   });
 
   it('without DRIFTWATCH_ADMIN_TOKEN the approval endpoints are off, not open', async () => {
-    const ctx = testContext({ db: pg.db, queues: f.queues, deployment: dep });
+    const ctx = testContext({ db: pg.db, queues: queues, deployment: dep });
     const app = createHttpApp(ctx, { ready: async () => true });
     const server: Server = await new Promise((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));

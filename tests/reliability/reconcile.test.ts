@@ -48,12 +48,12 @@ describe('the reconciler repairs what a Redis that lost its data leaves behind',
     // A safety action was running (a worker had claimed it) when Redis restarted without persistence.
     const running = await makeDecision(db, { state: 'running' });
     await dropPrefix(prefix);
-    expect(await queues.get('pipeline').getJobScheduler('pipeline-support-bot')).toBeFalsy();
+    expect(await queues.get('pipeline').getJobScheduler('pipeline-aaaaaaaaaaaa-support-bot')).toBeFalsy();
 
     const report = await reconcile(ctx);
     expect(report.schedulers_recreated).toEqual(['support-bot']);
     expect(report.jobs_reenqueued).toEqual([running.id]);
-    expect(await queues.get('pipeline').getJobScheduler('pipeline-support-bot')).toBeTruthy();
+    expect(await queues.get('pipeline').getJobScheduler('pipeline-aaaaaaaaaaaa-support-bot')).toBeTruthy();
     expect(await queues.get('safety').getJobState(jobIds.action(running.id, 'aaaaaaaaaaaa'))).toMatch(/waiting|prioritized/);
 
     await startSafetyWorker();

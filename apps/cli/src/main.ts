@@ -20,6 +20,16 @@ ${ENVIRONMENT}
 `;
 }
 
+/** The error, or one of the classes it extends (DecisionStateError is a PermanentError), is expected. */
+function expected(e: unknown): boolean {
+  if (!(e instanceof Error)) return false;
+  if (EXPECTED.has(e.name)) return true;
+  for (let p = Object.getPrototypeOf(e); p && p !== Error.prototype; p = Object.getPrototypeOf(p)) {
+    if (EXPECTED.has(p.constructor?.name)) return true;
+  }
+  return false;
+}
+
 const stdio: Io = { stdout: (s) => process.stdout.write(s), stderr: (s) => process.stderr.write(s) };
 
 /**
@@ -44,7 +54,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     }
     return await command.run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || (e instanceof Error && EXPECTED.has(e.name))) {
+    if (e instanceof UsageError || expected(e)) {
       io.stderr(`driftwatch: ${(e as Error).message}\n`);
       return 2;
     }

@@ -48,7 +48,7 @@ export async function reconcile(ctx: AppContext): Promise<ReconcileReport> {
   // 1. Job schedulers.
   const pipeline = ctx.queues.get('pipeline');
   const missing: string[] = [];
-  for (const m of ctx.config.models) if (!(await pipeline.getJobScheduler(schedulerId(m.name)))) missing.push(m.name);
+  for (const m of ctx.config.models) if (!(await pipeline.getJobScheduler(schedulerId(m.name, ctx.queues.owner)))) missing.push(m.name);
   if (missing.length) {
     await syncJobSchedulers(ctx);
     report.schedulers_recreated = missing;
