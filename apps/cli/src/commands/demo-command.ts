@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { OfflineAnswerProvider } from '@driftwatch/core';
+import { progressOn } from '../progress.js';
 import { loadSettings, openDatabase } from '../runtime.js';
 import { parseCommand, UsageError, type Io } from './table.js';
 
@@ -24,9 +25,17 @@ export async function demoCommand(args: string[], io: Io): Promise<number> {
     const answers = new OfflineAnswerProvider({ dir: join(s.env.DRIFTWATCH_DATA_DIR, 'local-models') });
     const common = { model, now: new Date(), currentDays: s.config.current_days, answers, baseModel: modelCfg.base_model };
     let out: Record<string, unknown>;
+    const progress = progressOn();
     if (values.story) out = { model };
-    else if (days !== null) out = await demo.continueDemo(database.db, { ...common, days });
-    else out = await demo.seedDemo(database.db, { ...common, baselineDays: s.config.baseline_days, reset: Boolean(values.reset) });
+    else if (days !== null) {
+      progress(`${model}: simulating ${days} day(s) of traffic answered by the served version`);
+      out = await demo.continueDemo(database.db, { ...common, days });
+    } else {
+      progress(`${model}: seeding ${s.config.baseline_days + s.config.current_days} days of interactions, embeddings and evaluations`);
+      out = await demo.seedDemo(database.db, { ...common, baselineDays: s.config.baseline_days, reset: Boolean(values.reset) });
+    }
+    if (!values.story) progress(`${model}: done`);
+    progress.done();
     if (days !== null || values.story) {
       const story = await demo.demoStory(database.db, model, new Date());
       out = { ...out, story };

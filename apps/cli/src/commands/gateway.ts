@@ -30,7 +30,7 @@ export async function gatewayCommand(args: string[], io: Io): Promise<number> {
   let gw;
   try {
     const host = await listenHost(ctx, s.deployment.gateway.host);
-    metrics = await startMetricsServer(s.env.DRIFTWATCH_METRICS_PORT ?? s.config.prometheus_port, ready);
+    metrics = await startMetricsServer(s.env.DRIFTWATCH_METRICS_PORT ?? s.config.prometheus_port, ready, s.deployment.gateway.host);
     gw = await startGatewayServer(ctx, { auth: requireScope(ctx, 'ingest'), port, host, ready });
   } catch (e) {
     await metrics?.close();
