@@ -23,7 +23,7 @@ describe('driftwatch start (the embedded default, one process)', () => {
       expect(second.code).toBe(2);
       expect(second.stderr).toMatch(/in use by process \d+.*DATABASE_URL/);
 
-      expect(p.ready.queues).toEqual(['monitor', 'trigger', 'reindex', 'finetune', 'safety', 'embed']);
+      expect(p.ready.queues).toEqual(['monitor', 'trigger', 'reindex', 'finetune', 'safety', 'embed', 'notify']);
       const metrics = await (await fetch(`http://127.0.0.1:${p.ready.metrics_port}/metrics`)).text();
       for (const name of ['drift_embedding_score', 'drift_behavior_score', 'drift_accuracy_score', 'drift_overall_score', 'model_accuracy', 'model_refusal_rate', 'model_toxicity_rate', 'retrain_events_total', 'reindex_events_total', 'api_cost_usd_total']) {
         expect(metrics).toContain(`# TYPE ${name} `);
