@@ -41,7 +41,7 @@ describe('two worker processes on one Redis', () => {
   it('`driftwatch worker --queues` takes any subset of the worker queues and names the valid ones on a typo', async () => {
     const bad = await runCli(['worker', '--queues', 'safety,finetunes'], { DRIFTWATCH_QUEUE_PREFIX: prefix });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toBe('driftwatch: --queues: unknown queue finetunes; choose from monitor, trigger, reindex, finetune, safety\n');
+    expect(bad.stderr).toBe('driftwatch: --queues: unknown queue finetunes; choose from monitor, trigger, reindex, finetune, safety, embed, notify\n');
   });
 
   it('share one backlog: both work, no job runs twice, and each /metrics shows its share', async () => {
