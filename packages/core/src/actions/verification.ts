@@ -1,4 +1,5 @@
 import { rollbackModel } from '../db/repo/serving.js';
+import { notifyRollback } from '../notifications/emit.js';
 import type { ModelVersionRow } from '../db/repo/models.js';
 import type { Db, Queryable } from '../db/types.js';
 import { modelRegressed, modelVerificationsTotal } from '../metrics/retraining.js';
@@ -105,7 +106,7 @@ async function previousVersion(db: Queryable, promoted: ModelVersionRow): Promis
 }
 
 /** Verifies the model's promoted version if it has not been verified yet; null when nothing is promoted. */
-export async function verifyPromotion(ctx: Pick<AppContext, 'db' | 'config' | 'logger'>, model: string, now: Date): Promise<Verification | null> {
+export async function verifyPromotion(ctx: Pick<AppContext, 'db' | 'config' | 'logger'> & Partial<Pick<AppContext, 'queues'>>, model: string, now: Date): Promise<Verification | null> {
   const db: Db = ctx.db;
   const promoted = (await db.query<ModelVersionRow>(`SELECT * FROM model_versions WHERE model = $1 AND status = 'promoted'`, [model])).rows[0];
   if (!promoted?.promoted_at) return null;
@@ -153,6 +154,10 @@ export async function verifyPromotion(ctx: Pick<AppContext, 'db' | 'config' | 'l
     const modelCfg = cfg.models.find((m) => m.name === model);
     const rb = await rollbackModel(db, { model, to: previous ?? 'base', by: 'driftwatch-verification', reason: `verification after promotion: ${reason}`, base_model: modelCfg?.base_model });
     v.rollback_decision_id = Number(rb.decision.id);
+    // Configured webhooks hear of it like any other rollback (never blocking the run).
+    if (ctx.queues) {
+      await notifyRollback({ config: ctx.config, queues: ctx.queues, logger: ctx.logger }, { model, kind: 'model', from: promoted.version, to: previous ?? 'base', by: 'driftwatch-verification', reason, decision_id: v.rollback_decision_id }).catch(() => {});
+    }
   }
   await db.query(
     `INSERT INTO model_verifications (model, version, previous_version, promoted_at, verdict, reason, figures, rollback_decision_id)
