@@ -7,6 +7,8 @@ import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { PgDb } from '../../packages/core/src/db/pg.js';
 import { migrate } from '../../packages/core/src/db/migrations.js';
 import { freePort } from '../../packages/core/src/net.js';
+// The guard that keeps each client's Parse..Sync batch together on the PGlite socket server.
+import { keepBatchesTogether } from '../../tests/helpers/pglite-server.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 const CLI = join(ROOT, 'apps/cli/bin/driftwatch.js');
@@ -64,65 +66,6 @@ export async function startRedis(): Promise<BenchRedis> {
   return { url: `redis://127.0.0.1:${port}`, restart: async () => (await down(), await up()), stop: down };
 }
 
-/** Frontend messages of the extended query protocol that leave a batch open until Sync. */
-const BATCH_OPENERS = new Set([0x50, 0x42, 0x44, 0x45, 0x43, 0x48]);
-interface QueuedMessage {
-  handlerId: number;
-  message: Uint8Array;
-  onData: (d: Uint8Array) => void;
-  resolve: (n: number) => void;
-  reject: (e: unknown) => void;
-}
-interface QueryQueue {
-  queue: QueuedMessage[];
-  processing: boolean;
-  lastHandlerId: number | null;
-  db: PGlite;
-  processQueue(): Promise<void>;
-  clearTransactionIfNeeded(handlerId: number): Promise<void>;
-}
-
-/** As tests/helpers/pglite-server.ts: keep each client's Parse..Sync batch together. */
-function keepBatchesTogether(server: PGLiteSocketServer): void {
-  const qq = (server as unknown as { queryQueue: QueryQueue }).queryQueue;
-  let openBatch: number | null = null;
-  qq.processQueue = async function (this: QueryQueue) {
-    if (this.processing || this.queue.length === 0) return;
-    this.processing = true;
-    try {
-      while (this.queue.length > 0) {
-        const sticky = this.db.isInTransaction() && this.lastHandlerId !== null ? this.lastHandlerId : openBatch;
-        let item: QueuedMessage | undefined;
-        if (sticky !== null) {
-          const i = this.queue.findIndex((q) => q.handlerId === sticky);
-          if (i === -1) break;
-          item = this.queue.splice(i, 1)[0];
-        } else item = this.queue.shift();
-        if (!item) break;
-        const current = item;
-        let bytes = 0;
-        try {
-          await this.db.runExclusive(() => this.db.execProtocolRawStream(current.message, { onRawData: (d: Uint8Array) => ((bytes += d.length), current.onData(d)) }));
-        } catch (e) {
-          openBatch = null;
-          current.reject(e);
-          continue;
-        }
-        this.lastHandlerId = current.handlerId;
-        openBatch = BATCH_OPENERS.has(current.message[0]) ? current.handlerId : null;
-        current.resolve(bytes);
-      }
-    } finally {
-      this.processing = false;
-    }
-  };
-  const clear = qq.clearTransactionIfNeeded.bind(qq);
-  qq.clearTransactionIfNeeded = async (handlerId: number) => {
-    if (openBatch === handlerId) openBatch = null;
-    await clear(handlerId);
-    await qq.processQueue();
-  };
-}
 
 /**
  * A database the fleet shares: in-memory PGlite with pgvector behind the socket server.

@@ -45,7 +45,7 @@ interface QueryQueue {
  * answers "unnamed prepared statement does not exist". Keep each client's
  * extended-protocol batch (Parse..Sync) together, as it already does for transactions.
  */
-function keepBatchesTogether(server: PGLiteSocketServer): void {
+export function keepBatchesTogether(server: PGLiteSocketServer): void {
   const qq = (server as unknown as { queryQueue: QueryQueue }).queryQueue;
   let openBatch: number | null = null;
   qq.processQueue = async function (this: QueryQueue) {
