@@ -102,7 +102,9 @@ describe('the dashboard and the alerts, evaluated by a real Prometheus on the de
     // The panel shows what the demo seeded (its own figures, from `driftwatch demo`'s output), and a rise where it seeded one.
     expect(perDay.baseline).toBeCloseTo(facts.baseline.cost_per_day, 0);
     expect(perDay.current).toBeCloseTo(facts.current.cost_per_day, 0);
-    if (facts.current.cost_per_day > facts.baseline.cost_per_day * 1.05) expect(perDay.current).toBeGreaterThan(perDay.baseline);
+    // The demo's users cost more a day once they ask programming questions (longer prompts and answers).
+    expect(facts.current.cost_per_day).toBeGreaterThan(facts.baseline.cost_per_day * 1.05);
+    expect(perDay.current).toBeGreaterThan(perDay.baseline);
     // Decisions by state: the fine-tune and the re-index, finished.
     const decisions = (await q('Decisions by state', 0)).map((r) => `${r.metric.action} ${r.metric.state}`).sort();
     expect(decisions).toEqual(['finetune succeeded', 'reindex succeeded']);
