@@ -36,6 +36,21 @@ function parse(cmd: string, args: string[], options: NonNullable<ParseArgsConfig
 const iso = (d: Date | string | null) => (d ? new Date(d).toISOString().replace(/\.\d+Z$/, 'Z') : '-');
 const pct = (x: number | null) => (x === null || x === undefined ? '-' : `${(Number(x) * 100).toFixed(1)}%`);
 
+type Pair = { champion?: number | null; challenger?: number | null; challenger_only?: number; champion_only?: number; p_value?: number | null };
+
+/** The gate's figures on one line: n, both accuracies with the discordant pairs and p-value, refusal and toxicity, verdict. */
+function formatGate(g: Record<string, unknown>): string {
+  const a = (g.accuracy ?? {}) as Pair;
+  const r = (g.refusal ?? {}) as Pair;
+  const t = (g.toxicity ?? {}) as Pair;
+  const p = (x: number | null | undefined) => (x === null || x === undefined ? '-' : x < 0.001 ? x.toExponential(1) : x.toFixed(3));
+  return (
+    `${g.outcome ?? '?'} on ${g.n ?? '?'} held-out items: accuracy ${pct(a.challenger ?? null)} vs ${pct(a.champion ?? null)} served` +
+    ` (only new right ${a.challenger_only ?? '-'}, only served right ${a.champion_only ?? '-'}, McNemar p=${p(a.p_value)}),` +
+    ` refusals ${pct(r.challenger ?? null)} vs ${pct(r.champion ?? null)}, toxic ${pct(t.challenger ?? null)} vs ${pct(t.champion ?? null)}`
+  );
+}
+
 export function formatServing(state: ServingState, policy: PolicyInForce): string {
   const s = state.serving;
   const lines = [
@@ -51,6 +66,7 @@ export function formatServing(state: ServingState, policy: PolicyInForce): strin
       lines.push(
         `    ${v.version.padEnd(5)} ${v.status.padEnd(11)} ${String(v.provider_model ?? '-').padEnd(40)} eval ${pct(v.eval_accuracy).padEnd(6)} baseline ${pct(v.baseline_accuracy).padEnd(6)} created ${iso(v.created_at)}${v.promoted_at ? ` promoted ${iso(v.promoted_at)}` : ''}`,
       );
+      if (v.gate) lines.push(`          gate: ${formatGate(v.gate)}`);
     }
   } else lines.push('  versions: none yet (no fine-tune has run)');
   return lines.join('\n');

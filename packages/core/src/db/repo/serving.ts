@@ -43,6 +43,8 @@ export interface ServingState {
     decision_id: number | null;
     created_at: Date;
     promoted_at: Date | null;
+    /** The evaluation gate's figures for this version (actions/evaluation.ts), null before it was judged. */
+    gate: Record<string, unknown> | null;
   }[];
 }
 
@@ -82,6 +84,7 @@ export async function getServingState(db: Queryable, model: string, baseModel: s
       decision_id: r.decision_id === null ? null : Number(r.decision_id),
       created_at: r.created_at,
       promoted_at: r.promoted_at,
+      gate: ((r.details as Record<string, unknown> | null)?.gate as Record<string, unknown> | undefined) ?? null,
     })),
   };
 }
