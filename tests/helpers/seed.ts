@@ -21,7 +21,10 @@ export interface SeedOptions {
   /** Rows per window per table. */
   n: number;
   dim?: number;
-  /** Move the current window's embeddings to a new topic, its accuracy down and its refusals up. */
+  /**
+   * Move the current window's embeddings to a new topic, its accuracy down and its refusals up
+   * (users mostly rate 1-3 then, but some still rate 4-5: enough clean examples for a fine-tune).
+   */
   shifted: boolean;
   seed?: number;
 }
@@ -62,7 +65,7 @@ export async function seedWindows(db: Db, o: SeedOptions): Promise<void> {
         const response = refuse ? REFUSALS[i % REFUSALS.length] : ANSWERS[i % ANSWERS.length];
         await tx.query(
           `INSERT INTO interaction_log (model, ts, query, response, latency_ms, feedback_score, task_success) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-          [model, ts, `question ${i}`, response, 200 + Math.floor(r.next() * 300), moved ? 1 + Math.floor(r.next() * 3) : 3 + Math.floor(r.next() * 3), r.next() < (moved ? 0.6 : 0.9)],
+          [model, ts, `question ${i}`, response, 200 + Math.floor(r.next() * 300), moved ? (r.next() < 0.3 ? 4 + Math.floor(r.next() * 2) : 1 + Math.floor(r.next() * 3)) : 3 + Math.floor(r.next() * 3), r.next() < (moved ? 0.6 : 0.9)],
         );
         const correct = r.next() < (moved ? 0.7 : 0.92);
         await tx.query(`INSERT INTO evaluation_log (model, ts, item_id, correct) VALUES ($1, $2, $3, $4)`, [model, ts, `item-${i}`, correct]);
