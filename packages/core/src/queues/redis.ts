@@ -132,25 +132,11 @@ export async function ensureRedis(
 export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> {
   if (isClusterUrl(url)) return probeCluster(url, timeoutMs);
   const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: Math.min(2_000, timeoutMs), retryStrategy: () => null });
-  client.on('error', () => {});
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  try {
-    for (;;) {
-      try {
-        if (client.status !== 'ready') await client.connect();
-        await client.ping();
-        return;
-      } catch (e) {
-        last = e;
-        client.disconnect();
-      }
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  } finally {
-    client.disconnect();
-  }
+  const last = await keepTrying(client, timeoutMs, async () => {
+    if (client.status !== 'ready') await client.connect();
+    await client.ping();
+  });
+  if (last === null) return;
   let where = url;
   try {
     const u = new URL(url);
@@ -161,28 +147,39 @@ export async function probeRedis(url: string, timeoutMs = 5_000): Promise<void> 
   throw new RedisUnavailableError(`no Redis answers at ${where} (${(last as Error)?.message ?? 'no answer'}) after ${Math.round(timeoutMs / 1000)} s; check REDIS_URL and that redis-server is running`);
 }
 
-/** probeRedis for a cluster: some node answers and the cluster says its state is ok. */
-async function probeCluster(url: string, timeoutMs: number): Promise<void> {
-  const client = clusterConnection(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2_000, timeoutMs) }, { lazyConnect: true, clusterRetryStrategy: () => null });
+/**
+ * Runs attempt every 250 ms until it resolves or timeoutMs has passed, disconnecting the
+ * client after each failure and at the end; returns null on success, else the last error.
+ */
+async function keepTrying(client: { on(event: 'error', fn: () => void): unknown; disconnect(): void }, timeoutMs: number, attempt: () => Promise<void>): Promise<unknown> {
   client.on('error', () => {});
   const deadline = Date.now() + timeoutMs;
-  let last: unknown;
+  let last: unknown = new Error('no answer');
   try {
     for (;;) {
       try {
-        if (client.status === 'wait' || client.status === 'end' || client.status === 'close') await client.connect();
-        const info = String(await client.cluster('INFO'));
-        if (/cluster_state:ok/.test(info)) return;
-        last = new Error('cluster_state is not ok');
+        await attempt();
+        return null;
       } catch (e) {
         last = e;
         client.disconnect();
       }
-      if (Date.now() > deadline) break;
+      if (Date.now() > deadline) return last;
       await new Promise((r) => setTimeout(r, 250));
     }
   } finally {
     client.disconnect();
   }
+}
+
+/** probeRedis for a cluster: some node answers and the cluster says its state is ok. */
+async function probeCluster(url: string, timeoutMs: number): Promise<void> {
+  const client = clusterConnection(url, { maxRetriesPerRequest: 1, connectTimeout: Math.min(2_000, timeoutMs) }, { lazyConnect: true, clusterRetryStrategy: () => null });
+  const last = await keepTrying(client, timeoutMs, async () => {
+    if (client.status === 'wait' || client.status === 'end' || client.status === 'close') await client.connect();
+    const info = String(await client.cluster('INFO'));
+    if (!/cluster_state:ok/.test(info)) throw new Error('cluster_state is not ok');
+  });
+  if (last === null) return;
   throw new RedisUnavailableError(`the Redis Cluster at ${url.replace(/\/\/[^@/]*@/g, '//')} does not answer with cluster_state:ok (${(last as Error)?.message ?? 'no answer'}) after ${Math.round(timeoutMs / 1000)} s; check REDIS_URL / REDIS_CLUSTER_NODES`);
 }
