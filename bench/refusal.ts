@@ -3,20 +3,27 @@
  * semantic detector (offline wink word vectors) and their combination on a labelled
  * set of responses.
  *
- *   npm run bench:refusal -- [--set eval|tune] [--errors] [--margin 0.03]
+ *   npm run bench:refusal -- [--set eval|tune|tune2|tune,tune2] [--errors] [--margin 0.03] [--calibrate]
  *
  * bench/data/refusal-eval.jsonl (210 responses: 100 refusals in seven wordings, 50
  * ordinary answers, 60 false friends) was written and committed before any tuning and
- * is the set the figures of record come from; bench/data/refusal-tune.jsonl (116) is
- * the set the exemplars and the margin were tuned on. --errors lists the misclassified
- * responses (meant for the tune set).
+ * is the set the figures of record come from: never tuned on, never read with --errors.
+ * The detector was tuned on refusal-tune.jsonl (116), refusal-tune2.jsonl (142) and
+ * refusal-tune3.jsonl (88), each written fresh after the previous round of tuning;
+ * refusal-dev.jsonl (60) was written after the last round and checked once, as a second
+ * unseen set. --errors lists the misclassified responses (for the tuning sets);
+ * --calibrate prints the combined detector's precision and recall at each margin (the
+ * margin 0.03 is the middle of the range where the tuning sets' both are >= 0.99).
+ *
+ * Uses the same compact word-vector table as the behaviour monitor (refusal-vectors.ts),
+ * building it (and the full wink cache) on first run.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isRefusal } from '../packages/core/src/monitors/refusal.js';
+import { delivers, isRefusal } from '../packages/core/src/monitors/refusal.js';
 import { SemanticRefusalDetector, refusalClassifier } from '../packages/core/src/monitors/refusal-semantic.js';
-import { loadWinkVectors } from '../packages/core/src/providers/word-vectors.js';
+import { loadRefusalVectors } from '../packages/core/src/monitors/refusal-vectors.js';
 
 interface Item {
   text: string;
@@ -31,16 +38,40 @@ function arg(name: string): string | undefined {
 
 const set = arg('--set') ?? 'eval';
 const here = dirname(fileURLToPath(import.meta.url));
-const items: Item[] = readFileSync(join(here, 'data', `refusal-${set}.jsonl`), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l));
+// --set tune,tune2 reads both tuning sets.
+const items: Item[] = set.split(',').flatMap((name) =>
+  readFileSync(join(here, 'data', `refusal-${name}.jsonl`), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as Item),
+);
 
 const t0 = performance.now();
-const { vectors, ms } = loadWinkVectors();
+// The compact table the behaviour monitor uses (refusal-vectors.ts), built on first run.
+const { vectors, ms, note } = loadRefusalVectors({ buildFromSource: true });
+if (!vectors) throw new Error(note);
 const semantic = new SemanticRefusalDetector(vectors, { margin: arg('--margin') ? Number(arg('--margin')) : undefined });
 const combined = refusalClassifier({ semantic });
-console.log(`refusal bench on bench/data/refusal-${set}.jsonl: ${items.length} responses, ${items.filter((x) => x.refusal).length} refusals (word vectors loaded in ${Math.round(ms)} ms)`);
+console.log(`refusal bench on bench/data/refusal-${set}.jsonl: ${items.length} responses, ${items.filter((x) => x.refusal).length} refusals (${note} in ${Math.round(ms)} ms)`);
+
+if (process.argv.includes('--calibrate')) {
+  // The margin's calibration (run on the tuning sets only): the combined detector's
+  // precision and recall at each margin.
+  const scored = items.map((it) => ({ it, pattern: isRefusal(it.text), score: semantic.score(it.text).score, delivers: delivers(it.text) }));
+  for (let m = -0.02; m <= 0.1 + 1e-9; m += 0.01) {
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (const x of scored) {
+      const got = x.pattern || (x.score >= m && !x.delivers);
+      if (got && x.it.refusal) tp++;
+      else if (got) fp++;
+      else if (x.it.refusal) fn++;
+    }
+    console.log(`margin ${m.toFixed(2)}: precision ${(tp / (tp + fp)).toFixed(3)}  recall ${(tp / (tp + fn)).toFixed(3)}  (fp ${fp}, fn ${fn})`);
+  }
+  process.exit(0);
+}
 
 const detectors: [string, (t: string) => boolean][] = [
   ['patterns', (t) => isRefusal(t)],

