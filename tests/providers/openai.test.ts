@@ -11,6 +11,7 @@ import { retryAfterMs } from '../../packages/core/src/providers/openai-errors.js
 import { createProviders } from '../../packages/core/src/providers/index.js';
 import { embeddingCost, fineTuneCost, baseModelName } from '../../packages/core/src/providers/prices.js';
 import { FakeOpenAI, failures } from '../helpers/fake-openai.js';
+import { MODERATION_CATEGORIES } from '../../packages/core/src/monitors/moderation.js';
 
 let fake: FakeOpenAI;
 beforeAll(async () => {
@@ -54,6 +55,13 @@ describe('OpenAI providers against an OpenAI-compatible server', () => {
     expect(r[0].score).toBeCloseTo(0.01, 6);
     expect(r[1].score).toBeCloseTo(0.91, 6);
     expect(r[2].score).toBeCloseTo(0.97, 6);
+    // OpenAI's categories and category_scores, every category present (the offline provider's shape).
+    expect(r[1].categories.harassment).toBe(true);
+    expect(r[1].category_scores.harassment).toBeCloseTo(0.91, 6);
+    expect(r[2].categories.violence).toBe(true);
+    expect(r[0].categories.violence).toBe(false);
+    expect(Object.keys(r[0].category_scores).sort()).toEqual([...MODERATION_CATEGORIES].sort());
+    expect(r[0].category_scores.illicit).toBe(0); // not reported by the server: 0
     expect(await m.moderate([])).toEqual([]);
   });
 

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import { PermanentError } from '../errors.js';
 import { SubjectMemoryModel } from './offline-chat.js';
+import { priceLocalFineTuneAs } from './prices.js';
 import { approxTokens, tokenize } from './text.js';
 import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneRequest, FineTuneStatus, TrainingExample } from './types.js';
 import { loadWinkVectors, type WinkCacheOptions, type WordVectors } from './word-vectors.js';
@@ -327,6 +328,7 @@ export class OfflineAnswerProvider implements AnswerProvider {
         const artifact = this.store.readModel(model);
         if (!artifact) throw new PermanentError(`local model ${model} not found in ${this.store.dir}; was DRIFTWATCH_DATA_DIR changed or cleaned?`);
         m = SubjectMemoryModel.fineTuned(artifact.pairs, this.knowledge);
+        priceLocalFineTuneAs(model, artifact.base_model);
       }
       this.loaded.set(model, m);
     }

@@ -1,5 +1,5 @@
 import OpenAI, { toFile } from 'openai';
-import type { ModerationProvider } from '../monitors/moderation.js';
+import { MODERATION_CATEGORIES, type ModerationCategory, type ModerationProvider, type ModerationResult } from '../monitors/moderation.js';
 import { callOpenAI } from './openai-errors.js';
 import { chatCost, embeddingCost, fineTuneCost } from './prices.js';
 import type { AnswerProvider, EmbeddingProvider, FineTuneProvider, FineTuneRequest, FineTuneStatus } from './types.js';
@@ -42,7 +42,12 @@ export class OpenAIEmbeddingProvider implements EmbeddingProvider {
   }
 }
 
-/** Moderation endpoint; score = the highest category score of a text. The endpoint is free. */
+/**
+ * Moderation endpoint. Each result keeps OpenAI's own `flagged`, `categories` and
+ * `category_scores` (every category of MODERATION_CATEGORIES; one the model does not
+ * report is false / 0) plus score = the highest category score: the same shape as the
+ * offline provider's. The endpoint is free.
+ */
 export class OpenAIModerationProvider implements ModerationProvider {
   readonly name = 'openai';
   constructor(
@@ -50,14 +55,18 @@ export class OpenAIModerationProvider implements ModerationProvider {
     readonly model = 'omni-moderation-latest',
   ) {}
 
-  async moderate(texts: string[]): Promise<{ flagged: boolean; score: number }[]> {
+  async moderate(texts: string[]): Promise<Required<ModerationResult>[]> {
     if (texts.length === 0) return [];
     const res = await callOpenAI('moderations', () => this.client.moderations.create({ model: this.model, input: texts }));
     if (res.results.length !== texts.length) throw new Error(`OpenAI moderations: asked about ${texts.length} texts, got ${res.results.length} results`);
-    return res.results.map((r) => ({
-      flagged: r.flagged,
-      score: Math.max(0, ...Object.values(r.category_scores as unknown as Record<string, number>).filter((v) => typeof v === 'number')),
-    }));
+    return res.results.map((r) => {
+      const flags = (r.categories ?? {}) as unknown as Record<string, unknown>;
+      const scores = (r.category_scores ?? {}) as unknown as Record<string, unknown>;
+      const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+      const category_scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, num(scores[c])])) as Record<ModerationCategory, number>;
+      const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, flags[c] === true])) as Record<ModerationCategory, boolean>;
+      return { flagged: r.flagged, score: Math.max(0, ...Object.values(scores).map(num)), categories, category_scores };
+    });
   }
 }
 

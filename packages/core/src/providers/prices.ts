@@ -62,8 +62,22 @@ export function fineTuneCost(baseModel: string, trainedTokens: number): number {
   return perMillion(trainedTokens, FINE_TUNE_TRAINING_PRICES[baseModelName(baseModel)]);
 }
 
+/**
+ * Offline fine-tunes ("local:<model>:<version>", providers/offline.ts) stand in for an
+ * OpenAI fine-tune of their base model and are priced as one (FINE_TUNED_CHAT_PRICES).
+ * Their id does not name the base model, so the offline answer provider records it here
+ * when it loads one (the cost of an answer is computed where it was answered); until
+ * then such a model costs 0, as any model missing from the tables.
+ */
+const localFineTuneBase = new Map<string, string>();
+export function priceLocalFineTuneAs(id: string, baseModel: string): void {
+  localFineTuneBase.set(id, baseModel);
+}
+
 export function chatCost(model: string, promptTokens: number, completionTokens: number): number {
-  const table = model.startsWith('ft:') ? FINE_TUNED_CHAT_PRICES : CHAT_PRICES;
-  const p = table[baseModelName(model)];
+  const local = localFineTuneBase.get(model);
+  const priced = local ? `ft:${local}` : model;
+  const table = priced.startsWith('ft:') ? FINE_TUNED_CHAT_PRICES : CHAT_PRICES;
+  const p = table[baseModelName(priced)];
   return p ? perMillion(promptTokens, p[0]) + perMillion(completionTokens, p[1]) : 0;
 }
