@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { OfflineEmbeddingProvider, isRefusal, toVectorText, type AnswerProvider, type Db, type EmbeddingProvider, type Queryable } from '@driftwatch/core';
+import { OfflineEmbeddingProvider, answerIsCorrect, isRefusal, toVectorText, type AnswerProvider, type AppContext, type Db, type EmbeddingProvider, type Queryable } from '@driftwatch/core';
 import { CURRENT_PROGRAMMING_SHARE, MUSIC, PROGRAMMING, seeded } from '../demo/scenario.js';
-import { simulateDays, type EvalRow, type InteractionRow, type Served } from '../demo/simulate.js';
+import { gatewayTraffic } from '../demo/gateway-traffic.js';
+import { inPool, measuredUsage, planDays, playUser } from '../demo/simulate.js';
 
 const DAY = 86_400_000;
 
@@ -19,15 +20,55 @@ export interface DemoOptions {
   embeddings?: EmbeddingProvider;
 }
 
+export interface InteractionRow {
+  ts: Date;
+  model_version: string | null;
+  query: string;
+  response: string;
+  feedback: number | null;
+  success: boolean;
+  cost: number;
+  tokens: [number, number];
+  /** A bot answer (not the support team's). */
+  bot: boolean;
+}
+
+export interface EvalRow {
+  ts: Date;
+  model_version: string | null;
+  question: string;
+  expected: string;
+  predicted: string;
+  correct: boolean;
+}
+
+/**
+ * Some days of the demo's users answered by a model directly (the history `driftwatch
+ * demo` seeds, from before the gateway was in front of the bot): the same users as
+ * `demo --days` sends through the gateway, with tokens and cost measured the same way.
+ */
+async function answeredDirectly(o: { from: Date; days: number; programmingShare: number; rand: () => number; answers: AnswerProvider; providerModel: string; version: string | null }): Promise<{ interactions: InteractionRow[]; evals: EvalRow[] }> {
+  const plan = planDays(o);
+  const ask = async (question: string) => ({ response: (await o.answers.answer(o.providerModel, [question])).answers[0], ref: null });
+  const users = await inPool(plan.asked, 1, (a) => playUser(a, ask));
+  const interactions: InteractionRow[] = [];
+  for (const u of users) {
+    for (const t of u.bot) {
+      const usage = measuredUsage(t.qa.question, t.response, o.providerModel);
+      interactions.push({ ts: t.ts, model_version: o.version, query: t.qa.question, response: t.response, feedback: t.feedback, success: t.right, cost: usage.cost_usd, tokens: [usage.prompt_tokens, usage.completion_tokens], bot: true });
+    }
+    if (u.support) interactions.push({ ts: u.support.ts, model_version: 'support-team', query: u.support.qa.question, response: u.support.qa.answer, feedback: u.support.feedback, success: true, cost: 0, tokens: [0, 0], bot: false });
+  }
+  const predicted = (await o.answers.answer(o.providerModel, plan.evals.map((e) => e.qa.question))).answers;
+  const evals = plan.evals.map((e, i) => ({ ts: e.ts, model_version: o.version, question: e.qa.question, expected: e.qa.answer, predicted: predicted[i], correct: answerIsCorrect(predicted[i], e.qa.answer) }));
+  return { interactions, evals };
+}
+
 const TABLES = ['embeddings_log', 'interaction_log', 'evaluation_log', 'documents'] as const;
 
 async function hasData(db: Db, model: string): Promise<boolean> {
   const r = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM interaction_log WHERE model = $1', [model]);
   return r.rows[0].n > 0;
-}
-
-function served(answers: AnswerProvider, version: string | null, providerModel: string): Served {
-  return { version, answer: async (qs) => (await answers.answer(providerModel, qs)).answers };
 }
 
 /** Inserts simulated interactions (with their query embeddings) and evaluation results. */
@@ -64,10 +105,10 @@ export async function seedDemo(db: Db, o: DemoOptions): Promise<Record<string, u
   if (!o.reset && (await hasData(db, o.model))) return { seeded: false, model: o.model, note: 'demo data already present; kept (use --reset to recreate it, --days N to simulate the days after a fine-tune)' };
   const rand = seeded(o.seed ?? 42);
   const embedder = o.embeddings ?? new OfflineEmbeddingProvider();
-  const base = served(o.answers, null, o.baseModel);
+  const base = { answers: o.answers, providerModel: o.baseModel, version: null, rand };
   const start = o.now.getTime() - (o.baselineDays + o.currentDays) * DAY;
-  const before = await simulateDays({ from: new Date(start), days: o.baselineDays, programmingShare: 0, served: base, rand });
-  const during = await simulateDays({ from: new Date(o.now.getTime() - o.currentDays * DAY), days: o.currentDays, programmingShare: CURRENT_PROGRAMMING_SHARE, served: base, rand });
+  const before = await answeredDirectly({ ...base, from: new Date(start), days: o.baselineDays, programmingShare: 0 });
+  const during = await answeredDirectly({ ...base, from: new Date(o.now.getTime() - o.currentDays * DAY), days: o.currentDays, programmingShare: CURRENT_PROGRAMMING_SHARE });
 
   await db.transaction(async (tx) => {
     if (o.reset) {
@@ -102,6 +143,8 @@ export async function seedDemo(db: Db, o: DemoOptions): Promise<Record<string, u
 }
 
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
+/** Dollars to a millionth: the demo's bot costs about a tenth of a cent a day at gpt-4o-mini's prices. */
+const usd6 = (x: number) => Math.round(x * 1e6) / 1e6;
 
 function summarise(bot: InteractionRow[], evals: EvalRow[], days: number) {
   const rated = bot.filter((r) => r.feedback !== null);
@@ -109,7 +152,7 @@ function summarise(bot: InteractionRow[], evals: EvalRow[], days: number) {
     accuracy: r3(evals.filter((e) => e.correct).length / Math.max(1, evals.length)),
     refusal_rate: r3(bot.filter((r) => isRefusal(r.response)).length / Math.max(1, bot.length)),
     feedback: r3(rated.reduce((s, r) => s + r.feedback!, 0) / Math.max(1, rated.length)),
-    cost_per_day: Math.round((bot.reduce((s, r) => s + r.cost, 0) / days) * 100) / 100,
+    cost_per_day: usd6(bot.reduce((s, r) => s + r.cost, 0) / days),
   };
 }
 
@@ -127,37 +170,41 @@ const SHIFTED: [table: string, columns: string[]][] = [
 /**
  * `driftwatch demo --days N`: the N days after the fine-tune. The demo's history (logs,
  * runs, decisions, versions) moves N days into the past, then N days of the same users
- * are simulated up to now, answered by the version served now (model_versions: the
- * promoted one, else the base model). The next `run-once` sees them in its current
- * window and verifies the promotion.
+ * are simulated up to now, through the gateway (demo/gateway-traffic.ts): answered by
+ * the version served now, rated through the feedback API. The next `run-once` sees them
+ * in its current window and verifies the promotion.
  */
-export async function continueDemo(db: Db, o: Omit<DemoOptions, 'reset' | 'baselineDays'> & { days: number }): Promise<Record<string, unknown>> {
+export async function continueDemo(ctx: AppContext, o: { model: string; now: Date; days: number; seed?: number; embeddings?: EmbeddingProvider; progress?: (line: string) => void }): Promise<Record<string, unknown>> {
+  const db = ctx.db;
   if (!(await hasData(db, o.model))) throw new Error(`demo --days: no demo data for ${o.model} yet; run \`driftwatch demo\` first`);
-  const promoted = (
-    await db.query<{ version: string; provider_model_id: string | null }>(`SELECT version, provider_model_id FROM model_versions WHERE model = $1 AND status = 'promoted'`, [o.model])
-  ).rows[0];
-  const version = promoted?.version ?? null;
-  const providerModel = promoted?.provider_model_id ?? o.baseModel;
-  const rand = seeded((o.seed ?? 42) + 1000 + o.days);
-  const embedder = o.embeddings ?? new OfflineEmbeddingProvider();
-  const from = new Date(o.now.getTime() - o.days * DAY);
-  const after = await simulateDays({ from, days: o.days, programmingShare: CURRENT_PROGRAMMING_SHARE, served: served(o.answers, version, providerModel), rand });
   await db.transaction(async (tx) => {
     for (const [table, cols] of SHIFTED) {
       const exists = await tx.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [table]);
       if (!exists.rows[0].t) continue;
       await tx.query(`UPDATE ${table} SET ${cols.map((c) => `${c} = ${c} - make_interval(days => $2)`).join(', ')} WHERE model = $1`, [o.model, o.days]);
     }
-    await insertRows(tx, o.model, after.interactions, after.evals, embedder);
   });
+  const rand = seeded((o.seed ?? 42) + 1000 + o.days);
+  const from = new Date(o.now.getTime() - o.days * DAY);
+  const t = await gatewayTraffic(ctx, o.model, { from, days: o.days, programmingShare: CURRENT_PROGRAMMING_SHARE, rand, embeddings: o.embeddings ?? new OfflineEmbeddingProvider(), progress: o.progress });
+  const bot = t.bot;
+  const rated = bot.filter((r) => r.feedback !== null);
   return {
     continued: true,
     model: o.model,
     days: o.days,
-    served_version: version ?? `base (${o.baseModel})`,
-    interactions: after.interactions.length,
-    evaluations: after.evals.length,
-    simulated: summarise(after.interactions.filter((r) => r.bot), after.evals, o.days),
+    served_version: t.serving.version ?? `base (${t.serving.provider_model})`,
+    through: 'gateway',
+    calls: t.calls,
+    calls_without_interaction_id: t.calls_without_id,
+    feedback: t.feedback,
+    support_answers: t.support_answers,
+    evaluations: t.evaluations,
+    embedded: t.embedded,
+    simulated: {
+      refusal_rate: r3(bot.filter((r) => r.refused).length / Math.max(1, bot.length)),
+      feedback: r3(rated.reduce((s, r) => s + r.feedback!, 0) / Math.max(1, rated.length)),
+    },
   };
 }
 
@@ -175,7 +222,8 @@ export interface StoryRow {
 }
 
 /**
- * Before / during / after, measured from the logs: before = until the current window
+ * Before / during / after, measured from the logs (the base model's rows are logged
+ * with model_version null, or 'base' by the gateway): before = until the current window
  * of the first promoted fine-tune began (or of the latest fine-tune decision),
  * during = from then until the promotion, after = since the promotion, answered by
  * the promoted version. Bot answers only (not the support team's).
@@ -203,12 +251,12 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
   for (const p of periods) {
     const inter = await db.query<{ response: string; feedback_score: number | null; cost_usd: number | null }>(
       `SELECT response, feedback_score, cost_usd FROM interaction_log
-        WHERE model = $1 AND ts >= $2 AND ts < $3 AND model_version IS NOT DISTINCT FROM $4`,
+        WHERE model = $1 AND ts >= $2 AND ts < $3 AND coalesce(nullif(model_version, 'base'), '') = coalesce($4::text, '')`,
       [model, p.from, p.to, p.version],
     );
     const ev = await db.query<{ n: number; right: number }>(
       `SELECT count(*)::int AS n, count(*) FILTER (WHERE correct)::int AS right FROM evaluation_log
-        WHERE model = $1 AND ts >= $2 AND ts < $3 AND model_version IS NOT DISTINCT FROM $4 AND correct IS NOT NULL`,
+        WHERE model = $1 AND ts >= $2 AND ts < $3 AND coalesce(nullif(model_version, 'base'), '') = coalesce($4::text, '') AND correct IS NOT NULL`,
       [model, p.from, p.to, p.version],
     );
     const rows = inter.rows;
@@ -224,7 +272,7 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
       accuracy: ev.rows[0].n ? r3(ev.rows[0].right / ev.rows[0].n) : null,
       refusal_rate: rows.length ? r3(rows.filter((r) => isRefusal(r.response)).length / rows.length) : null,
       feedback: rated.length ? Math.round((rated.reduce((s, r) => s + Number(r.feedback_score), 0) / rated.length) * 100) / 100 : null,
-      cost_per_day: days > 0 ? Math.round((rows.reduce((s, r) => s + Number(r.cost_usd ?? 0), 0) / days) * 100) / 100 : null,
+      cost_per_day: days > 0 ? usd6(rows.reduce((s, r) => s + Number(r.cost_usd ?? 0), 0) / days) : null,
     });
   }
   return out;
@@ -240,7 +288,7 @@ export function formatStory(rows: StoryRow[]): string {
     pct(r.accuracy),
     pct(r.refusal_rate),
     r.feedback === null ? '-' : r.feedback.toFixed(2),
-    r.cost_per_day === null ? '-' : `$${r.cost_per_day.toFixed(2)}`,
+    r.cost_per_day === null ? '-' : `$${r.cost_per_day.toFixed(r.cost_per_day >= 1 ? 2 : 5)}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   return [head, ...lines].map((l) => l.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd()).join('\n');

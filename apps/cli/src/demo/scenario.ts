@@ -10,7 +10,9 @@ import { BASE_KNOWLEDGE } from '@driftwatch/core';
  * - baseline (the baseline_days before the current window): music questions only;
  * - current window: CURRENT_PROGRAMMING_SHARE of the questions are about programming;
  * - when the bot fails, the user asks again and the support team answers that retry
- *   (logged with model_version 'support-team'): the right answers a fine-tune can learn.
+ *   (logged with model_version 'support-team'): the right answers a fine-tune can learn;
+ * - tokens and cost are measured as the gateway measures them (simulate.ts, measuredUsage):
+ *   the text sent and answered, priced by the dated price table, never typed in.
  * Interactions use TEMPLATES; the evaluation set also uses EVAL_TEMPLATES, wordings no
  * interaction ever has (so a fine-tune is measured on paraphrases it never saw).
  */
@@ -76,10 +78,14 @@ export const CURRENT_PROGRAMMING_SHARE = 0.15;
 /** Interactions and evaluation items per day (before retries). */
 export const PER_DAY = 60;
 export const EVALS_PER_DAY = 20;
-/** USD per 1K tokens of the served model: about $50/day at the baseline's traffic. */
-export const USD_PER_1K_TOKENS = 3.7;
 /** Probability that a user rates an answer at all. */
 export const RATED = 0.6;
+/** Probability that a user rates the support team's answer (always 5). */
+export const SUPPORT_RATED = 0.8;
+/** Whether a user whose question the bot declined asks it again before going to the support team. */
+export const RETRY_AFTER_REFUSAL = false;
+/** Users talking to the gateway at once in `demo --days`. */
+export const CONCURRENT_USERS = 8;
 
 /** Deterministic uniform numbers (mulberry32). */
 export function seeded(seed: number): () => number {

@@ -1,34 +1,20 @@
-import { answerIsCorrect, isRefusal } from '@driftwatch/core';
-import { EVAL_TEMPLATES, EVALS_PER_DAY, MUSIC, PER_DAY, PROGRAMMING, RATED, TEMPLATES, USD_PER_1K_TOKENS, type QA } from './scenario.js';
+import { answerIsCorrect, approxTokens, chatCost, isRefusal } from '@driftwatch/core';
+import { EVAL_TEMPLATES, EVALS_PER_DAY, MUSIC, PER_DAY, PROGRAMMING, RATED, RETRY_AFTER_REFUSAL, SUPPORT_RATED, TEMPLATES, type QA } from './scenario.js';
 
 const DAY = 86_400_000;
 
-/** The version that answers: its label in interaction_log.model_version (null: the base model) and its answers. */
-export interface Served {
-  version: string | null;
-  answer(questions: string[]): Promise<string[]>;
+/** One user's question on a simulated day, with every random choice of what they do next drawn up front (so the order in which concurrent calls finish changes nothing). */
+export interface Ask {
+  ts: Date;
+  qa: QA;
+  /** [rates the first answer, its score, rates the retry, its score, rates the support team's answer]. */
+  draws: [number, number, number, number, number];
 }
 
-export interface InteractionRow {
+/** An evaluation item asked of the served version on a simulated day. */
+export interface EvalAsk {
   ts: Date;
-  model_version: string | null;
-  query: string;
-  response: string;
-  feedback: number | null;
-  success: boolean;
-  cost: number;
-  tokens: [number, number];
-  /** A bot answer (not the support team's). */
-  bot: boolean;
-}
-
-export interface EvalRow {
-  ts: Date;
-  model_version: string | null;
-  question: string;
-  expected: string;
-  predicted: string;
-  correct: boolean;
+  qa: QA;
 }
 
 /** A shuffled deck: every card once before any repeats, so shares are exact, not noisy. */
@@ -62,63 +48,93 @@ export function exactly(n: number, share: number, rand: () => number): boolean[]
 }
 
 /**
- * Users of the demo chatbot for some days: PER_DAY questions a day (a share of them
- * about programming), answered by the served version. Users rate RATED of the answers
- * (right: 4-5, wrong: 2-3, refused: 1-2). A user whose answer was wrong asks again
- * (the bot answers the same); after that, or after a refusal, the support team answers (model_version
- * 'support-team', no model cost, the right answer, rated 5 by most). EVALS_PER_DAY
- * evaluation items a day are asked of the served version too and scored.
+ * What the users of the demo chatbot ask on some days: PER_DAY questions a day (a share
+ * of them about programming), and EVALS_PER_DAY evaluation items a day (evaluation
+ * wordings included). Separate decks for users and for the evaluation set, so each sees
+ * every subject equally often.
  */
-export async function simulateDays(o: { from: Date; days: number; programmingShare: number; served: Served; rand: () => number }): Promise<{ interactions: InteractionRow[]; evals: EvalRow[] }> {
+export function planDays(o: { from: Date; days: number; programmingShare: number; rand: () => number }): { asked: Ask[]; evals: EvalAsk[] } {
   const { rand } = o;
   const subjects = (s: Record<string, string>) => Object.entries(s).map(([subject, answer]) => ({ subject, answer }));
-  // Separate decks for users and for the evaluation set, so each sees every subject equally often.
   const decks = { user: [new Deck(subjects(MUSIC), rand), new Deck(subjects(PROGRAMMING), rand)], eval: [new Deck(subjects(MUSIC), rand), new Deck(subjects(PROGRAMMING), rand)] };
-  const pick = (prog: boolean, templates: string[], who: 'user' | 'eval' = 'user'): QA => {
+  const pick = (prog: boolean, templates: string[], who: 'user' | 'eval'): QA => {
     const s = decks[who][prog ? 1 : 0].draw();
     const t = templates[Math.floor(rand() * templates.length)];
     return { subject: s.subject, question: t.replace('{s}', s.subject), answer: s.answer };
   };
-  const asked: { ts: Date; qa: QA }[] = [];
-  const evalAsked: { ts: Date; qa: QA }[] = [];
+  const asked: Ask[] = [];
+  const evals: EvalAsk[] = [];
   for (let d = 0; d < o.days; d++) {
     const dayStart = o.from.getTime() + d * DAY;
     const prog = exactly(PER_DAY, o.programmingShare, rand);
-    for (let i = 0; i < PER_DAY; i++) asked.push({ ts: new Date(dayStart + rand() * (DAY - 120_000)), qa: pick(prog[i], TEMPLATES) });
+    for (let i = 0; i < PER_DAY; i++) asked.push({ ts: new Date(dayStart + rand() * (DAY - 120_000)), qa: pick(prog[i], TEMPLATES, 'user'), draws: [rand(), rand(), rand(), rand(), rand()] });
     const evalProg = exactly(EVALS_PER_DAY, o.programmingShare, rand);
-    for (let i = 0; i < EVALS_PER_DAY; i++) evalAsked.push({ ts: new Date(dayStart + rand() * (DAY - 60_000)), qa: pick(evalProg[i], [...TEMPLATES, ...EVAL_TEMPLATES], 'eval') });
+    for (let i = 0; i < EVALS_PER_DAY; i++) evals.push({ ts: new Date(dayStart + rand() * (DAY - 60_000)), qa: pick(evalProg[i], [...TEMPLATES, ...EVAL_TEMPLATES], 'eval') });
   }
-  const answers = await o.served.answer(asked.map((a) => a.qa.question));
-  const evalAnswers = await o.served.answer(evalAsked.map((a) => a.qa.question));
-  const interactions: InteractionRow[] = [];
-  const bot = (ts: Date, qa: QA, response: string): InteractionRow => {
-    const right = answerIsCorrect(response, qa.answer);
+  return { asked, evals };
+}
+
+/** One answer of the bot as the user saw and rated it. R: how the caller finds the logged call again (the gateway's interaction id). */
+export interface Turn<R> {
+  ts: Date;
+  qa: QA;
+  response: string;
+  right: boolean;
+  refused: boolean;
+  /** 1-5 when the user rated it (right: 4-5, wrong: 2-3, refused: 1-2), else null. */
+  feedback: number | null;
+  ref: R;
+}
+
+/** The support team's answer to a user the bot failed: the right one, logged with model_version 'support-team'. */
+export interface SupportAnswer {
+  ts: Date;
+  qa: QA;
+  feedback: number | null;
+}
+
+/**
+ * One user: asks, rates the answer when they rate (RATED of the time); when it was
+ * wrong (or refused, if RETRY_AFTER_REFUSAL) asks again (the bot answers the same);
+ * when the bot failed, the support team answers (SUPPORT_RATED of those rated 5).
+ */
+export async function playUser<R>(a: Ask, ask: (question: string) => Promise<{ response: string; ref: R }>): Promise<{ bot: Turn<R>[]; support: SupportAnswer | null }> {
+  const bot: Turn<R>[] = [];
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const { response, ref } = await ask(a.qa.question);
+    const right = answerIsCorrect(response, a.qa.answer);
     const refused = isRefusal(response);
-    const rated = rand() < RATED;
-    const score = right ? 4 + Math.floor(rand() * 2) : refused ? 1 + Math.floor(rand() * 2) : 2 + Math.floor(rand() * 2);
-    // Programming questions carry the user's code: longer prompts, so they cost more.
-    const code = qa.subject in PROGRAMMING ? 150 + Math.floor(rand() * 150) : 0;
-    const tokens: [number, number] = [40 + Math.floor(rand() * 40) + code, 120 + Math.floor(rand() * 80)];
-    return { ts, model_version: o.served.version, query: qa.question, response, feedback: rated ? score : null, success: right, cost: ((tokens[0] + tokens[1]) / 1000) * USD_PER_1K_TOKENS, tokens, bot: true };
+    const [rated, jitter] = [a.draws[attempt * 2], a.draws[attempt * 2 + 1]];
+    const score = (right ? 4 : refused ? 1 : 2) + Math.floor(jitter * 2);
+    bot.push({ ts: new Date(a.ts.getTime() + attempt * 30_000), qa: a.qa, response, right, refused, feedback: rated < RATED ? score : null, ref });
+    if (right) return { bot, support: null };
+    if (refused && !RETRY_AFTER_REFUSAL) break;
+  }
+  return { bot, support: { ts: new Date(a.ts.getTime() + 90_000), qa: a.qa, feedback: a.draws[4] < SUPPORT_RATED ? 5 : null } };
+}
+
+/**
+ * Tokens of one call as the gateway's offline upstream counts them (apps/gateway/src/upstream.ts:
+ * approxTokens of the messages and of the answer) and its cost from the dated price
+ * table (providers/prices.ts) for the model that answered: history seeded directly and
+ * traffic sent through the gateway are measured alike.
+ */
+export function measuredUsage(question: string, answer: string, providerModel: string): { prompt_tokens: number; completion_tokens: number; cost_usd: number } {
+  const prompt_tokens = approxTokens(question);
+  const completion_tokens = approxTokens(answer);
+  return { prompt_tokens, completion_tokens, cost_usd: chatCost(providerModel, prompt_tokens, completion_tokens) };
+}
+
+/** Runs fn over items with at most `limit` at a time (a handful of lines: no dependency for it), results in input order. */
+export async function inPool<T, U>(items: T[], limit: number, fn: (item: T, index: number) => Promise<U>): Promise<U[]> {
+  const out = new Array<U>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
   };
-  asked.forEach((a, i) => {
-    const first = bot(a.ts, a.qa, answers[i]);
-    interactions.push(first);
-    if (first.success) return;
-    // After a wrong answer the user asks again (and gets the same); after a refusal they go straight to support.
-    if (!isRefusal(first.response)) interactions.push(bot(new Date(a.ts.getTime() + 30_000), a.qa, answers[i]));
-    interactions.push({
-      ts: new Date(a.ts.getTime() + 90_000),
-      model_version: 'support-team',
-      query: a.qa.question,
-      response: a.qa.answer,
-      feedback: rand() < 0.8 ? 5 : null,
-      success: true,
-      cost: 0,
-      tokens: [0, 0],
-      bot: false,
-    });
-  });
-  const evals = evalAsked.map((a, i) => ({ ts: a.ts, model_version: o.served.version, question: a.qa.question, expected: a.qa.answer, predicted: evalAnswers[i], correct: answerIsCorrect(evalAnswers[i], a.qa.answer) }));
-  return { interactions, evals };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }
