@@ -130,6 +130,28 @@ describe('compare', () => {
     expect(stdout).toBe('');
   });
 
+  it('bad .npy input exits 2 naming file, row and value', async () => {
+    const rows = cloud(150, 8, 1);
+    rows[41][5] = NaN;
+    writeNpy(f('nan32.npy'), rows);
+    rows[41][5] = 0;
+    rows[99][0] = -Infinity;
+    writeNpy(f('inf64.npy'), rows, '<f8');
+    writeFileSync(f('short.npy'), readFileSync(f('base.npy')).subarray(0, 1000));
+    writeFileSync(f('text.npy'), 'not numpy at all');
+    const cases: [string, RegExp][] = [
+      ['nan32.npy', /nan32\.npy:42: row 42, value 6 is NaN, not a finite number/],
+      ['inf64.npy', /inf64\.npy:100: row 100, value 1 is -Infinity, not a finite number/],
+      ['short.npy', /short\.npy: truncated: shape \(150, 8\) needs 4800 bytes of data/],
+      ['text.npy', /text\.npy: not a \.npy file \(bad magic\)/],
+    ];
+    for (const [name, message] of cases) {
+      const { code, stderr } = await run('--baseline', f('base.npy'), '--current', f(name));
+      expect(code).toBe(2);
+      expect(stderr).toMatch(message);
+    }
+  });
+
   it('bad behaviour and accuracy input exit 2 naming the missing field', async () => {
     jsonl(f('noresp.jsonl'), [{ response: 'ok' }, { query: 'x' }]);
     const a = await run('--baseline', f('beh-base.jsonl'), '--current', f('noresp.jsonl'), '--kind', 'behavior');

@@ -5,30 +5,14 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import {
-  OfflineModerationProvider,
-  accuracyMonitor,
-  accuracyWindowFrom,
-  behaviorMonitor,
-  deriveRng,
-  driftConfigSchema,
-  embeddingMonitor,
-  loadDriftConfig,
-  pcaFit,
-  pcaTransform,
-  project,
-  sampleIndices,
-  sparseProjection,
-  stack,
-  takeRows,
-  totalVariance,
-  type DriftConfig,
-  type Matrix,
-  type MonitorKind,
-  type MonitorResult,
-} from '@driftwatch/core';
-import { renderHtml, type ReportInput } from '../report/html.js';
+import type { DriftConfig, Matrix, MonitorKind, MonitorResult } from '@driftwatch/core';
+import type { ReportInput } from '../report/html.js';
 import { InputError, inferKind, readAccuracyRows, readEmbeddings, readInteractions } from './compare-input.js';
+
+// Each kind of compare imports only the modules it needs, by path (@driftwatch/core/<path>.js),
+// never the core's index: that would load the queues, databases, providers and metrics
+// (bullmq, ioredis, pg, PGlite, openai, prom-client), over a second of start-up that an
+// offline compare of two files never uses.
 
 export const COMPARE_USAGE = `Usage: driftwatch compare --baseline FILE --current FILE [options]
 
@@ -80,7 +64,7 @@ export async function compareCommand(argv: string[], io: Io = defaultIo): Promis
     }
     if (!values.baseline || !values.current) throw new UsageError('--baseline FILE and --current FILE are required');
     if (values.kind !== undefined && !KINDS.includes(values.kind as MonitorKind)) throw new UsageError(`--kind must be one of ${KINDS.join(', ')}, got "${values.kind}"`);
-    const config = readConfig(values.config);
+    const config = await readConfig(values.config);
     if (values.seed !== undefined) {
       const seed = Number(values.seed);
       if (!Number.isInteger(seed) || seed < 0) throw new UsageError(`--seed must be a non-negative integer, got "${values.seed}"`);
@@ -93,6 +77,7 @@ export async function compareCommand(argv: string[], io: Io = defaultIo): Promis
     }
     const { result, scatter } = await run(kind, values.baseline, values.current, config, Boolean(values.html));
     if (values.html) {
+      const { renderHtml } = await import('../report/html.js');
       const report: ReportInput = {
         result,
         baselineFile: values.baseline,
@@ -130,23 +115,24 @@ export async function compareCommand(argv: string[], io: Io = defaultIo): Promis
   }
 }
 
-function readConfig(path: string | undefined): DriftConfig {
-  if (path) return loadDriftConfig(path);
-  return driftConfigSchema.parse({ models: [{ name: 'compare' }] });
+async function readConfig(path: string | undefined): Promise<DriftConfig> {
+  if (path) return (await import('@driftwatch/core/config/load.js')).loadDriftConfig(path);
+  return (await import('@driftwatch/core/config/schema.js')).driftConfigSchema.parse({ models: [{ name: 'compare' }] });
 }
 
 async function run(kind: MonitorKind, baselineFile: string, currentFile: string, config: DriftConfig, withScatter: boolean): Promise<{ result: MonitorResult; scatter?: ReportInput['scatter'] }> {
   const settings = { min_samples: config.min_samples, alpha: config.alpha, seed: config.seed };
   if (kind === 'embedding') {
-    const b = readEmbeddings(baselineFile);
-    const c = readEmbeddings(currentFile);
+    // The files are read off the main thread (fs promises) while it loads the monitor's code.
+    const [b, c, { embeddingMonitor }] = await Promise.all([readEmbeddings(baselineFile), readEmbeddings(currentFile), import('@driftwatch/core/monitors/embedding.js')]);
     if (b.cols !== c.cols) throw new InputError(currentFile, null, `embeddings have ${c.cols} dimensions but the baseline's (${baselineFile}) have ${b.cols}`);
     const result = embeddingMonitor(b, c, config.embedding_thresholds, settings);
-    return { result, scatter: withScatter ? scatterPoints(b, c, config) : undefined };
+    return { result, scatter: withScatter ? await scatterPoints(b, c, config) : undefined };
   }
   if (kind === 'behavior') {
     const b = readInteractions(baselineFile);
     const c = readInteractions(currentFile);
+    const [{ behaviorMonitor }, { OfflineModerationProvider }] = await Promise.all([import('@driftwatch/core/monitors/behavior.js'), import('@driftwatch/core/monitors/moderation.js')]);
     const moderation = new OfflineModerationProvider();
     for (const recs of [b, c]) {
       const flags = await moderation.moderate(recs.map((r) => r.response));
@@ -154,13 +140,19 @@ async function run(kind: MonitorKind, baselineFile: string, currentFile: string,
     }
     return { result: behaviorMonitor(b, c, config.behavior_thresholds, settings) };
   }
-  const b = accuracyWindowFrom(readAccuracyRows(baselineFile));
-  const c = accuracyWindowFrom(readAccuracyRows(currentFile));
-  return { result: accuracyMonitor(b, c, config.accuracy_thresholds, settings) };
+  const rowsB = readAccuracyRows(baselineFile);
+  const rowsC = readAccuracyRows(currentFile);
+  const { accuracyMonitor, accuracyWindowFrom } = await import('@driftwatch/core/monitors/accuracy.js');
+  return { result: accuracyMonitor(accuracyWindowFrom(rowsB), accuracyWindowFrom(rowsC), config.accuracy_thresholds, settings) };
 }
 
 /** Both windows on the first two principal components of their pooled sample (after the monitor's projection). */
-function scatterPoints(b: Matrix, c: Matrix, config: DriftConfig): ReportInput['scatter'] {
+async function scatterPoints(b: Matrix, c: Matrix, config: DriftConfig): Promise<ReportInput['scatter']> {
+  const [{ deriveRng, sampleIndices }, { project, sparseProjection, stack, takeRows, totalVariance }, { pcaFit, pcaTransform }] = await Promise.all([
+    import('@driftwatch/core/stats/rng.js'),
+    import('@driftwatch/core/stats/matrix.js'),
+    import('@driftwatch/core/stats/pca.js'),
+  ]);
   const sb = takeRows(b, sampleIndices(b.rows, SCATTER_POINTS, deriveRng(config.seed, 'scatter-baseline')));
   const sc = takeRows(c, sampleIndices(c.rows, SCATTER_POINTS, deriveRng(config.seed, 'scatter-current')));
   const dim = config.embedding_thresholds.projection_dim;
