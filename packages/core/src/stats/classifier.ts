@@ -1,5 +1,5 @@
 import type { Matrix, Rng } from '../monitors/types.js';
-import { cholesky, forwardSolveInPlace } from './matrix.js';
+import { cholesky, forwardSolveRowsInPlace } from './matrix.js';
 import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
 
@@ -105,8 +105,25 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   // x . w = u . (difference of the whitened training means). A permutation then costs
   // O((n+m) f); the fit costs O((n+m) f^2) once.
   const cov = new Float64Array(f * f);
-  for (let i = 0; i < N; i++) {
-    const o = i * f;
+  // Four rows per pass over cov: the same sums in the same order (row by row) with a quarter
+  // of the loads and stores of cov.
+  let i4 = 0;
+  for (; i4 + 4 <= N; i4 += 4) {
+    const o0 = i4 * f;
+    const o1 = o0 + f;
+    const o2 = o1 + f;
+    const o3 = o2 + f;
+    for (let a = 0; a < f; a++) {
+      const x0 = X[o0 + a];
+      const x1 = X[o1 + a];
+      const x2 = X[o2 + a];
+      const x3 = X[o3 + a];
+      const ra = a * f;
+      for (let c = a; c < f; c++) cov[ra + c] = cov[ra + c] + x0 * X[o0 + c] + x1 * X[o1 + c] + x2 * X[o2 + c] + x3 * X[o3 + c];
+    }
+  }
+  for (; i4 < N; i4++) {
+    const o = i4 * f;
     for (let a = 0; a < f; a++) {
       const xa = X[o + a];
       if (xa === 0) continue;
@@ -122,12 +139,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       cov[c * f + a] = v;
     }
   const L = cholesky(cov, f);
-  const U = new Float64Array(N * f);
-  for (let i = 0; i < N; i++) {
-    const u = U.subarray(i * f, (i + 1) * f);
-    u.set(X.subarray(i * f, (i + 1) * f));
-    forwardSolveInPlace(L, f, u);
-  }
+  const U = Float64Array.from(X);
+  forwardSolveRowsInPlace(L, f, U, N);
   const total = new Float64Array(f);
   for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += U[i * f + c];
   const trainSum: Float64Array[] = [];
@@ -176,7 +189,35 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       const rows = testRows[k];
       let np = 0;
       let nn = 0;
-      for (let t = 0; t < rows.length; t++) {
+      // Four rows at a time: four independent sums (each in the order of one row alone) keep
+      // the floating-point unit busy where one sum waits on its previous addition.
+      let t = 0;
+      for (; t + 4 <= rows.length; t += 4) {
+        const o0 = rows[t] * f;
+        const o1 = rows[t + 1] * f;
+        const o2 = rows[t + 2] * f;
+        const o3 = rows[t + 3] * f;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let c = 0; c < f; c++) {
+          const dc = delta[c];
+          s0 += U[o0 + c] * dc;
+          s1 += U[o1 + c] * dc;
+          s2 += U[o2 + c] * dc;
+          s3 += U[o3 + c] * dc;
+        }
+        if (isY[rows[t]]) posBuf[np++] = s0;
+        else negBuf[nn++] = s0;
+        if (isY[rows[t + 1]]) posBuf[np++] = s1;
+        else negBuf[nn++] = s1;
+        if (isY[rows[t + 2]]) posBuf[np++] = s2;
+        else negBuf[nn++] = s2;
+        if (isY[rows[t + 3]]) posBuf[np++] = s3;
+        else negBuf[nn++] = s3;
+      }
+      for (; t < rows.length; t++) {
         const i = rows[t];
         const o = i * f;
         let s = 0;
