@@ -2,7 +2,7 @@ import type { EmbeddingThresholds, MonitorSettings } from '../config/schema.js';
 import { domainClassifierTest } from '../stats/classifier.js';
 import { clusterMeans, kmeansFit, silhouette } from '../stats/clustering.js';
 import { clusterProportions } from '../stats/cluster-proportions.js';
-import { ksMaxPermutation, ksTwoSample } from '../stats/ks.js';
+import { ksDistance, ksMaxPermutation } from '../stats/ks.js';
 import { colMeans, cosineDistance, euclidean, project, sparseProjection, stack, takeRows, totalVariance } from '../stats/matrix.js';
 import { mmdPermutationTest } from '../stats/mmd.js';
 import { minPCombination, upperShares } from '../stats/multiple.js';
@@ -208,7 +208,7 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
     let component = 0;
     let d = -1;
     for (let k = 0; k < q; k++) {
-      const dk = ksTwoSample(column(sb, k), column(sc, k)).d;
+      const dk = ksDistance(column(sb, k), column(sc, k));
       if (dk > d) [d, component] = [dk, k];
     }
     return { d, component, p_value: upperShares(ksMaxPermutation(cols, sb.rows, labelings))[0] };

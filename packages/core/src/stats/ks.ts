@@ -22,18 +22,7 @@ export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResul
   const n = a.length;
   const m = b.length;
   if (n === 0 || m === 0) return { d: 0, p_value: 1, method: 'exact' };
-  const x = Float64Array.from(a).sort();
-  const y = Float64Array.from(b).sort();
-  // k = max |i*m - j*n| over the merged walk, an integer: D = k / (n*m).
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < n && j < m) {
-    const v = Math.min(x[i], y[j]);
-    while (i < n && x[i] === v) i++;
-    while (j < m && y[j] === v) j++;
-    k = Math.max(k, Math.abs(i * m - j * n));
-  }
+  const k = ksCount(a, b);
   const d = k / (n * m);
   const ne = (n * m) / (n + m);
   const sq = Math.sqrt(ne);
@@ -45,6 +34,29 @@ export function ksTwoSample(a: ArrayLike<number>, b: ArrayLike<number>): KsResul
     return { d, p_value: Math.min(1e-10, asymptotic()), method: 'asymptotic' };
   }
   return { d, p_value: asymptotic(), method: 'asymptotic' };
+}
+
+/** The two-sample KS distance sup |F_a - F_b| alone, without its p-value (the exact one costs O(n m)). */
+export function ksDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  return a.length && b.length ? ksCount(a, b) / (a.length * b.length) : 0;
+}
+
+/** k = max |i*m - j*n| over the merged walk of the sorted samples, an integer: D = k / (n*m). */
+function ksCount(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  const n = a.length;
+  const m = b.length;
+  const x = Float64Array.from(a).sort();
+  const y = Float64Array.from(b).sort();
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < n && j < m) {
+    const v = Math.min(x[i], y[j]);
+    while (i < n && x[i] === v) i++;
+    while (j < m && y[j] === v) j++;
+    k = Math.max(k, Math.abs(i * m - j * n));
+  }
+  return k;
 }
 
 /**
