@@ -1,37 +1,66 @@
 /**
- * Offline toxicity bench: precision and recall of the offline moderation provider
- * (obscenity word list + phrase lexicon, OpenAI categories) on labelled texts, next
- * to the phrase lexicon alone (no obscenity).
+ * Offline toxicity bench: precision and recall of the offline moderation provider on
+ * labelled texts, layer by layer: the phrase lexicon alone, plus the `obscenity` word
+ * list, plus the sentence layer (moderation-semantic.ts, nearest toxic vs benign
+ * exemplar on the compact word-vector table the monitors use). Measured the same way
+ * as refusals: sets written and committed before the change they measure.
  *
- *   npm run bench:toxicity -- [--set fresh2|fresh|eval] [--errors]
+ *   npm run bench:toxicity -- [--set holdout|fresh2|fresh|eval|tune|eval,fresh,tune] [--errors] [--calibrate]
  *
- * Three labelled sets, each committed before the change it measures, all written by
- * the same person as the detector (so none is fully independent):
- * - toxicity-eval.jsonl (200): before the obscenity provider, but its phrase lexicon
- *   was written after reading the set (optimistic);
- * - toxicity-fresh.jsonl (100): after the lexicon, before the sentence rules (its
- *   aggregate figures were seen before the rules were written);
- * - toxicity-fresh2.jsonl (60): before the sentence rules (threat structure,
- *   dehumanising predicate, insults addressed to the reader): the figure of record.
+ * - toxicity-holdout.jsonl (200: 100 toxic in six kinds, 100 not incl. 50 false
+ *   friends): written and frozen before the sentence layer; never tuned on, never read
+ *   with --errors. The figure of record (default).
+ * - toxicity-fresh2.jsonl (60): the previous figure of record, written before the
+ *   sentence rules; not tuned on since.
+ * - tuning sets: toxicity-eval.jsonl (200, the lexicon was written after reading it),
+ *   toxicity-fresh.jsonl (100, seen before the sentence rules) and toxicity-tune.jsonl
+ *   (103, written for the sentence layer's exemplars and margin). --calibrate prints the
+ *   full provider's precision and recall per margin of the sentence layer.
+ * All written by the same person as the detector, so none is fully independent.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OfflineModerationProvider } from '../packages/core/src/monitors/moderation.js';
+import { SemanticModeration } from '../packages/core/src/monitors/moderation-semantic.js';
+import { loadRefusalVectors } from '../packages/core/src/monitors/refusal-vectors.js';
 
 const i = process.argv.indexOf('--set');
-const set = i >= 0 ? process.argv[i + 1] : 'fresh2';
+const set = i >= 0 ? process.argv[i + 1] : 'holdout';
 const here = dirname(fileURLToPath(import.meta.url));
-const items: { text: string; toxic: boolean; kind: string }[] = readFileSync(join(here, 'data', `toxicity-${set}.jsonl`), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim())
-  .map((l) => JSON.parse(l));
-console.log(`toxicity bench on bench/data/toxicity-${set}.jsonl: ${items.length} texts, ${items.filter((x) => x.toxic).length} toxic`);
+const items: { text: string; toxic: boolean; kind: string }[] = set.split(',').flatMap((name) =>
+  readFileSync(join(here, 'data', `toxicity-${name}.jsonl`), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as { text: string; toxic: boolean; kind: string }),
+);
+const { vectors, note, ms } = loadRefusalVectors({ buildFromSource: true });
+if (!vectors) throw new Error(note);
+console.log(`toxicity bench on bench/data/toxicity-${set}.jsonl: ${items.length} texts, ${items.filter((x) => x.toxic).length} toxic (${note} in ${Math.round(ms)} ms)`);
+
+if (process.argv.includes('--calibrate')) {
+  for (let m = -0.06; m <= 0.1 + 1e-9; m += 0.02) {
+    const p = new OfflineModerationProvider({ semantic: new SemanticModeration(vectors, { margin: m }) });
+    let tp = 0;
+    let fp = 0;
+    let fn = 0;
+    for (const it of items) {
+      const got = p.explain(it.text).flagged;
+      if (got && it.toxic) tp++;
+      else if (got) fp++;
+      else if (it.toxic) fn++;
+    }
+    console.log(`margin ${m.toFixed(2)}: precision ${(tp / (tp + fp)).toFixed(3)}  recall ${(tp / (tp + fn)).toFixed(3)}  (fp ${fp}, fn ${fn})`);
+  }
+  process.exit(0);
+}
+
 let lastP = 0;
 let lastR = 0;
 for (const [name, provider] of [
-  ['phrases only', new OfflineModerationProvider({ obscenity: false })],
-  ['obscenity + phrases', new OfflineModerationProvider()],
+  ['phrases only', new OfflineModerationProvider({ obscenity: false, semantic: null })],
+  ['obscenity + phrases', new OfflineModerationProvider({ semantic: null })],
+  ['+ sentence layer', new OfflineModerationProvider({ semantic: new SemanticModeration(vectors) })],
 ] as const) {
   const t0 = performance.now();
   let tp = 0;
@@ -58,4 +87,4 @@ for (const [name, provider] of [
 }
 const sample = new OfflineModerationProvider().explain('you f*cking idiot');
 console.log(`\nShape (OpenAI's): flagged ${sample.flagged}, score ${sample.score.toFixed(2)}, categories.harassment ${sample.categories.harassment}, category_scores.harassment ${sample.category_scores.harassment.toFixed(2)}`);
-console.log(`Target precision >= 0.95 and recall >= 0.95: ${lastP >= 0.95 && lastR >= 0.95 ? 'met' : 'NOT met'}.`);
+console.log(`Target precision >= 0.95 and recall >= 0.95 (full provider): ${lastP >= 0.95 && lastR >= 0.95 ? 'met' : 'NOT met'}.`);

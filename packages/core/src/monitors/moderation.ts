@@ -1,4 +1,6 @@
 import { RegExpMatcher, englishDataset, englishRecommendedTransformers } from 'obscenity';
+import type { SemanticModeration } from './moderation-semantic.js';
+import { sharedSemanticModeration } from './refusal-vectors.js';
 
 /**
  * Moderation: does a text contain toxic, harassing, violent, sexual or self-harm
@@ -126,6 +128,11 @@ export const DEFAULT_LEXICON: readonly LexiconEntry[] = [
   { term: 'shut your mouth', weight: 0.5, category: 'harassment' },
   { term: 'nobody likes you', weight: 0.6, category: 'harassment' },
   { term: 'go to hell', weight: 0.45, category: 'harassment' },
+  { term: 'fuck off', weight: 0.6, category: 'harassment' },
+  { term: 'shut the fuck up', weight: 0.7, category: 'harassment' },
+  { term: 'f off', weight: 0.5, category: 'harassment' },
+  { term: 'f*** off', weight: 0.55, category: 'harassment' },
+  { term: 'f*** you', weight: 0.55, category: 'harassment' },
   { term: 'screw you', weight: 0.55, category: 'harassment' },
   { term: 'piss off', weight: 0.55, category: 'harassment' },
   { term: 'get lost', weight: 0.3, category: 'harassment' },
@@ -261,6 +268,15 @@ const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] 
   },
 ];
 
+/** Categories a sentence-layer hit also counts towards (a threat is violence too; self-harm encouragement is harassment). */
+const SEMANTIC_ALSO: Record<string, ModerationCategory[]> = {
+  harassment: [],
+  'harassment/threatening': ['violence'],
+  hate: [],
+  'self-harm/intent': ['harassment'],
+  sexual: [],
+};
+
 /** A second-person word in the same sentence as an insult makes it harassment. */
 const ADDRESSED = /\b(?:you|your|you're|yourself|u|ur|ya)\b/iu;
 
@@ -271,10 +287,22 @@ export interface OfflineModerationOptions {
   extraTerms?: LexiconEntry[];
   /** Use the `obscenity` word list (default true). */
   obscenity?: boolean;
+  /**
+   * The sentence layer (moderation-semantic.ts). Default 'auto': on the compact word-vector
+   * table when this machine has one (read on first use), else off; null: off.
+   */
+  semantic?: SemanticModeration | null | 'auto';
 }
 
 export interface ModerationDetail extends Required<ModerationResult> {
   matches: string[];
+}
+
+/** Whether position i lies inside quotes ('...', "...", “...”) that hold at most three words. */
+function quoted(text: string, i: number): boolean {
+  const before = text.slice(Math.max(0, i - 20), i);
+  const after = text.slice(i, i + 30);
+  return /(?:^|[\s(])['"“‘][^'"“”‘’\s]*(?:\s[^'"“”‘’\s]+){0,2}$/.test(before + 'x') && /^[^'"”’\n]{0,25}['"”’](?=\s|[.,;:!?)]|$)/.test(after);
 }
 
 function escape(s: string): string {
@@ -295,9 +323,11 @@ function obscenityWords(): { matcher: RegExpMatcher; dataset: typeof englishData
  * mapped onto OpenAI's moderation categories.
  *
  * category_scores[c] = 1 - prod(1 - w) over the occurrences counting towards c
- * (noisy-or: two mild insults weigh more than one); score = 1 - prod(1 - w) over all
- * occurrences; flagged when score >= threshold (0.5); categories[c] = the category's
- * own score >= threshold. Same shape as an OpenAI moderation result.
+ * (noisy-or: two mild insults weigh more than one); categories[c] = category_scores[c]
+ * >= threshold (0.5); score = the highest category score; flagged when a category is.
+ * Same shape as an OpenAI moderation result. The sentence layer
+ * (moderation-semantic.ts) adds one occurrence (0.6) per sentence aimed at someone
+ * that is nearer a toxic exemplar than every benign one.
  *
  * Limits, by design of a lexicon: no context (quoting, negation, a story about
  * violence and a threat score alike), English only. It is meant to keep the pipeline
@@ -308,10 +338,12 @@ export class OfflineModerationProvider implements ModerationProvider {
   private readonly threshold: number;
   private readonly patterns: { re: RegExp; entry: LexiconEntry }[];
   private readonly useObscenity: boolean;
+  private semanticLayer: SemanticModeration | null | 'auto';
 
   constructor(options: OfflineModerationOptions = {}) {
     this.threshold = options.threshold ?? 0.5;
     this.useObscenity = options.obscenity ?? true;
+    this.semanticLayer = options.semantic === undefined ? 'auto' : options.semantic;
     const byTerm = new Map<string, LexiconEntry>();
     for (const e of [...DEFAULT_LEXICON, ...(options.extraTerms ?? [])]) {
       if (!(e.weight >= 0 && e.weight <= 1)) throw new RangeError(`moderation term "${e.term}": weight must be in 0..1`);
@@ -330,10 +362,8 @@ export class OfflineModerationProvider implements ModerationProvider {
   /** Moderation of one text with the matched terms and per-category scores. */
   explain(text: string): ModerationDetail {
     const keepBy = new Map<ModerationCategory, number>();
-    let keep = 1;
     const matches: string[] = [];
     const count = (w: number, cats: ModerationCategory[], m: string) => {
-      keep *= 1 - w;
       matches.push(m);
       for (const c of cats) keepBy.set(c, (keepBy.get(c) ?? 1) * (1 - w));
     };
@@ -355,6 +385,7 @@ export class OfflineModerationProvider implements ModerationProvider {
         while (b < text.length && /[\p{L}]/u.test(text[b])) b++;
         const whole = text.slice(a, b).toLowerCase();
         if (HARMLESS_WORDS.has(whole)) continue;
+        if (quoted(text, m.startIndex)) continue; // a word mentioned, not used ("the word 'bitch' meant ...")
         const word = dataset.getPayloadWithPhraseMetadata(m).phraseMetadata?.originalWord ?? whole;
         const info = OBSCENITY_WORDS[word] ?? { weight: 0.4, category: 'harassment' as const };
         count(info.weight, [info.category, ...(info.also ?? [])], text.slice(m.startIndex, m.endIndex + 1));
@@ -364,12 +395,23 @@ export class OfflineModerationProvider implements ModerationProvider {
       re.lastIndex = 0;
       for (const m of text.matchAll(re)) count(weight, categories, m[0]);
     }
+    const semantic = this.semantic();
+    if (semantic && text) {
+      for (const h of semantic.hits(text)) count(semantic.weight, [h.category, ...SEMANTIC_ALSO[h.category]], `(sentence near ${h.category} exemplars, +${h.score.toFixed(2)})`);
+    }
     // Insults and profanity addressed to the reader: one more harassment occurrence.
     if (keepBy.has('harassment') && text.split(/[.!?\n]+/).some((sentence) => ADDRESSED.test(sentence) && this.insultIn(sentence))) count(0.3, ['harassment'], '(addressed to the reader)');
-    const score = 1 - keep;
+    // As OpenAI's: the highest category score, and flagged exactly when a category is.
+    const score = Math.max(0, ...[...keepBy.values()].map((k) => 1 - k));
     const category_scores = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, 1 - (keepBy.get(c) ?? 1)])) as Record<ModerationCategory, number>;
     const categories = Object.fromEntries(MODERATION_CATEGORIES.map((c) => [c, category_scores[c] >= this.threshold])) as Record<ModerationCategory, boolean>;
     return { flagged: score >= this.threshold, score, categories, category_scores, matches };
+  }
+
+  /** The sentence layer in use, or null. */
+  semantic(): SemanticModeration | null {
+    if (this.semanticLayer === 'auto') this.semanticLayer = sharedSemanticModeration().layer;
+    return this.semanticLayer;
   }
 
   /** Whether a sentence holds a term that counts as harassment (lexicon or obscenity word list). */

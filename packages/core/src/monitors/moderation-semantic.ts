@@ -1,0 +1,211 @@
+/**
+ * The offline moderation's sentence layer, beside the word lists of moderation.ts: a
+ * sentence aimed at someone (a second-person word, a group of people, or "him/her/
+ * them") counts as toxic in category c when its word vectors are closer to a toxic
+ * exemplar of c than to every benign exemplar by at least `margin`. The benign
+ * exemplars are the false friends of a lexicon: violence in news, fiction, games and
+ * computing ("kill the process"), medicine, praise ("you killed it"), hyperbole ("I'm
+ * dying to see it"). What it adds over the lists: insults, threats and dehumanising
+ * sentences worded without any listed term ("you gutless little toad", "they'll find
+ * you in the river", "those people are a cancer").
+ *
+ * Same sentence space as the semantic refusal detector (exemplars.ts), same compact
+ * word-vector table (refusal-vectors.ts).
+ */
+import { ExemplarSpace, type WordVectorLookup } from './exemplars.js';
+import type { ModerationCategory } from './moderation.js';
+
+/** Toxic exemplars per OpenAI category (written for this layer; none taken from a bench set). */
+export const TOXIC_EXEMPLARS = {
+  harassment: [
+    'you are a worthless idiot',
+    'you are pathetic and stupid',
+    'shut up you ignorant fool',
+    'nobody likes you you are a loser',
+    'you are a disgusting liar and a fraud',
+    'your work is garbage and so are you',
+    'you are an ugly fat slob',
+    'what a brainless moron you are',
+    'you are a spineless coward',
+    'you are a useless waste of space',
+    'get lost you creepy little weirdo',
+    'you are a complete joke and an embarrassment',
+    'your mother should be ashamed of you',
+    'you are dumb as a rock',
+    'go away you miserable creep',
+    'only a complete moron would do this',
+  ],
+  'harassment/threatening': [
+    'I will hurt you badly',
+    'I know where you live and I am coming for you',
+    'you will regret this when I find you',
+    'I am going to break every bone in your body',
+    'they will find your body in the woods',
+    'watch your back because I will get you',
+    'I will make you suffer',
+    'one more word and you are dead',
+    'I will burn your house down with you in it',
+    'you will not live to see tomorrow',
+    'keep it up and you will end up hurt',
+    'we know where you work and accidents happen',
+    'they will find you floating in the river',
+    'somebody should put a bullet in him',
+  ],
+  hate: [
+    'those people are animals and should be removed',
+    'immigrants are vermin infesting our country',
+    'women are inferior and should obey men',
+    'that race is dirty stupid and violent',
+    'gays are sick perverts',
+    'they should all be deported or locked up',
+    'disabled people are a useless burden',
+    'people of that religion are savages',
+    'their kind does not deserve rights',
+    'those people are a plague and a disease on society',
+    'women belong at home and should not work or vote',
+    'gays should be kept away from children',
+    'send them back where they came from',
+    'that race is full of criminals',
+  ],
+  'self-harm/intent': [
+    'you should kill yourself',
+    'just end your life nobody cares',
+    'the world would be better without you so die',
+    'go die in a hole',
+    'take all the pills and end it',
+    'nobody would miss you if you were dead',
+    'go drink poison and stop breathing',
+    'swallow the pills tonight and never wake up',
+  ],
+  sexual: [
+    'I want to have sex with you',
+    'show me your naked body',
+    'send me nude photos of yourself',
+    'I want to touch you all over',
+    'take your clothes off for me',
+    'I am so hard thinking about you',
+    'I want to fuck you tonight',
+  ],
+} as const satisfies Partial<Record<ModerationCategory, readonly string[]>>;
+
+export type SemanticCategory = keyof typeof TOXIC_EXEMPLARS;
+
+/** What the lists' false friends look like: benign sentences with violent, sexual or insulting words. */
+export const BENIGN_EXEMPLARS: readonly string[] = [
+  'kill the process and restart the server',
+  'the detective found the victim had been shot',
+  'the novel describes a murder in the village',
+  'the film shows a violent battle scene',
+  'the documentary covers the history of the war',
+  'historians study the massacre and the genocide',
+  'the news reported that the suspect threatened the clerk',
+  'the report examines suicide rates and prevention',
+  'in the game you shoot the enemies to win',
+  'the boxer knocked out his opponent',
+  'she scored a goal in the last minute',
+  'you killed it on stage last night',
+  'you are a genius that fixed it',
+  'you are doing a great job keep going',
+  'I am dying to see the new film',
+  'this hot sauce is so good it hurts',
+  'the doctor examined the patient and the wound',
+  'breast cancer screening saves lives',
+  'sex education is taught at school',
+  'the dog was put down after a long illness',
+  'the chef cut the meat with a sharp knife',
+  'the virus destroys the host cell',
+  'the article discusses hate speech laws',
+  'the essay quotes slurs to show how propaganda spread',
+  'the rooster crowed at dawn',
+  'the pig farm supplies local butchers',
+  'you can cancel your order at any time',
+  'your package will arrive on tuesday',
+  'please send me the report by friday',
+  'they moved to a new city last year',
+  'immigrants founded many of the town businesses',
+  'women and men competed in the same race',
+  'you should update your password regularly',
+  'the old branch can be destroyed after the merge',
+  'the horror story ends with the monster dead',
+  'the song lyrics mention drugs and violence',
+  'let me know if you need anything else',
+  'I am sorry for your loss',
+  'thank you for your patience',
+  'shoot me a message when you are free',
+  'turn off the lights when you leave',
+  'dye your hair at home with this kit',
+  'you are welcome happy to help',
+  'I hope you feel better soon',
+  'could you explain how this works',
+  'can you help me understand the results',
+  'you are killing it with this work',
+];
+
+/**
+ * Words whose neighbours (cosine >= 0.5 in the full table) the compact table keeps
+ * whatever their frequency: rare insults and dehumanising nouns ("twerp", "simpleton",
+ * "braggart", "leeches") are the words this layer is for, and most rank beyond the
+ * 50,000 most frequent (refusal-vectors.ts).
+ */
+export const RARE_WORD_SEEDS: readonly string[] = ['idiot', 'moron', 'fool', 'imbecile', 'loser', 'jerk', 'creep', 'scumbag', 'slob', 'coward', 'clown', 'dimwit', 'twit', 'buffoon', 'bastard', 'pervert', 'freak', 'savages', 'vermin', 'whore', 'stupid', 'ugly', 'pathetic', 'disgusting', 'worthless'];
+
+/** The sentence is aimed at someone: the reader (a second-person word, or an imperative: "go drink bleach"), a group of people, or a third person. */
+const TARGET =
+  /^\s*(?:go|just|do|take|swallow|drink|stop|get|shut|die|keep)\b|\b(?:you|your|you're|yourself|u|ur|ya|him|her|them|they|their|those|these|people|men|women|immigrants?|refugees?|foreigners?|muslims?|jews?|christians?|blacks?|whites?|gays?|lesbians?|trans|disabled|race|religion|kind)\b/;
+
+export interface SemanticModerationOptions {
+  /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.08: bench:toxicity --calibrate on the tuning sets). */
+  margin?: number;
+  /** Weight of one counted sentence in the noisy-or of moderation.ts (default 0.6: flags on its own at the 0.5 threshold). */
+  weight?: number;
+}
+
+export interface SemanticToxicHit {
+  category: SemanticCategory;
+  /** toxic similarity - benign similarity */
+  score: number;
+  sentence: string;
+}
+
+export class SemanticModeration {
+  private readonly space: ExemplarSpace<SemanticCategory | 'benign'>;
+  readonly margin: number;
+  readonly weight: number;
+
+  constructor(vectors: WordVectorLookup, options: SemanticModerationOptions = {}) {
+    this.margin = options.margin ?? 0;
+    this.weight = options.weight ?? 0.6;
+    this.space = new ExemplarSpace(vectors, { ...TOXIC_EXEMPLARS, benign: BENIGN_EXEMPLARS }, normalise);
+  }
+
+  /** The best-scoring sentence aimed at someone, per its nearest toxic category; null when no sentence is aimed at anyone. */
+  best(text: string): SemanticToxicHit | null {
+    let best: SemanticToxicHit | null = null;
+    for (const sentence of normalise(text ?? '').split(/[.!?;\n]+/)) {
+      const s = sentence.trim();
+      if (!s || !TARGET.test(s)) continue;
+      const v = this.space.embed(s);
+      if (!v) continue;
+      const benign = this.space.nearest(v, 'benign');
+      for (const c of Object.keys(TOXIC_EXEMPLARS) as SemanticCategory[]) {
+        const score = this.space.nearest(v, c) - benign;
+        if (!best || score > best.score) best = { category: c, score, sentence: s };
+      }
+    }
+    return best;
+  }
+
+  /** The sentences that count (score >= margin), one hit per sentence. */
+  hits(text: string): SemanticToxicHit[] {
+    const out: SemanticToxicHit[] = [];
+    for (const sentence of (text ?? '').split(/[.!?;\n]+/)) {
+      const b = this.best(sentence);
+      if (b && b.score >= this.margin) out.push(b);
+    }
+    return out;
+  }
+}
+
+function normalise(s: string): string {
+  return s.toLowerCase().replace(/[‘’`´]/g, "'");
+}
