@@ -62,7 +62,14 @@ export async function startCluster(): Promise<TestCluster> {
       await sleep(200);
     }
   };
-  await waitOk(60_000);
+  // cluster_state:ok comes before the replicas have attached: wait until every slot range has a
+  // replica and every replica's link to its master is up, so that a failover has somewhere to go.
+  await waitOk(120_000, async () => {
+    const slots = await ask<unknown[][]>(nodes[0].port, 'CLUSTER', 'SLOTS').catch(() => []);
+    if (slots.length === 0 || slots.some((range) => range.length < 4)) return false;
+    const infos = await Promise.all(nodes.map((n) => ask<string>(n.port, 'INFO', 'replication').catch(() => '')));
+    return infos.every((i) => i.includes('role:master') || i.includes('master_link_status:up'));
+  });
   const cluster: TestCluster = {
     nodes,
     url: nodes.map((n) => `redis://127.0.0.1:${n.port}`).join(','),
