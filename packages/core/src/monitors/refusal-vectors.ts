@@ -150,24 +150,30 @@ function sharedTable(): { vectors: WordVectors | null; note: string } {
   return table;
 }
 
-let shared: { detector: SemanticRefusalDetector | null; note: string } | undefined;
-/** The semantic detector on the compact table, loaded on first use in this thread; null (with a note) when there are no vectors. */
-export function sharedSemanticDetector(): { detector: SemanticRefusalDetector | null; note: string } {
-  if (!shared) {
-    const { vectors, note } = sharedTable();
-    shared = { detector: vectors ? new SemanticRefusalDetector(vectors) : null, note };
-  }
-  return shared;
+/** A value built once per thread on the shared table; null (with the table's note) when there are no vectors. */
+function onTable<T>(make: (v: WordVectors) => T): () => { value: T | null; note: string } {
+  let memo: { value: T | null; note: string } | undefined;
+  return () => {
+    if (!memo) {
+      const { vectors, note } = sharedTable();
+      memo = { value: vectors ? make(vectors) : null, note };
+    }
+    return memo;
+  };
 }
 
-let sharedModeration: { layer: SemanticModeration | null; note: string } | undefined;
-/** The moderation's sentence layer on the same table; null (with a note) when there are no vectors. */
+/** The semantic refusal detector on the compact table, loaded on first use in this thread. */
+const sharedRefusal = onTable((v) => new SemanticRefusalDetector(v));
+export function sharedSemanticDetector(): { detector: SemanticRefusalDetector | null; note: string } {
+  const { value, note } = sharedRefusal();
+  return { detector: value, note };
+}
+
+/** The moderation's sentence layer on the same table. */
+const sharedModeration = onTable((v) => new SemanticModeration(v));
 export function sharedSemanticModeration(): { layer: SemanticModeration | null; note: string } {
-  if (!sharedModeration) {
-    const { vectors, note } = sharedTable();
-    sharedModeration = { layer: vectors ? new SemanticModeration(vectors) : null, note };
-  }
-  return sharedModeration;
+  const { value, note } = sharedModeration();
+  return { layer: value, note };
 }
 
 /**
