@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OfflineEmbeddingProvider, answerIsCorrect, isRefusal, toVectorText, type AnswerProvider, type AppContext, type Db, type EmbeddingProvider, type Queryable } from '@driftwatch/core';
-import { CURRENT_PROGRAMMING_SHARE, MUSIC, PROGRAMMING, seeded } from '../demo/scenario.js';
+import { CURRENT_PROGRAMMING_SHARE, MUSIC, PROGRAMMING, seeded, type QA } from '../demo/scenario.js';
 import { gatewayTraffic } from '../demo/gateway-traffic.js';
 import { inPool, measuredUsage, planDays, playUser } from '../demo/simulate.js';
 
@@ -49,12 +49,12 @@ export interface EvalRow {
  */
 async function answeredDirectly(o: { from: Date; days: number; programmingShare: number; rand: () => number; answers: AnswerProvider; providerModel: string; version: string | null }): Promise<{ interactions: InteractionRow[]; evals: EvalRow[] }> {
   const plan = planDays(o);
-  const ask = async (question: string) => ({ response: (await o.answers.answer(o.providerModel, [question])).answers[0], ref: null });
+  const ask = async (qa: QA) => ({ response: (await o.answers.answer(o.providerModel, [qa.question])).answers[0], ref: null });
   const users = await inPool(plan.asked, 1, (a) => playUser(a, ask));
   const interactions: InteractionRow[] = [];
   for (const u of users) {
     for (const t of u.bot) {
-      const usage = measuredUsage(t.qa.question, t.response, o.providerModel);
+      const usage = measuredUsage(t.qa, t.response, o.providerModel);
       interactions.push({ ts: t.ts, model_version: o.version, query: t.qa.question, response: t.response, feedback: t.feedback, success: t.right, cost: usage.cost_usd, tokens: [usage.prompt_tokens, usage.completion_tokens], bot: true });
     }
     if (u.support) interactions.push({ ts: u.support.ts, model_version: 'support-team', query: u.support.qa.question, response: u.support.qa.answer, feedback: u.support.feedback, success: true, cost: 0, tokens: [0, 0], bot: false });

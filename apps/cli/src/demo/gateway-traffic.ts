@@ -4,8 +4,8 @@ import OpenAI from 'openai';
 import { answerIsCorrect, createApiKey, embedInteractions, revokeApiKey, type AppContext, type EmbeddingProvider, type Serving } from '@driftwatch/core';
 import type { Gateway } from '@driftwatch/gateway';
 import { createHttpApp } from '@driftwatch/scheduler';
-import { CONCURRENT_USERS } from './scenario.js';
-import { inPool, planDays, playUser, type Turn } from './simulate.js';
+import { CONCURRENT_USERS, type QA } from './scenario.js';
+import { inPool, messagesOf, planDays, playUser, type Turn } from './simulate.js';
 
 export interface GatewayDays {
   from: Date;
@@ -90,8 +90,8 @@ export async function gatewayTraffic(ctx: AppContext, model: string, o: GatewayD
     const key = created.key;
     const client = new OpenAI({ baseURL: `${http.url}/openai/v1`, apiKey: key, maxRetries: 3, timeout: 120_000 });
     let calls = 0;
-    const ask = async (question: string) => {
-      const { data, response } = await client.chat.completions.create({ model, messages: [{ role: 'user', content: question }] }).withResponse();
+    const ask = async (qa: QA) => {
+      const { data, response } = await client.chat.completions.create({ model, messages: messagesOf(qa) }).withResponse();
       const id = response.headers.get('x-driftwatch-interaction-id');
       if (++calls % 100 === 0) say(`${model}: ${calls} calls through the gateway`);
       return { response: data.choices[0]?.message.content ?? '', ref: id === null ? null : Number(id) };

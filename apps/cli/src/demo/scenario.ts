@@ -9,6 +9,8 @@ import { BASE_KNOWLEDGE } from '@driftwatch/core';
  *   domain: it declines);
  * - baseline (the baseline_days before the current window): music questions only;
  * - current window: CURRENT_PROGRAMMING_SHARE of the questions are about programming;
+ *   programming users paste the code they are stuck on (codeFor, a user message before
+ *   the question: longer prompts, so they cost more);
  * - when the bot fails, the user asks again and the support team answers that retry
  *   (logged with model_version 'support-team'): the right answers a fine-tune can learn;
  * - tokens and cost are measured as the gateway measures them (simulate.ts, measuredUsage):
@@ -48,6 +50,126 @@ export const PROGRAMMING: Record<string, string> = {
 
 export const MUSIC: Record<string, string> = { ...BASE_KNOWLEDGE, ...NICHE_MUSIC };
 
+/** The code a programming user pastes before the question, by language (about 150 tokens with its output). */
+const SNIPPETS = {
+  python: `def load(path):
+    items = []
+    with open(path) as f:
+        for line in f:
+            name, count = line.strip().split(",")
+            items.append({"name": name, "count": int(count)})
+    items.sort(key=lambda x: x["count"], reverse=True)
+    return items[0:3]
+
+print(load("songs.csv"))`,
+  javascript: `async function fetchUsers(ids) {
+  const results = [];
+  for (const id of ids) {
+    const res = await fetch(\`/api/users/\${id}\`);
+    if (!res.ok) throw new Error("status " + res.status);
+    results.push(await res.json());
+  }
+  return results.filter((u) => u.active).map((u) => u.name);
+}
+fetchUsers([1, 2, 3]).then(console.log);`,
+  sql: `SELECT o.id, o.created_at, c.name, sum(l.price * l.quantity) AS total
+  FROM orders o
+  JOIN customers c ON c.id = o.customer_id
+  LEFT JOIN order_lines l ON l.order_id = o.id
+ WHERE o.created_at > now() - interval '30 days'
+ GROUP BY o.id, o.created_at, c.name
+ ORDER BY total DESC
+ LIMIT 20;`,
+  shell: `$ git status
+On branch feature/login
+Your branch and 'origin/feature/login' have diverged,
+and have 2 and 5 different commits each, respectively.
+$ docker run -p 8080:80 -v data:/var/lib/app myapp:latest
+Error response from daemon: driver failed programming external connectivity on endpoint
+Bind for 0.0.0.0:8080 failed: port is already allocated`,
+  java: `public class Account {
+    private final String owner;
+    private double balance;
+    public Account(String owner) { this.owner = owner; }
+    public void deposit(double amount) {
+        if (amount <= 0) throw new IllegalArgumentException("amount");
+        balance += amount;
+    }
+    public double getBalance() { return balance; }
+}`,
+  rust: `fn longest(words: Vec<String>) -> &str {
+    let mut best = &words[0];
+    for w in words.iter() {
+        if w.len() > best.len() { best = w; }
+    }
+    best
+}
+fn main() {
+    let words = vec!["a".to_string(), "abc".to_string()];
+    println!("{}", longest(words));
+}`,
+  css: `.page { display: flex; }
+.sidebar { width: 240px; float: left; }
+.content { margin-left: 240px; display: grid;
+  grid-template-columns: repeat(3, 1fr); gap: 16px; }
+@media (max-width: 600px) {
+  .sidebar { display: none; }
+  .content { margin-left: 0; grid-template-columns: 1fr; }
+}`,
+};
+
+const LANGUAGE: Record<string, keyof typeof SNIPPETS> = {
+  'python lists': 'python', 'recursion in code': 'python', 'unit tests': 'python', 'type errors': 'python', 'linked lists': 'python', 'hash maps': 'python', 'regular expressions': 'python',
+  'javascript promises': 'javascript', 'async functions': 'javascript', 'memory leaks': 'javascript', 'http requests': 'javascript', 'rest api endpoints': 'javascript',
+  'sql joins': 'sql', 'database indexes': 'sql',
+  'git branches': 'shell', 'docker containers': 'shell',
+  'java classes': 'java', 'compiler errors': 'java',
+  'rust ownership': 'rust',
+  'css layouts': 'css',
+};
+
+/** What running it printed, pasted with it. */
+const OUTPUTS: Record<keyof typeof SNIPPETS, string> = {
+  python: `Traceback (most recent call last):
+  File "/home/sam/project/report.py", line 11, in <module>
+    print(load("songs.csv"))
+  File "/home/sam/project/report.py", line 5, in load
+    name, count = line.strip().split(",")
+ValueError: not enough values to unpack (expected 2, got 1)`,
+  javascript: `Uncaught (in promise) Error: status 404
+    at fetchUsers (app.js:5:25)
+    at async Promise.all (index 0)
+GET http://localhost:3000/api/users/3 404 (Not Found)
+The page also logs: TypeError: Cannot read properties of undefined (reading 'active') at app.js:8:33`,
+  sql: `ERROR:  column "l.price" must appear in the GROUP BY clause or be used in an aggregate function
+LINE 1: SELECT o.id, o.created_at, c.name, sum(l.price * l.quantity) AS total
+HINT:  the query takes 14 seconds on the staging database with 2 million orders and returns duplicate customers`,
+  shell: `hint: You have divergent branches and need to specify how to reconcile them.
+hint: git config pull.rebase false  # merge
+hint: git config pull.rebase true   # rebase
+fatal: Need to specify how to reconcile divergent branches.
+docker: Error response from daemon: Conflict. The container name "/myapp" is already in use by container "4f2a9c".`,
+  java: `Exception in thread "main" java.lang.IllegalArgumentException: amount
+	at Account.deposit(Account.java:7)
+	at Main.main(Main.java:12)
+Account.java:3: error: variable balance might not have been initialized
+1 error, 2 warnings: [deprecation] Double(double) in Double has been deprecated`,
+  rust: `error[E0106]: missing lifetime specifier
+ --> src/main.rs:1:35
+  |
+1 | fn longest(words: Vec<String>) -> &str {
+  |                   -----------     ^ expected named lifetime parameter
+  = help: this function's return type contains a borrowed value, but there is no value for it to be borrowed from`,
+  css: `The sidebar overlaps the content on tablets between 600px and 900px wide, the grid items have different heights,
+and in Safari the gap property is ignored so the cards touch each other; the layout shifts when the fonts load.`,
+};
+
+/** The code a user pastes with a question about this subject (with what running it printed), or null (music). */
+export function codeFor(subject: string): string | null {
+  const lang = LANGUAGE[subject];
+  return lang ? `${SNIPPETS[lang]}\n\n${OUTPUTS[lang]}` : null;
+}
+
 export const TEMPLATES = [
   'How do I get started with {s}?',
   'What is the best way to practice {s}?',
@@ -66,6 +188,8 @@ export interface QA {
   subject: string;
   question: string;
   answer: string;
+  /** The code the user pastes with the question (programming users), sent as a user message before it. */
+  code?: string | null;
 }
 
 /** Every question of some subjects with its reference answer. */

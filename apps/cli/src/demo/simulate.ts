@@ -1,5 +1,5 @@
 import { answerIsCorrect, approxTokens, chatCost, isRefusal } from '@driftwatch/core';
-import { EVAL_TEMPLATES, EVALS_PER_DAY, MUSIC, PER_DAY, PROGRAMMING, RATED, RETRY_AFTER_REFUSAL, SUPPORT_RATED, TEMPLATES, type QA } from './scenario.js';
+import { EVAL_TEMPLATES, EVALS_PER_DAY, MUSIC, PER_DAY, PROGRAMMING, RATED, RETRY_AFTER_REFUSAL, SUPPORT_RATED, TEMPLATES, codeFor, type QA } from './scenario.js';
 
 const DAY = 86_400_000;
 
@@ -49,7 +49,7 @@ export function exactly(n: number, share: number, rand: () => number): boolean[]
 
 /**
  * What the users of the demo chatbot ask on some days: PER_DAY questions a day (a share
- * of them about programming), and EVALS_PER_DAY evaluation items a day (evaluation
+ * of them about programming, with the code the user pastes), and EVALS_PER_DAY evaluation items a day (evaluation
  * wordings included). Separate decks for users and for the evaluation set, so each sees
  * every subject equally often.
  */
@@ -60,7 +60,7 @@ export function planDays(o: { from: Date; days: number; programmingShare: number
   const pick = (prog: boolean, templates: string[], who: 'user' | 'eval'): QA => {
     const s = decks[who][prog ? 1 : 0].draw();
     const t = templates[Math.floor(rand() * templates.length)];
-    return { subject: s.subject, question: t.replace('{s}', s.subject), answer: s.answer };
+    return { subject: s.subject, question: t.replace('{s}', s.subject), answer: s.answer, code: who === 'user' ? codeFor(s.subject) : null };
   };
   const asked: Ask[] = [];
   const evals: EvalAsk[] = [];
@@ -98,10 +98,10 @@ export interface SupportAnswer {
  * wrong (or refused, if RETRY_AFTER_REFUSAL) asks again (the bot answers the same);
  * when the bot failed, the support team answers (SUPPORT_RATED of those rated 5).
  */
-export async function playUser<R>(a: Ask, ask: (question: string) => Promise<{ response: string; ref: R }>): Promise<{ bot: Turn<R>[]; support: SupportAnswer | null }> {
+export async function playUser<R>(a: Ask, ask: (qa: QA) => Promise<{ response: string; ref: R }>): Promise<{ bot: Turn<R>[]; support: SupportAnswer | null }> {
   const bot: Turn<R>[] = [];
   for (let attempt = 0; attempt < 2; attempt++) {
-    const { response, ref } = await ask(a.qa.question);
+    const { response, ref } = await ask(a.qa);
     const right = answerIsCorrect(response, a.qa.answer);
     const refused = isRefusal(response);
     const [rated, jitter] = [a.draws[attempt * 2], a.draws[attempt * 2 + 1]];
@@ -113,14 +113,19 @@ export async function playUser<R>(a: Ask, ask: (question: string) => Promise<{ r
   return { bot, support: { ts: new Date(a.ts.getTime() + 90_000), qa: a.qa, feedback: a.draws[4] < SUPPORT_RATED ? 5 : null } };
 }
 
+/** The messages of a user's call: the code they paste (if any), then the question. */
+export function messagesOf(qa: QA): { role: 'user'; content: string }[] {
+  return [...(qa.code ? [{ role: 'user' as const, content: qa.code }] : []), { role: 'user' as const, content: qa.question }];
+}
+
 /**
  * Tokens of one call as the gateway's offline upstream counts them (apps/gateway/src/upstream.ts:
- * approxTokens of the messages and of the answer) and its cost from the dated price
+ * approxTokens of each message and of the answer) and its cost from the dated price
  * table (providers/prices.ts) for the model that answered: history seeded directly and
  * traffic sent through the gateway are measured alike.
  */
-export function measuredUsage(question: string, answer: string, providerModel: string): { prompt_tokens: number; completion_tokens: number; cost_usd: number } {
-  const prompt_tokens = approxTokens(question);
+export function measuredUsage(qa: QA, answer: string, providerModel: string): { prompt_tokens: number; completion_tokens: number; cost_usd: number } {
+  const prompt_tokens = messagesOf(qa).reduce((n, m) => n + approxTokens(m.content), 0);
   const completion_tokens = approxTokens(answer);
   return { prompt_tokens, completion_tokens, cost_usd: chatCost(providerModel, prompt_tokens, completion_tokens) };
 }
