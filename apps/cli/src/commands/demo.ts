@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { OfflineEmbeddingProvider, answerIsCorrect, isRefusal, toVectorText, type AnswerProvider, type AppContext, type Db, type EmbeddingProvider, type Queryable } from '@driftwatch/core';
-import { CURRENT_PROGRAMMING_SHARE, MUSIC, PROGRAMMING, seeded, type QA } from '../demo/scenario.js';
+import { CURRENT_PROGRAMMING_SHARE, LATER_SHARE, MUSIC, PROGRAMMING, seeded, type QA } from '../demo/scenario.js';
 import { gatewayTraffic } from '../demo/gateway-traffic.js';
 import { inPool, measuredUsage, planDays, playUser } from '../demo/simulate.js';
 
@@ -186,7 +186,7 @@ export async function continueDemo(ctx: AppContext, o: { model: string; now: Dat
   });
   const rand = seeded((o.seed ?? 42) + 1000 + o.days);
   const from = new Date(o.now.getTime() - o.days * DAY);
-  const t = await gatewayTraffic(ctx, o.model, { from, days: o.days, programmingShare: CURRENT_PROGRAMMING_SHARE, rand, embeddings: o.embeddings ?? new OfflineEmbeddingProvider(), progress: o.progress });
+  const t = await gatewayTraffic(ctx, o.model, { from, days: o.days, programmingShare: CURRENT_PROGRAMMING_SHARE, laterShare: LATER_SHARE, rand, embeddings: o.embeddings ?? new OfflineEmbeddingProvider(), progress: o.progress });
   const bot = t.bot;
   const rated = bot.filter((r) => r.feedback !== null);
   return {

@@ -11,6 +11,8 @@ export interface GatewayDays {
   from: Date;
   days: number;
   programmingShare: number;
+  /** Share of LATER_PROGRAMMING questions (scenario.ts). */
+  laterShare: number;
   rand: () => number;
   /** The query embeddings of the simulated rows (the embed queue's provider; the seeded history's). */
   embeddings: EmbeddingProvider;

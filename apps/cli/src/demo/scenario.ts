@@ -8,15 +8,19 @@ import { BASE_KNOWLEDGE } from '@driftwatch/core';
  *   below (it guesses, or declines 2 in 5), nor any programming subject (outside its
  *   domain: it declines);
  * - baseline (the baseline_days before the current window): music questions only;
- * - current window: CURRENT_PROGRAMMING_SHARE of the questions are about programming;
- *   programming users paste the code they are stuck on (codeFor, a user message before
- *   the question: longer prompts, so they cost more);
+ * - current window: CURRENT_PROGRAMMING_SHARE of the questions are about programming,
+ *   some worded with MORE_TEMPLATES (a word the base model knows from music: it
+ *   guesses rather than declines); programming users paste the code they are stuck
+ *   on (CODE, a user message before the question: longer prompts, so they cost more);
+ * - the days after the fine-tune (`demo --days`): the same, and LATER_SHARE of the
+ *   questions are about LATER_PROGRAMMING, subjects nobody asked about before (no
+ *   training file had them: the fine-tuned model guesses or declines on them);
  * - when the bot fails, the user asks again and the support team answers that retry
  *   (logged with model_version 'support-team'): the right answers a fine-tune can learn;
  * - tokens and cost are measured as the gateway measures them (simulate.ts, measuredUsage):
  *   the text sent and answered, priced by the dated price table, never typed in.
- * Interactions use TEMPLATES; the evaluation set also uses EVAL_TEMPLATES, wordings no
- * interaction ever has (so a fine-tune is measured on paraphrases it never saw).
+ * Interactions use TEMPLATES and MORE_TEMPLATES; the evaluation set uses TEMPLATES and
+ * EVAL_TEMPLATES, wordings no interaction ever has (so a fine-tune is measured on paraphrases it never saw).
  */
 
 /** Music subjects the base model was not trained on (it guesses or declines on them). */
@@ -46,6 +50,14 @@ export const PROGRAMMING: Record<string, string> = {
   'css layouts': 'Use flexbox for one dimensional rows or columns and grid for two dimensional layouts with rows and columns.',
   'java classes': 'A class bundles fields and methods; keep fields private and expose behaviour through public methods.',
   'rust ownership': 'Each value has one owner; borrowing with references lets code read it without taking ownership.',
+};
+
+/** Programming subjects users only start asking about after the fine-tune (the topic keeps moving). */
+export const LATER_PROGRAMMING: Record<string, string> = {
+  'kubernetes pods': 'A pod runs one or more containers together; deploy pods through a Deployment so they are rescheduled when a node fails.',
+  'graphql schemas': 'Define types and their fields in the schema, then write one resolver per field that fetches its data.',
+  'websocket connections': 'Open one with new WebSocket(url), send messages after the open event, and reconnect with backoff when it closes.',
+  'oauth tokens': 'Exchange the authorization code for an access token, send it as a bearer header, and refresh it before it expires.',
 };
 
 export const MUSIC: Record<string, string> = { ...BASE_KNOWLEDGE, ...NICHE_MUSIC };
@@ -120,9 +132,9 @@ fn main() {
 
 const LANGUAGE: Record<string, keyof typeof SNIPPETS> = {
   'python lists': 'python', 'recursion in code': 'python', 'unit tests': 'python', 'type errors': 'python', 'linked lists': 'python', 'hash maps': 'python', 'regular expressions': 'python',
-  'javascript promises': 'javascript', 'async functions': 'javascript', 'memory leaks': 'javascript', 'http requests': 'javascript', 'rest api endpoints': 'javascript',
+  'javascript promises': 'javascript', 'async functions': 'javascript', 'memory leaks': 'javascript', 'http requests': 'javascript', 'rest api endpoints': 'javascript', 'graphql schemas': 'javascript', 'websocket connections': 'javascript', 'oauth tokens': 'javascript',
   'sql joins': 'sql', 'database indexes': 'sql',
-  'git branches': 'shell', 'docker containers': 'shell',
+  'git branches': 'shell', 'docker containers': 'shell', 'kubernetes pods': 'shell',
   'java classes': 'java', 'compiler errors': 'java',
   'rust ownership': 'rust',
   'css layouts': 'css',
@@ -181,6 +193,15 @@ export const TEMPLATES = [
   'Which book covers {s} well?',
 ];
 
+/**
+ * More wordings users ask in (no evaluation item uses them). Each has a word the base model
+ * knows from music (writing, theory, reading, training, line): on a programming question
+ * worded so, it guesses instead of declining. Every user uses them, not only programming
+ * ones: a wording only programming questions had would weigh in a fine-tune's subject keys
+ * as if it named a programming subject (rare words weigh most).
+ */
+export const MORE_TEMPLATES = ['Any advice on writing {s}?', 'What is the theory behind {s}?', 'Where do I start reading about {s}?'];
+
 /** Wordings of the evaluation set that interactions never use. */
 export const EVAL_TEMPLATES = ['Could you walk me through {s}?', 'I keep struggling with {s}, any advice?', 'Teach me the basics of {s}.', 'What should I know about {s}?'];
 
@@ -199,6 +220,8 @@ export function questions(subjects: Record<string, string>, templates: string[] 
 
 /** Share of current-window questions about programming. */
 export const CURRENT_PROGRAMMING_SHARE = 0.15;
+/** Share of the questions about LATER_PROGRAMMING in the days after the fine-tune (part of the programming share). */
+export const LATER_SHARE = 0.05;
 /** Interactions and evaluation items per day (before retries). */
 export const PER_DAY = 60;
 export const EVALS_PER_DAY = 20;

@@ -1,5 +1,5 @@
 import { answerIsCorrect, approxTokens, chatCost, isRefusal } from '@driftwatch/core';
-import { EVAL_TEMPLATES, EVALS_PER_DAY, MUSIC, PER_DAY, PROGRAMMING, RATED, RETRY_AFTER_REFUSAL, SUPPORT_RATED, TEMPLATES, codeFor, type QA } from './scenario.js';
+import { EVAL_TEMPLATES, EVALS_PER_DAY, LATER_PROGRAMMING, MUSIC, PER_DAY, PROGRAMMING, MORE_TEMPLATES, RATED, RETRY_AFTER_REFUSAL, SUPPORT_RATED, TEMPLATES, codeFor, type QA } from './scenario.js';
 
 const DAY = 86_400_000;
 
@@ -36,10 +36,13 @@ class Deck<T> {
   }
 }
 
-/** n booleans, round(n * share) of them true, in random order. */
-export function exactly(n: number, share: number, rand: () => number): boolean[] {
-  const k = Math.round(n * share);
-  const out = Array.from({ length: n }, (_, i) => i < k);
+type Kind = 'music' | 'programming' | 'later';
+
+/** n kinds of question, round(n * share) of each share, the rest music, in random order (exact shares, not noisy ones). */
+function kinds(n: number, shares: { programming: number; later: number }, rand: () => number): Kind[] {
+  const later = Math.round(n * shares.later);
+  const programming = Math.round(n * shares.programming) - later;
+  const out: Kind[] = Array.from({ length: n }, (_, i) => (i < later ? 'later' : i < later + programming ? 'programming' : 'music'));
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [out[i], out[j]] = [out[j], out[i]];
@@ -48,17 +51,23 @@ export function exactly(n: number, share: number, rand: () => number): boolean[]
 }
 
 /**
- * What the users of the demo chatbot ask on some days: PER_DAY questions a day (a share
- * of them about programming, with the code the user pastes), and EVALS_PER_DAY evaluation items a day (evaluation
- * wordings included). Separate decks for users and for the evaluation set, so each sees
- * every subject equally often.
+ * What the users of the demo chatbot ask on some days: PER_DAY questions a day, a share
+ * of them about programming (with the code the user pastes), part of that share about
+ * LATER_PROGRAMMING; and EVALS_PER_DAY evaluation items a day in the same shares
+ * (evaluation wordings included). Separate decks for users and for the evaluation set,
+ * so each sees every subject equally often.
  */
-export function planDays(o: { from: Date; days: number; programmingShare: number; rand: () => number }): { asked: Ask[]; evals: EvalAsk[] } {
+export function planDays(o: { from: Date; days: number; programmingShare: number; laterShare?: number; rand: () => number }): { asked: Ask[]; evals: EvalAsk[] } {
   const { rand } = o;
+  const shares = { programming: o.programmingShare, later: o.laterShare ?? 0 };
   const subjects = (s: Record<string, string>) => Object.entries(s).map(([subject, answer]) => ({ subject, answer }));
-  const decks = { user: [new Deck(subjects(MUSIC), rand), new Deck(subjects(PROGRAMMING), rand)], eval: [new Deck(subjects(MUSIC), rand), new Deck(subjects(PROGRAMMING), rand)] };
-  const pick = (prog: boolean, templates: string[], who: 'user' | 'eval'): QA => {
-    const s = decks[who][prog ? 1 : 0].draw();
+  const deck = (s: Record<string, string>) => new Deck(subjects(s), rand);
+  const decks = {
+    user: { music: deck(MUSIC), programming: deck(PROGRAMMING), later: deck(LATER_PROGRAMMING) },
+    eval: { music: deck(MUSIC), programming: deck(PROGRAMMING), later: deck(LATER_PROGRAMMING) },
+  };
+  const pick = (kind: Kind, templates: string[], who: 'user' | 'eval'): QA => {
+    const s = decks[who][kind].draw();
     const t = templates[Math.floor(rand() * templates.length)];
     return { subject: s.subject, question: t.replace('{s}', s.subject), answer: s.answer, code: who === 'user' ? codeFor(s.subject) : null };
   };
@@ -66,10 +75,8 @@ export function planDays(o: { from: Date; days: number; programmingShare: number
   const evals: EvalAsk[] = [];
   for (let d = 0; d < o.days; d++) {
     const dayStart = o.from.getTime() + d * DAY;
-    const prog = exactly(PER_DAY, o.programmingShare, rand);
-    for (let i = 0; i < PER_DAY; i++) asked.push({ ts: new Date(dayStart + rand() * (DAY - 120_000)), qa: pick(prog[i], TEMPLATES, 'user'), draws: [rand(), rand(), rand(), rand(), rand()] });
-    const evalProg = exactly(EVALS_PER_DAY, o.programmingShare, rand);
-    for (let i = 0; i < EVALS_PER_DAY; i++) evals.push({ ts: new Date(dayStart + rand() * (DAY - 60_000)), qa: pick(evalProg[i], [...TEMPLATES, ...EVAL_TEMPLATES], 'eval') });
+    for (const kind of kinds(PER_DAY, shares, rand)) asked.push({ ts: new Date(dayStart + rand() * (DAY - 120_000)), qa: pick(kind, [...TEMPLATES, ...MORE_TEMPLATES], 'user'), draws: [rand(), rand(), rand(), rand(), rand()] });
+    for (const kind of kinds(EVALS_PER_DAY, shares, rand)) evals.push({ ts: new Date(dayStart + rand() * (DAY - 60_000)), qa: pick(kind, [...TEMPLATES, ...EVAL_TEMPLATES], 'eval') });
   }
   return { asked, evals };
 }
