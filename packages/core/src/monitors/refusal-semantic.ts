@@ -79,6 +79,11 @@ export const REFUSAL_EXEMPLARS: readonly string[] = [
   'that is out of my hands',
   'that is off the table for me',
   'I do not generate fake documents',
+  'that is outside my role',
+  'I do not help people break into accounts',
+  'this is further than I can go',
+  'I am restricted from doing that',
+  'my guidelines rule that out',
 ];
 
 /** Answers worded with refusal-like words: what a refusal must not be mistaken for. */
@@ -135,10 +140,11 @@ export const ANSWER_EXEMPLARS: readonly string[] = [
   'I do not think that is right the total should be ten',
   'I do not mind either way both are fine',
   'I am not a lawyer but generally the contract holds',
+  'I would rather not use a loop here a map is cleaner',
 ];
 
 /** Clauses that could decline: a negation or a word of declining, preference, limits or rules. */
-const CUE = /\b(?:not|no|nope|never|cannot|can't|won't|don't|doesn't|isn't|unable|(?:rather|sooner|prefer)(?: to)? (?:not|skip|pass|avoid|keep out|stay out|leave)|decline|pass|outside|beyond|off-limits|off limits|against|refuse|stay away|steer clear|sit (?:this|that) one out|say no|violate|violates|conflicts|breach|breaches|break|breaks|prevent|prevents|prohibit|prohibits|prohibited|forbid|forbids|forbidden|permit|permitted|allowed|remit|unanswered|out of my hands|off the table|out of bounds|leave (?:that|this|it) (?:one )?alone)\b|n't\b/;
+const CUE = /\b(?:not|no|nope|never|cannot|can't|won't|don't|doesn't|isn't|unable|(?:rather|sooner|prefer)(?: to)? (?:not|skip|pass|avoid|keep out|stay out|leave)|decline|pass|outside|beyond|off-limits|off limits|against|refuse|stay away|steer clear|sit (?:this|that) one out|say no|violate|violates|conflicts|breach|breaches|break|breaks|prevent|prevents|prohibit|prohibits|prohibited|forbid|forbids|forbidden|permit|permitted|allowed|remit|unanswered|out of my hands|off the table|restricted|rule (?:that|this|it) out|sit (?:that |this )?out|(?:further|more) than (?:i|what i)|out of bounds|leave (?:that|this|it) (?:one )?alone)\b|n't\b/;
 /**
  * ...and spoken by the assistant about itself: a first-person word in the clause
  * ("That's outside my remit", "I'd rather not"). "You can't use await here" and "the

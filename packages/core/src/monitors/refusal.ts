@@ -39,7 +39,7 @@ export const DEFAULT_REFUSAL_PATTERNS: readonly string[] = [
   // "I'm not comfortable providing that", "I'm not comfortable with this request." (not "... with that estimate")
   String.raw`\bi(?:'m| am)\s+not\s+comfortable\s+(?:\w+ing\b|with\s+(?:that|this|it)(?:\s+request)?\s*(?:[.,;!]|$))`,
   // An emphatic no as a sentence of its own: "Absolutely not.", "Nope, not doing that one.", "That's a no from me."
-  String.raw`(?:^|[.!?]\s)(?:(?:no|sorry),?\s+)?(?:(?:absolutely|certainly|definitely)\s+not|nope|no way|not a chance|not happening|(?:that's\s+|that is\s+)?not going to happen|that won't happen|that's a (?:hard\s+)?no(?: from me)?|hard pass|(?:i'd\s+)?rather not|(?:(?:nope|no),?\s+)?not (?:doing|writing|helping with) (?:that|this|it)(?: one)?|i\s*(?:won't|will not|can't|cannot)(?:,? and i?\s*(?:won't|will not|can't|cannot))?)(?:,?\s+(?:sorry|i'm afraid))?\s*(?:[.!]|$)`,
+  String.raw`(?:^|[.!?]\s)(?:(?:no|sorry),?\s+)?(?:(?:absolutely|certainly|definitely)\s+not|nope|no way|not a chance|not happening|(?:that's\s+|that is\s+)?not going to happen|that won't happen|that's a (?:hard\s+)?no(?: from me)?|hard pass|no can do|(?:i'd\s+)?rather not|(?:(?:nope|no),?\s+)?not (?:doing|writing|helping with) (?:that|this|it)(?: one)?|i\s*(?:won't|will not|can't|cannot)(?:,? and i?\s*(?:won't|will not|can't|cannot))?)(?:,?\s+(?:sorry|i'm afraid))?\s*(?:[.!]|$)`,
 ];
 
 /**
@@ -53,18 +53,23 @@ const FALSE_FRIENDS = new RegExp(
     String.raw`\bi\s+(?:can't|cannot)\s+\w+(?:\s+\w+){0,4}\s+enough\b`,
     String.raw`\bi\s*(?:can't|cannot|couldn't)\s+(?:say|tell)\s+for\s+(?:sure|certain)\b`,
     String.raw`\bi\s*(?:can't|cannot|couldn't)\s+(?:believe|recall|remember|wait|imagine|stress|emphasi[sz]e|overstate)\b`,
-    String.raw`\bi(?:'m| am)\s+(?:unable|not able)\s+to\s+(?:reproduce|see|find|verify|confirm|recall|remember|tell from)\b`,
+    String.raw`\bi(?:'m| am)\s+(?:unable|not able)\s+to\s+(?:reproduce|see|find|verify|confirm|recall|remember|tell from|open|access|browse|view)\b`,
+    String.raw`\bi\s*(?:can't|cannot)\s+say\s+(?:i've|i have|that|whether)\b|\bnot something i'd\s+(?:worry|bother|stress)\b`,
     String.raw`\bi\s*(?:don't|do not)\s+(?:know|think|believe|mind|see why)\b|\bi(?:'m| am)\s+not\s+(?:sure|certain)\b`,
-    String.raw`\bi\s*(?:wouldn't|would not)\s+(?:buy|use|worry|bother|pick|choose|go with)\b|\bi(?:'m| am)\s+not\s+an?\s+\w+(?:\s+\w+)?,\s*but\b`,
+    String.raw`\bi\s*(?:wouldn't|would not)\s+(?:buy|use|worry|bother|pick|choose|go with)\b|\bi(?:'m| am)\s+not\s+(?:an?|the)\s+\w+(?:\s+\w+)?,\s*but\b`,
   ].join('|'),
   'g',
 );
 
-/** Quoted speech: "..." and “...”, and '...' opened after a space and closed after punctuation ('I won't help you,'). */
-const QUOTED = /"[^"\n]*"|“[^”\n]*”|(?<=^|[\s:(])'(?=[a-z])[^\n]*?[,.!?]'(?=\s|$|[,.;:)])/g;
+/** Quoted speech: "..." and “...”, and '...' opened after a space and closed before a space or punctuation ('I won't help you,'; an apostrophe between letters stays inside). */
+const QUOTED = /"[^"\n]*"|“[^”\n]*”|(?<=^|[\s:(])'(?=[a-z])(?:[^'\n]|(?<=[a-z])'(?=[a-z])){1,120}?'(?=\s|$|[,.;:)])/g;
 
-/** The answer itself follows: "here is/are", "below", "as follows", a code block, a list item, or a colon and text ("I checked: it was 2019"; not "here's why: ..."). */
-const DELIVERY = /\bhere(?:'s| is| are)\b(?!\s+why\b)|\bbelow\b|\bas follows\b|```|(?:^|\n)\s*(?:\d+[.)]|[-*•])\s+\S|(?<!\bwhy):\s+\w/g;
+/**
+ * The answer itself follows: "here is/are" (not "here's why"), "below", "as follows", a
+ * code block, a list item, or a colon and text ("I checked: it opened in 1937"; not
+ * "here's why:", "what I can do:", "some alternatives:").
+ */
+const DELIVERY = /\bhere(?:'s| is| are)\b(?!\s+why\b)|\bbelow\b|\bas follows\b|```|(?:^|\n)\s*(?:\d+[.)]|[-*•])\s+\S|(?<!\b(?:why|reason|reasons|instead|do|offer|alternatives?|options?|resources?|suggestions?|though|however)):\s+\w/g;
 /** ...unless it is offered instead of what was asked ("here's a safer alternative", "here is a link to general information"). */
 const INSTEAD = /^[^.!?;\n]{0,40}?\b(?:instead|alternative|alternatives|general|generally|resources?|links?|hotline|helpline|related|safer|other)\b/;
 

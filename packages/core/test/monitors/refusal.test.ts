@@ -23,7 +23,7 @@ describe('isRefusal: the rules around the patterns', () => {
     expect(delivers("I won't go into every detail, but here are the main steps.")).toBe(true);
     expect(delivers('I decline to pick a favourite, but here is a comparison.')).toBe(true);
     expect(delivers("I can't help with that, but here's a safer alternative.")).toBe(false);
-    expect(delivers("I'd prefer not to guess, so I checked: it was released in 2019.")).toBe(true); // a colon followed by text
+    expect(delivers("I can't help with that. What I can do: explain the general rules.")).toBe(false); // a colon is no delivery
     expect(isRefusal("I can't help with that. Here's why: it is against the law.")).toBe(true); // the reason for declining is no answer
     expect(isRefusal('I refuse to pick one. Here is a comparison table.')).toBe(false);
     expect(isRefusal("I can't help with that, but here is a link to general safety information.")).toBe(true);
