@@ -174,7 +174,16 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
 /** ||mean phi(rows idx[0..k)) - mean phi(the other rows)||^2. */
 function subsetStatistic(phi: Float32Array, F: number, idx: Int32Array, k: number, rest: number, total: Float64Array, sum: Float64Array): number {
   sum.fill(0);
-  for (let t = 0; t < k; t++) {
+  // Four rows per pass over sum: the same additions in the same order, a quarter of the loads and stores of sum.
+  let t = 0;
+  for (; t + 4 <= k; t += 4) {
+    const o0 = idx[t] * F;
+    const o1 = idx[t + 1] * F;
+    const o2 = idx[t + 2] * F;
+    const o3 = idx[t + 3] * F;
+    for (let f = 0; f < F; f++) sum[f] = sum[f] + phi[o0 + f] + phi[o1 + f] + phi[o2 + f] + phi[o3 + f];
+  }
+  for (; t < k; t++) {
     const o = idx[t] * F;
     for (let f = 0; f < F; f++) sum[f] += phi[o + f];
   }
