@@ -34,6 +34,8 @@ export const TOXIC_EXEMPLARS = {
     'you are dumb as a rock',
     'go away you miserable creep',
     'only a complete moron would do this',
+    'you are a conceited jerk and a complete nobody',
+    'your face is so ugly it could crack a mirror',
   ],
   'harassment/threatening': [
     'I will hurt you badly',
@@ -50,6 +52,12 @@ export const TOXIC_EXEMPLARS = {
     'we know where you work and accidents happen',
     'they will find you floating in the river',
     'somebody should put a bullet in him',
+    'I will make you disappear',
+    'you will leave here in an ambulance',
+    'I will put you in a wheelchair',
+    'I will teach you a lesson you will never forget',
+    'you will wish you had never been born',
+    'your house might burn down one night',
   ],
   hate: [
     'those people are animals and should be removed',
@@ -76,6 +84,7 @@ export const TOXIC_EXEMPLARS = {
     'nobody would miss you if you were dead',
     'go drink poison and stop breathing',
     'swallow the pills tonight and never wake up',
+    'do everyone a favour and disappear forever',
   ],
   sexual: [
     'I want to have sex with you',
@@ -85,6 +94,7 @@ export const TOXIC_EXEMPLARS = {
     'take your clothes off for me',
     'I am so hard thinking about you',
     'I want to fuck you tonight',
+    'I would love to watch you strip naked',
   ],
 } as const satisfies Partial<Record<ModerationCategory, readonly string[]>>;
 
@@ -139,6 +149,8 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   'could you explain how this works',
   'can you help me understand the results',
   'you are killing it with this work',
+  'you will kill it at the interview tomorrow',
+  'you will smash the exam',
 ];
 
 /**

@@ -131,6 +131,7 @@ export const DEFAULT_LEXICON: readonly LexiconEntry[] = [
   { term: 'fuck off', weight: 0.6, category: 'harassment' },
   { term: 'shut the fuck up', weight: 0.7, category: 'harassment' },
   { term: 'f off', weight: 0.5, category: 'harassment' },
+  { term: 'stfu', weight: 0.5, category: 'harassment' },
   { term: 'f*** off', weight: 0.55, category: 'harassment' },
   { term: 'f*** you', weight: 0.55, category: 'harassment' },
   { term: 'screw you', weight: 0.55, category: 'harassment' },
@@ -264,6 +265,12 @@ const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] 
   {
     re: /\b(?:people|immigrants|refugees|foreigners|women|men|muslims|jews|christians|blacks|whites|gays|lesbians|trans people|they|those people|these people|that race|this race|those|them)\b[^.!?\n]{0,30}?\b(?:are|is|'re)\b[^.!?\n]{0,20}?\b(?:animals|parasites|vermin|subhuman|inferior|criminals|terrorists|an abomination|abominations|objects|a disease|a plague|savages|rats|filth|cockroaches)\b/giu,
     weight: 0.8,
+    categories: ['hate'],
+  },
+  {
+    // A named group + "are" + a contemptuous predicate ("women are too stupid for science"); not "they"/"those", which name no group.
+    re: /\b(?:immigrants|refugees|foreigners|women|men|muslims|jews|christians|blacks|whites|gays|lesbians|trans people|old people|disabled people|poor people)\b[^.!?\n]{0,20}?\b(?:are|is|'re)\b[^.!?\n]{0,15}?\b(?:stupid|dumb|worthless|useless|lazy|dirty|filthy|thieves|thugs|disgusting|trash|scum|a waste)\b/giu,
+    weight: 0.7,
     categories: ['hate'],
   },
 ];
