@@ -11,11 +11,13 @@ export interface DomainClassifierOptions {
   folds?: number;
   /** Ridge added to the standardised features' covariance; default 0.1 + features / training rows. */
   ridge?: number;
-  /** False-positive rate at which the true-positive rate is read, and the top share of rows of the test statistic (default 0.1). */
+  /** False-positive rate at which the true-positive rate is read (default 0.1). */
   fpr?: number;
+  /** Share of each fold's test rows, top-scored, among which the `top` statistic counts Y rows (default: `fpr`). */
+  top?: number;
   /**
    * Test statistic: `top` (default), the share of Y rows among each fold's top-scored
-   * `fpr` share (suits a small new subpopulation); `auc`, the out-of-fold AUC (suits
+   * `top` share (suits a small new subpopulation); `auc`, the out-of-fold AUC (suits
    * shifts of the whole window, such as a small mean shift); or `both`: the smaller
    * of the two permutation p-values, itself calibrated on the same permutations
    * (min-p, Westfall & Young 1993), so the level stays exact.
@@ -40,8 +42,10 @@ export interface DomainClassifierResult {
    */
   tpr: number;
   fpr: number;
-  /** Out of fold, the share of Y rows among the top-scored `fpr` share of each fold's rows (Y's share of all rows when nothing differs): the test statistic. */
+  /** Out of fold, the share of Y rows among the top-scored `top` share of each fold's rows (Y's share of all rows when nothing differs): the test statistic. */
   top: number;
+  /** The share of rows `top` counts among. */
+  top_fraction: number;
   /** (1 + #{stat_b >= stat}) / (B + 1) over label permutations (stat = `top` or `auc`, or min-p of both, see the option), the whole cross-validation re-run each time. */
   p_value: number;
   /** Permutation p-value of each statistic alone. */
@@ -159,6 +163,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const foldNY = new Int32Array(K);
   const delta = new Float64Array(f);
   const fpr = opts.fpr ?? 0.1;
+  const topFraction = opts.top ?? fpr;
+  if (!(fpr > 0 && fpr < 1) || !(topFraction > 0 && topFraction < 1)) throw new RangeError(`fpr (${fpr}) and top (${topFraction}) must lie strictly between 0 and 1`);
   const largestFold = Math.max(...testRows.map((r) => r.length));
   const posBuf = new Float64Array(largestFold);
   const negBuf = new Float64Array(largestFold);
@@ -231,8 +237,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       }
       const negSorted = negBuf.subarray(0, nn).sort();
       const posSorted = posBuf.subarray(0, np).sort();
-      // Top share: Y rows among the fold's top-scored `fpr` share of test rows (merge from the top).
-      let topK = Math.max(1, Math.round(fpr * rows.length));
+      // Top share: Y rows among the fold's top-scored `top` share of test rows (merge from the top).
+      let topK = Math.max(1, Math.round(topFraction * rows.length));
       let ip = posSorted.length - 1;
       let ineg = negSorted.length - 1;
       topAll += topK;
@@ -285,7 +291,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
     for (let j = 0; j <= B; j++) if (minP[j] <= minP[0]) atMost++;
     p = atMost / (B + 1);
   }
-  return { ...observed, fpr, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B, permutation: { top: tops, auc: aucs } };
+  return { ...observed, fpr, top_fraction: topFraction, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B, permutation: { top: tops, auc: aucs } };
 }
 
 /** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */

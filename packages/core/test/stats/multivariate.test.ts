@@ -96,4 +96,19 @@ describe('domain classifier on a small new subpopulation', () => {
     expect(res.tpr - res.fpr).toBeGreaterThan(0.05);
     expect(res.top).toBeGreaterThan(0.6);
   });
+  it('counts among its own top share, apart from the FPR at which the TPR is read', () => {
+    const rng = new Mulberry32(13);
+    const x = cloud(400, 8, rng);
+    const y = cloud(400, 8, rng);
+    // 24 current rows (3% of all rows) from a far cluster: a fold's top 5% (8 rows) is mostly them, its top 10% (16) half diluted
+    for (let i = 0; i < 24; i++) y.data[i * 8] += 10;
+    const wide = domainClassifierTest(x, y, { permutations: 99, rng: new Mulberry32(1) });
+    const narrow = domainClassifierTest(x, y, { permutations: 99, rng: new Mulberry32(1), top: 0.05 });
+    expect(wide.top_fraction).toBe(0.1);
+    expect(narrow.top_fraction).toBe(0.05);
+    expect(narrow.fpr).toBe(0.1);
+    expect(narrow.tpr).toBe(wide.tpr); // same folds, same scores: only the top share differs
+    expect(narrow.top).toBeGreaterThan(wide.top + 0.05);
+    expect(() => domainClassifierTest(x, y, { permutations: 9, rng, top: 1 })).toThrow(/top \(1\) must lie strictly between 0 and 1/);
+  });
 });
