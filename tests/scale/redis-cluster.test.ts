@@ -41,12 +41,12 @@ describe('Redis Cluster', () => {
       DRIFTWATCH_DATA_DIR: dataDir,
       DRIFTWATCH_QUEUE_PREFIX: uniquePrefix('cluster'),
       REDIS_URL: cluster.url,
-    }, { timeoutMs: 600_000 });
+    }, { timeoutMs: 240_000 });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary.runs[0].results.map((x: { kind: string }) => x.kind).sort()).toEqual(['accuracy', 'behavior', 'embedding']);
-  }, 900_000);
+  }, 300_000);
 
   it('finishes a run while the master of its slot fails over to its replica', async () => {
     const prefix = hashTaggedPrefix(uniquePrefix('failover'));
