@@ -197,6 +197,7 @@ export async function continueDemo(ctx: AppContext, o: { model: string; now: Dat
     through: 'gateway',
     calls: t.calls,
     calls_without_interaction_id: t.calls_without_id,
+    blocked_by_safety_policy: t.blocked,
     feedback: t.feedback,
     support_answers: t.support_answers,
     evaluations: t.evaluations,
@@ -217,6 +218,8 @@ export interface StoryRow {
   eval_items: number;
   accuracy: number | null;
   refusal_rate: number | null;
+  /** Share of the answers the gateway's safety policy blocked (replaced by its refusal; counted in refusal_rate too). */
+  blocked_rate: number | null;
   feedback: number | null;
   cost_per_day: number | null;
 }
@@ -249,8 +252,8 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
   if (v) periods.push({ period: 'after', from: new Date(v.promoted_at), to: now, version: v.version });
   const out: StoryRow[] = [];
   for (const p of periods) {
-    const inter = await db.query<{ response: string; feedback_score: number | null; cost_usd: number | null }>(
-      `SELECT response, feedback_score, cost_usd FROM interaction_log
+    const inter = await db.query<{ response: string; feedback_score: number | null; cost_usd: number | null; blocked: boolean }>(
+      `SELECT response, feedback_score, cost_usd, coalesce(blocked, false) AS blocked FROM interaction_log
         WHERE model = $1 AND ts >= $2 AND ts < $3 AND coalesce(nullif(model_version, 'base'), '') = coalesce($4::text, '')`,
       [model, p.from, p.to, p.version],
     );
@@ -271,6 +274,7 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
       eval_items: ev.rows[0].n,
       accuracy: ev.rows[0].n ? r3(ev.rows[0].right / ev.rows[0].n) : null,
       refusal_rate: rows.length ? r3(rows.filter((r) => isRefusal(r.response)).length / rows.length) : null,
+      blocked_rate: rows.length ? r3(rows.filter((r) => r.blocked).length / rows.length) : null,
       feedback: rated.length ? Math.round((rated.reduce((s, r) => s + Number(r.feedback_score), 0) / rated.length) * 100) / 100 : null,
       cost_per_day: days > 0 ? usd6(rows.reduce((s, r) => s + Number(r.cost_usd ?? 0), 0) / days) : null,
     });
@@ -280,13 +284,14 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
 
 export function formatStory(rows: StoryRow[]): string {
   const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
-  const head = ['PERIOD', 'DAYS', 'SERVED', 'ACCURACY', 'REFUSALS', 'FEEDBACK', 'COST/DAY'];
+  const head = ['PERIOD', 'DAYS', 'SERVED', 'ACCURACY', 'REFUSALS', 'BLOCKED', 'FEEDBACK', 'COST/DAY'];
   const lines = rows.map((r) => [
     r.period,
     ((r.to.getTime() - r.from.getTime()) / DAY).toFixed(1),
     r.served,
     pct(r.accuracy),
     pct(r.refusal_rate),
+    pct(r.blocked_rate),
     r.feedback === null ? '-' : r.feedback.toFixed(2),
     r.cost_per_day === null ? '-' : `$${r.cost_per_day.toFixed(r.cost_per_day >= 1 ? 2 : 5)}`,
   ]);

@@ -25,6 +25,8 @@ export interface GatewayTraffic {
   calls: number;
   /** Calls whose response had no x-driftwatch-interaction-id (the gateway could not reserve one in time): not rated, not re-dated. */
   calls_without_id: number;
+  /** Calls whose question or answer the safety policy in force blocked (the user got the gateway's refusal). */
+  blocked: number;
   feedback: number;
   support_answers: number;
   evaluations: number;
@@ -102,6 +104,7 @@ export async function gatewayTraffic(ctx: AppContext, model: string, o: GatewayD
     const bot = users.flatMap((u) => u.bot);
     await http.gateway.log.drain();
     const ids = bot.filter((t) => t.ref !== null);
+    const blocked = (await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM interaction_log WHERE id = ANY($1::bigint[]) AND blocked`, [ids.map((t) => t.ref)])).rows[0].n;
     // The gateway stamps each call with the time it was made (now). These calls stand for
     // the simulated days before now, so each row is moved to the moment its user asked, in
     // one statement, after the calls and before anything reads the window.
@@ -170,6 +173,7 @@ export async function gatewayTraffic(ctx: AppContext, model: string, o: GatewayD
       serving: state.serving,
       calls,
       calls_without_id: bot.length - ids.length,
+      blocked,
       feedback: rated.length,
       support_answers: supportIds.length,
       evaluations: plan.evals.length,
