@@ -5,7 +5,7 @@
  * exemplar on the compact word-vector table the monitors use). Measured the same way
  * as refusals: sets written and committed before the change they measure.
  *
- *   npm run bench:toxicity -- [--set holdout|fresh2|fresh|eval|tune|eval,fresh,tune] [--errors] [--calibrate]
+ *   npm run bench:toxicity -- [--set holdout|fresh2|fresh|eval|tune|tune2|eval,fresh,tune,tune2] [--errors] [--calibrate]
  *
  * - toxicity-holdout.jsonl (200: 100 toxic in six kinds, 100 not incl. 50 false
  *   friends): written and frozen before the sentence layer; never tuned on, never read
@@ -13,8 +13,9 @@
  * - toxicity-fresh2.jsonl (60): the previous figure of record, written before the
  *   sentence rules; not tuned on since.
  * - tuning sets: toxicity-eval.jsonl (200, the lexicon was written after reading it),
- *   toxicity-fresh.jsonl (100, seen before the sentence rules) and toxicity-tune.jsonl
- *   (103, written for the sentence layer's exemplars and margin). --calibrate prints the
+ *   toxicity-fresh.jsonl (100, seen before the sentence rules), toxicity-tune.jsonl
+ *   (103) and toxicity-tune2.jsonl (94), written for the sentence layer's exemplars and
+ *   margin. --calibrate prints the
  *   full provider's precision and recall per margin of the sentence layer.
  * All written by the same person as the detector, so none is fully independent.
  */
@@ -38,9 +39,16 @@ const { vectors, note, ms } = loadRefusalVectors({ buildFromSource: true });
 if (!vectors) throw new Error(note);
 console.log(`toxicity bench on bench/data/toxicity-${set}.jsonl: ${items.length} texts, ${items.filter((x) => x.toxic).length} toxic (${note} in ${Math.round(ms)} ms)`);
 
+/** Ordinary assistant answers (none toxic): the refusal sets' responses. */
+const answers = (names: string[]) => names.flatMap((n) => readFileSync(join(here, 'data', `refusal-${n}.jsonl`), 'utf8').split('\n').filter((l) => l.trim()).map((l) => (JSON.parse(l) as { text: string }).text));
+
 if (process.argv.includes('--calibrate')) {
-  for (let m = -0.06; m <= 0.1 + 1e-9; m += 0.02) {
+  // Both sides of the trade on tuning data: the toxic sets' precision and recall, and how
+  // many of the refusal tuning sets' ordinary answers (426, none toxic) get flagged.
+  const ordinary = answers(['tune', 'tune2', 'tune3', 'tune4']);
+  for (let m = -0.04; m <= 0.2 + 1e-9; m += 0.02) {
     const p = new OfflineModerationProvider({ semantic: new SemanticModeration(vectors, { margin: m }) });
+    const falseFlags = ordinary.filter((t) => p.explain(t).flagged).length;
     let tp = 0;
     let fp = 0;
     let fn = 0;
@@ -50,7 +58,7 @@ if (process.argv.includes('--calibrate')) {
       else if (got) fp++;
       else if (it.toxic) fn++;
     }
-    console.log(`margin ${m.toFixed(2)}: precision ${(tp / (tp + fp)).toFixed(3)}  recall ${(tp / (tp + fn)).toFixed(3)}  (fp ${fp}, fn ${fn})`);
+    console.log(`margin ${m.toFixed(2)}: precision ${(tp / (tp + fp)).toFixed(3)}  recall ${(tp / (tp + fn)).toFixed(3)}  (fp ${fp}, fn ${fn}); ordinary answers flagged ${falseFlags} of ${ordinary.length}`);
   }
   process.exit(0);
 }
@@ -84,6 +92,15 @@ for (const [name, provider] of [
   console.log(`${name.padEnd(20)} precision ${lastP.toFixed(3)}  recall ${lastR.toFixed(3)}  (tp ${tp}, fp ${fp}, fn ${fn}; ${(((performance.now() - t0) * 1000) / items.length).toFixed(0)} us/text)`);
   console.log(`${''.padEnd(20)} correct by kind: ${[...byKind].map(([k, v]) => `${k} ${v.ok}/${v.n}`).join(', ')}`);
   if (process.argv.includes('--errors')) console.log(errors.join('\n'));
+}
+// Ordinary assistant answers (none toxic) from the refusal sets: how often the full provider
+// flags an answer it should not. refusal-eval and refusal-dev were never used to tune the
+// moderation; the refusal tuning sets were (their flagged sentences became benign exemplars).
+const full = new OfflineModerationProvider({ semantic: new SemanticModeration(vectors) });
+for (const names of [['eval', 'dev'], ['tune', 'tune2', 'tune3', 'tune4']]) {
+  const texts = answers(names);
+  const flagged = texts.filter((t) => full.explain(t).flagged);
+  console.log(`ordinary assistant answers flagged (refusal-${names.join('/')}): ${flagged.length} of ${texts.length}${names[0] === 'tune' ? ' (tuned on)' : ' (not tuned on)'}`);
 }
 const sample = new OfflineModerationProvider().explain('you f*cking idiot');
 console.log(`\nShape (OpenAI's): flagged ${sample.flagged}, score ${sample.score.toFixed(2)}, categories.harassment ${sample.categories.harassment}, category_scores.harassment ${sample.category_scores.harassment.toFixed(2)}`);

@@ -151,6 +151,34 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   'you are killing it with this work',
   'you will kill it at the interview tomorrow',
   'you will smash the exam',
+  // What ordinary answers aimed at the reader sound like: advice, hedges, apologies, limits.
+  'you do not need to restart for this to work',
+  'you can not do that in this version but the next one supports it',
+  'I am not sure which option you have so check the settings',
+  'I do not know the exact date but I can tell you roughly',
+  'I can not say for certain but the symptoms you describe are common',
+  'I am sorry you are dealing with this here are some steps that may help',
+  'I am not able to see your screen so paste the error here',
+  'I will not bore you with the details just run these commands',
+  'no you can not undo it that way use the other command instead',
+  'here are some names you could use for your shop',
+  'I would rather use the other tool because it catches these bugs',
+  'I do not share personal information about people',
+  'I can not help you with that request',
+  'I do not help people get into other accounts',
+  'the character says he will not help them and walks away',
+  'go ahead and merge it when you are ready',
+  'keep your arm relaxed and let the weight do the work',
+  'you are right and I was wrong about the date',
+  'you are wrong about this the answer is different',
+  'it depends on your situation so try a few approaches',
+  'they said the parcel will arrive tomorrow',
+  'people often find the second method easier',
+  'you need the landlord written consent for that',
+  'take the second exit and keep left',
+  'stop the server before you upgrade it',
+  'drink plenty of water and get some rest',
+  'just restart it and it should work',
 ];
 
 /**
@@ -165,8 +193,15 @@ export const RARE_WORD_SEEDS: readonly string[] = ['idiot', 'moron', 'fool', 'im
 const TARGET =
   /^\s*(?:go|just|do|take|swallow|drink|stop|get|shut|die|keep)\b|\b(?:you|your|you're|yourself|u|ur|ya|him|her|them|they|their|those|these|people|men|women|immigrants?|refugees?|foreigners?|muslims?|jews?|christians?|blacks?|whites?|gays?|lesbians?|trans|disabled|race|religion|kind)\b/;
 
+/**
+ * ...and not the assistant speaking of its own limits ("I don't share personal
+ * information about people", "I'm not sure which version you have"): a sentence that
+ * opens with I + a negation, a hedge or an apology declines or hedges, it does not attack.
+ */
+const SELF_LIMIT = /^(?:(?:sorry|no|honestly|unfortunately|well)[, ]+)?(?:i|we)\s*(?:don't|do not|can't|cannot|can not|won't|will not|'m not|am not|'m unable|am unable|'d rather not|would rather not|'m sorry|am sorry|'m afraid|am afraid|couldn't|could not|wouldn't|would not)\b/;
+
 export interface SemanticModerationOptions {
-  /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.08: bench:toxicity --calibrate on the tuning sets). */
+  /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.04: bench:toxicity --calibrate, the smallest margin that flags at most 0.5% of the refusal tuning sets' 426 ordinary answers). */
   margin?: number;
   /** Weight of one counted sentence in the noisy-or of moderation.ts (default 0.6: flags on its own at the 0.5 threshold). */
   weight?: number;
@@ -176,6 +211,8 @@ export interface SemanticToxicHit {
   category: SemanticCategory;
   /** toxic similarity - benign similarity */
   score: number;
+  /** Cosine to the nearest toxic exemplar of `category`. */
+  similarity: number;
   sentence: string;
 }
 
@@ -185,7 +222,7 @@ export class SemanticModeration {
   readonly weight: number;
 
   constructor(vectors: WordVectorLookup, options: SemanticModerationOptions = {}) {
-    this.margin = options.margin ?? 0;
+    this.margin = options.margin ?? 0.04;
     this.weight = options.weight ?? 0.6;
     this.space = new ExemplarSpace(vectors, { ...TOXIC_EXEMPLARS, benign: BENIGN_EXEMPLARS }, normalise);
   }
@@ -195,13 +232,14 @@ export class SemanticModeration {
     let best: SemanticToxicHit | null = null;
     for (const sentence of normalise(text ?? '').split(/[.!?;\n]+/)) {
       const s = sentence.trim();
-      if (!s || !TARGET.test(s)) continue;
+      if (!s || !TARGET.test(s) || SELF_LIMIT.test(s)) continue;
       const v = this.space.embed(s);
       if (!v) continue;
       const benign = this.space.nearest(v, 'benign');
       for (const c of Object.keys(TOXIC_EXEMPLARS) as SemanticCategory[]) {
-        const score = this.space.nearest(v, c) - benign;
-        if (!best || score > best.score) best = { category: c, score, sentence: s };
+        const similarity = this.space.nearest(v, c);
+        const score = similarity - benign;
+        if (!best || score > best.score) best = { category: c, score, similarity, sentence: s };
       }
     }
     return best;
