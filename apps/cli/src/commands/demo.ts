@@ -218,7 +218,7 @@ export interface StoryRow {
   eval_items: number;
   accuracy: number | null;
   refusal_rate: number | null;
-  /** Share of the answers the gateway's safety policy blocked (replaced by its refusal; counted in refusal_rate too). */
+  /** Share of the calls the gateway's safety policy blocked (its refusal replaced the question's answer or the answer). */
   blocked_rate: number | null;
   feedback: number | null;
   cost_per_day: number | null;
@@ -229,7 +229,8 @@ export interface StoryRow {
  * with model_version null, or 'base' by the gateway): before = until the current window
  * of the first promoted fine-tune began (or of the latest fine-tune decision),
  * during = from then until the promotion, after = since the promotion, answered by
- * the promoted version. Bot answers only (not the support team's).
+ * the promoted version. Bot answers only (not the support team's); refusals on the calls
+ * the safety policy let through (blocked ones are blocked_rate).
  */
 export async function demoStory(db: Queryable, model: string, now: Date): Promise<StoryRow[]> {
   const v = (
@@ -252,8 +253,8 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
   if (v) periods.push({ period: 'after', from: new Date(v.promoted_at), to: now, version: v.version });
   const out: StoryRow[] = [];
   for (const p of periods) {
-    const inter = await db.query<{ response: string; feedback_score: number | null; cost_usd: number | null; blocked: boolean }>(
-      `SELECT response, feedback_score, cost_usd, coalesce(blocked, false) AS blocked FROM interaction_log
+    const inter = await db.query<{ response: string; feedback_score: number | null; cost_usd: number | null; blocked: boolean; error: string | null }>(
+      `SELECT response, feedback_score, cost_usd, coalesce(blocked, false) AS blocked, error FROM interaction_log
         WHERE model = $1 AND ts >= $2 AND ts < $3 AND coalesce(nullif(model_version, 'base'), '') = coalesce($4::text, '')`,
       [model, p.from, p.to, p.version],
     );
@@ -263,6 +264,7 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
       [model, p.from, p.to, p.version],
     );
     const rows = inter.rows;
+    const answered = rows.filter((r) => r.error === null);
     const rated = rows.filter((r) => r.feedback_score !== null);
     const days = (p.to.getTime() - p.from.getTime()) / DAY;
     out.push({
@@ -273,7 +275,8 @@ export async function demoStory(db: Queryable, model: string, now: Date): Promis
       interactions: rows.length,
       eval_items: ev.rows[0].n,
       accuracy: ev.rows[0].n ? r3(ev.rows[0].right / ev.rows[0].n) : null,
-      refusal_rate: rows.length ? r3(rows.filter((r) => isRefusal(r.response)).length / rows.length) : null,
+      // The served model's refusals, on its answers (as the verification counts them: calls without an error, so not the blocked ones).
+      refusal_rate: answered.length ? r3(answered.filter((r) => isRefusal(r.response)).length / answered.length) : null,
       blocked_rate: rows.length ? r3(rows.filter((r) => r.blocked).length / rows.length) : null,
       feedback: rated.length ? Math.round((rated.reduce((s, r) => s + Number(r.feedback_score), 0) / rated.length) * 100) / 100 : null,
       cost_per_day: days > 0 ? usd6(rows.reduce((s, r) => s + Number(r.cost_usd ?? 0), 0) / days) : null,

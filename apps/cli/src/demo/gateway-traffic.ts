@@ -167,6 +167,9 @@ export async function gatewayTraffic(ctx: AppContext, model: string, o: GatewayD
     const toEmbed = [...ids.map((t) => t.ref as number), ...supportIds];
     let embedded = 0;
     for (const part of chunks(toEmbed, 500)) embedded += (await embedInteractions({ db: ctx.db, config: ctx.config, provider: o.embeddings }, part)).embedded;
+    // A fleet's embed workers on the same database (the gateway queued these rows when it
+    // wrote them) may have embedded some before they were re-dated: their embeddings take the row's time.
+    await ctx.db.query(`UPDATE embeddings_log AS e SET ts = i.ts FROM interaction_log AS i WHERE e.interaction_id = i.id AND i.id = ANY($1::bigint[]) AND e.ts <> i.ts`, [toEmbed]);
     const pending = await ctx.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM interaction_log WHERE id = ANY($1::bigint[]) AND embed_state IS DISTINCT FROM 'done'`, [toEmbed]);
     if (pending.rows[0].n > 0) throw new Error(`demo: ${pending.rows[0].n} of the simulated interactions have no query embedding (embed_state not 'done'); see interaction_log.embed_error`);
     return {
