@@ -1,7 +1,7 @@
 /**
  * Speed benchmark of `driftwatch compare` at production size against scikit-learn.
  *
- *   npm run bench -- [--rows 5000] [--dim 1536] [--runs 3] [--full-silhouette]
+ *   npm run bench -- [--rows 5000] [--dim 1536] [--runs 3] [--full-silhouette] [--cli PATH] [--against PATH]
  *
  * Writes a baseline and a current window (5,000 x 1536 float32 .npy, the current one with a
  * 10% new topic) to a temporary folder, reads both once so that both sides find them in the
@@ -18,7 +18,9 @@
  * the load average, and the summary gives medians: the ratio is median Driftwatch wall / median
  * scikit-learn wall (the goal is <= 1), with the median of the per-round ratios beside it.
  * `--full-silhouette` also runs the script with silhouette on every row once (slower: the ratio
- * is always taken against the faster script).
+ * is always taken against the faster script). `--cli PATH` times another build's
+ * bin/driftwatch.js instead of this tree's (not rebuilt here); `--against PATH` times that
+ * one too, in the same rounds, for a before/after comparison on the same machine state.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,7 +36,8 @@ function arg(name: string, fallback: string): string {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'apps/cli/bin/driftwatch.js');
+const cli = arg('--cli', join(root, 'apps/cli/bin/driftwatch.js'));
+const against = process.argv.includes('--against') ? arg('--against', '') : undefined;
 
 /** One process: wall time measured here, CPU and peak RSS as the process reported them at exit. */
 interface Run {
@@ -78,7 +81,7 @@ function main(): void {
   const dim = Number(arg('--dim', '1536'));
   const runs = Math.max(1, Number(arg('--runs', '3')));
 
-  const build = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: root, encoding: 'utf8' });
+  const build = process.argv.includes('--cli') ? { status: 0, stdout: '', stderr: '' } : spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: root, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`tsc -b failed; the benchmark runs the compiled CLI:\n${build.stdout}${build.stderr}`);
   const python = ['python3', '/usr/bin/python3'].find((p) => spawnSync(p, ['-c', 'import sklearn, numpy'], { stdio: 'ignore' }).status === 0);
   if (!python) throw new Error('numpy + scikit-learn are not importable by python3 or /usr/bin/python3; install them (Debian: apt-get install -y python3-sklearn) and rerun');
@@ -94,7 +97,8 @@ function main(): void {
     for (const f of [b, c]) readFileSync(f); // both sides then read them from the file cache
     const script = join(root, 'bench/sklearn_baseline.py');
     console.log(`compare benchmark: ${rows} x ${dim} float32 per window (current: 10% new topic), ${runs} rounds, files in ${dir}`);
-    console.log(`  driftwatch:   node apps/cli/bin/driftwatch.js compare --baseline B --current C --json`);
+    console.log(`  driftwatch:   node ${cli} compare --baseline B --current C --json`);
+    if (against) console.log(`  against:      node ${against} compare --baseline B --current C --json (same rounds)`);
     console.log(`  scikit-learn: ${python} bench/sklearn_baseline.py B C --silhouette-sample 2000`);
     console.log(`\nround  load (1/5/15 min)   driftwatch wall / CPU / RSS      scikit-learn wall / CPU / RSS    ratio (walls)`);
 
@@ -103,19 +107,24 @@ function main(): void {
     const ratios: number[] = [];
     const loads: number[] = [];
     const startup: number[] = [];
+    const other: Run[] = [];
     const steps: Record<string, number[]> = {};
     const skSteps: Record<string, number[]> = {};
     let result: { status: string; p_value: number; score: number } | undefined;
     for (let r = 0; r < runs; r++) {
       const before = load();
       loads.push(loadavg()[0]);
-      const runDw = () => timed(process.execPath, ['--import', NODE_RUSAGE, cli, 'compare', '--baseline', b, '--current', c, '--json'], 'driftwatch compare');
-      const runSk = () => timed(python, ['-c', PYTHON_RUSAGE, script, b, c, '--silhouette-sample', '2000'], 'sklearn_baseline.py');
-      // Alternate the order: neither side always runs second on a warmer (or busier) machine.
-      let d: Run;
-      let s: Run;
-      if (r % 2 === 0) [d, s] = [runDw(), runSk()];
-      else [s, d] = [runSk(), runDw()];
+      const compare = (bin: string, what: string) => () => timed(process.execPath, ['--import', NODE_RUSAGE, bin, 'compare', '--baseline', b, '--current', c, '--json'], what);
+      const jobs = [compare(cli, 'driftwatch compare'), () => timed(python, ['-c', PYTHON_RUSAGE, script, b, c, '--silhouette-sample', '2000'], 'sklearn_baseline.py')];
+      if (against) jobs.push(compare(against, 'the --against build'));
+      // Rotate the order: no side always runs first or last on a warmer (or busier) machine.
+      const done: Run[] = [];
+      for (let j = 0; j < jobs.length; j++) {
+        const k = (j + r) % jobs.length;
+        done[k] = jobs[k]();
+      }
+      const [d, s] = done;
+      if (against) other.push(done[2]);
       startup.push(timed(process.execPath, ['--import', NODE_RUSAGE, cli, '--help'], 'driftwatch --help').wall_s);
       dw.push(d);
       sk.push(s);
@@ -125,7 +134,8 @@ function main(): void {
       for (const [k, v] of Object.entries(out.timings_ms as Record<string, number>)) (steps[k] ??= []).push(v);
       for (const [k, v] of Object.entries(JSON.parse(s.stdout).seconds as Record<string, number>)) (skSteps[k] ??= []).push(v * 1000);
       console.log(
-        `${String(r + 1).padStart(5)}  ${before.padEnd(18)}  ${fmt(d.wall_s).padStart(6)} s / ${fmt(d.cpu_s).padStart(5)} s / ${fmt(d.rss_mb, 0).padStart(4)} MB   ${fmt(s.wall_s).padStart(6)} s / ${fmt(s.cpu_s).padStart(5)} s / ${fmt(s.rss_mb, 0).padStart(4)} MB   ${fmt(d.wall_s / s.wall_s).padStart(5)}`,
+        `${String(r + 1).padStart(5)}  ${before.padEnd(18)}  ${fmt(d.wall_s).padStart(6)} s / ${fmt(d.cpu_s).padStart(5)} s / ${fmt(d.rss_mb, 0).padStart(4)} MB   ${fmt(s.wall_s).padStart(6)} s / ${fmt(s.cpu_s).padStart(5)} s / ${fmt(s.rss_mb, 0).padStart(4)} MB   ${fmt(d.wall_s / s.wall_s).padStart(5)}` +
+          (against ? `   against: ${fmt(other[r].wall_s)} s / ${fmt(other[r].cpu_s)} s / ${fmt(other[r].rss_mb, 0)} MB` : ''),
       );
     }
     if (process.argv.includes('--full-silhouette')) {
@@ -146,6 +156,8 @@ function main(): void {
     console.log(`\nMedian of ${runs} rounds, load average (1 min) ${fmt(Math.min(...loads))}-${fmt(Math.max(...loads))} on ${spawnSync('nproc', { encoding: 'utf8' }).stdout.trim() || '?'} cores:`);
     console.log(`  driftwatch compare  wall ${fmt(med(dw, 'wall_s'))} s, CPU ${fmt(med(dw, 'cpu_s'))} s, peak RSS ${fmt(rss, 0)} MB (descriptive figures + MMD, KS and classifier permutation tests)`);
     console.log(`  scikit-learn        wall ${fmt(med(sk, 'wall_s'))} s, CPU ${fmt(med(sk, 'cpu_s'))} s, peak RSS ${fmt(Math.max(...sk.map((x) => x.rss_mb)), 0)} MB (descriptive figures only)`);
+    if (against)
+      console.log(`  against build       wall ${fmt(med(other, 'wall_s'))} s, CPU ${fmt(med(other, 'cpu_s'))} s, peak RSS ${fmt(Math.max(...other.map((x) => x.rss_mb)), 0)} MB; ratio to scikit-learn ${fmt(med(other, 'wall_s') / med(sk, 'wall_s'))} (CPU ${fmt(med(other, 'cpu_s') / med(sk, 'cpu_s'))})`);
     console.log(`Ratio driftwatch / scikit-learn: ${fmt(ratio)} (walls; median of per-round ratios ${fmt(median(ratios))}; CPU ${fmt(med(dw, 'cpu_s') / med(sk, 'cpu_s'))}); goal <= 1.00: ${ratio <= 1 ? 'met' : 'NOT met'}; peak RSS < 1024 MB: ${rss < 1024 ? 'met' : 'NOT met'}.`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
