@@ -14,7 +14,7 @@
  * aggregate, as a second unseen set; the eval set's aggregate figures were printed after
  * each round (its errors never). --errors lists the misclassified responses (for the
  * tuning sets); --calibrate prints the combined detector's precision and recall at each
- * margin (0.03: the middle of the range where both are >= 0.97 on the tuning sets).
+ * margin (0.03: inside 0.02-0.05, where both are >= 0.98 on the five tuning sets).
  *
  * Uses the same compact word-vector table as the behaviour monitor (refusal-vectors.ts),
  * building it (and the full wink cache) on first run.
