@@ -2,8 +2,9 @@
  * The gateway process of bench/gateway.ts: `driftwatch gateway` as it runs in production
  * (auth by API key, serving cache, safety policy, batched interaction log) on an
  * in-memory embedded database (or a Postgres URL), in front of the bench's instant upstream. Prints
- * {"port", "key"} when it serves; on SIGTERM writes what waits and prints the row count.
+ * {"port", "key"} when it serves; answers a "cpu" line on stdin with {"cpu_ms"}; on SIGTERM writes what waits and prints the row count.
  */
+import { createInterface } from 'node:readline';
 import { pino } from 'pino';
 import { OfflineModerationProvider, PgDb, PgliteDb, createApiKey, loadEnvironment, migrate, parseDriftConfig, registry, type Db } from '@driftwatch/core';
 import { startGatewayServer } from '@driftwatch/gateway';
@@ -24,6 +25,12 @@ const ctx = {
 const gw = await startGatewayServer(ctx, { auth: requireScope(ctx, 'ingest'), port: 0, host: '127.0.0.1', ready: async () => true });
 const cpu0 = process.cpuUsage();
 process.stdout.write(JSON.stringify({ port: gw.port, key }) + '\n');
+// A line "cpu" on stdin: this process's CPU time so far (user+system, ms), so the bench can divide it by the calls of each case.
+createInterface({ input: process.stdin }).on('line', (l) => {
+  if (l.trim() !== 'cpu') return;
+  const c = process.cpuUsage(cpu0);
+  process.stdout.write(JSON.stringify({ cpu_ms: (c.user + c.system) / 1000 }) + '\n');
+});
 process.once('SIGTERM', async () => {
   const cpu = process.cpuUsage(cpu0);
   await gw.close();

@@ -63,11 +63,18 @@ if (values.db === 'process') {
   const first = await new Promise<string>((r) => createInterface({ input: dbChild!.stdout! }).once('line', r));
   dbUrl = [(JSON.parse(first) as { url: string }).url];
 }
-const child = spawn(process.execPath, [...(process.env.GATEWAY_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.GATEWAY_PROF] : []), '--import', 'tsx', '--conditions=source', resolve(root, 'bench/gateway-server.ts'), upstreamUrl, ...dbUrl], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [...(process.env.GATEWAY_PROF ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.GATEWAY_PROF] : []), '--import', 'tsx', '--conditions=source', resolve(root, 'bench/gateway-server.ts'), upstreamUrl, ...dbUrl], { cwd: root, stdio: ['pipe', 'pipe', 'inherit'] });
 const lines = createInterface({ input: child.stdout! });
 const nextLine = () => new Promise<string>((r) => lines.once('line', r));
 const { port, key } = JSON.parse(await nextLine()) as { port: number; key: string };
 const gateway = `http://127.0.0.1:${port}/openai/v1`;
+/** The gateway process's CPU time so far (user+system, ms). */
+async function gatewayCpu(): Promise<number> {
+  const line = nextLine();
+  child.stdin!.write('cpu\n');
+  return (JSON.parse(await line) as { cpu_ms: number }).cpu_ms;
+}
+const load1 = () => loadavg()[0];
 
 const body = (model: string, stream = false) => JSON.stringify({ model, messages: [{ role: 'user', content: 'What is the capital of France?' }], ...(stream ? { stream: true } : {}) });
 const headers = (auth: string) => ({ 'content-type': 'application/json', authorization: `Bearer ${auth}` });
@@ -101,15 +108,17 @@ async function added(model: string, stream: boolean) {
     await once(upstreamUrl, 'sk-bench', 'gpt-4o-mini', stream);
     await once(gateway, key, model, stream);
   }
+  const cpu0 = await gatewayCpu();
   for (let i = 0; i < N; i++) {
     direct.push(await once(upstreamUrl, 'sk-bench', 'gpt-4o-mini', stream));
     via.push(await once(gateway, key, model, stream));
   }
+  const cpu_per_call = ((await gatewayCpu()) - cpu0) / N;
   const d50 = pct(direct, 50);
   const d99 = pct(direct, 99);
   const g50 = pct(via, 50);
   const g99 = pct(via, 99);
-  return { direct_p50: d50, direct_p99: d99, gateway_p50: g50, gateway_p99: g99, added_p50: g50 - d50, added_p99: g99 - d99 };
+  return { direct_p50: d50, direct_p99: d99, gateway_p50: g50, gateway_p99: g99, added_p50: g50 - d50, added_p99: g99 - d99, cpu_per_call, load: load1() };
 }
 
 async function throughput(model: string) {
@@ -127,15 +136,17 @@ async function throughput(model: string) {
     }
   };
   const t0 = performance.now();
+  const cpu0 = await gatewayCpu();
   await Promise.all(Array.from({ length: CONC }, lane));
-  return { requests: done, errors, per_second: done / ((performance.now() - t0) / 1000) };
+  const cpu_per_call = ((await gatewayCpu()) - cpu0) / Math.max(1, done + errors);
+  return { requests: done, errors, per_second: done / ((performance.now() - t0) / 1000), cpu_per_call, load: load1() };
 }
 
 const f = (x: number) => x.toFixed(2).padStart(7);
 const results: Record<string, unknown> = {};
 let calls = 0;
 console.log(`gateway bench: ${N} sequential calls per row (after 200 warm-up), direct upstream vs through the gateway; ms; database ${values.db === 'process' ? 'in its own process (PGlite behind the Postgres protocol)' : 'embedded in the gateway process'}`);
-console.log(`${'case'.padEnd(34)} ${'direct p50'.padStart(10)} ${'gw p50'.padStart(7)} ${'added p50'.padStart(9)} ${'direct p99'.padStart(10)} ${'gw p99'.padStart(7)} ${'added p99'.padStart(9)}`);
+console.log(`${'case'.padEnd(34)} ${'direct p50'.padStart(10)} ${'gw p50'.padStart(7)} ${'added p50'.padStart(9)} ${'direct p99'.padStart(10)} ${'gw p99'.padStart(7)} ${'added p99'.padStart(9)} ${'gw CPU/call'.padStart(11)} ${'load 1m'.padStart(7)}`);
 for (const [name, model, stream] of [
   ['monitored model, non-streamed', 'support-bot', false],
   ['monitored model, first chunk', 'support-bot', true],
@@ -145,7 +156,7 @@ for (const [name, model, stream] of [
   const r = await added(model, stream);
   calls += N + 200;
   results[name] = r;
-  console.log(`${name.padEnd(34)} ${f(r.direct_p50).padStart(10)} ${f(r.gateway_p50)} ${f(r.added_p50).padStart(9)} ${f(r.direct_p99).padStart(10)} ${f(r.gateway_p99)} ${f(r.added_p99).padStart(9)}`);
+  console.log(`${name.padEnd(34)} ${f(r.direct_p50).padStart(10)} ${f(r.gateway_p50)} ${f(r.added_p50).padStart(9)} ${f(r.direct_p99).padStart(10)} ${f(r.gateway_p99)} ${f(r.added_p99).padStart(9)} ${f(r.cpu_per_call).padStart(11)} ${r.load.toFixed(1).padStart(7)}`);
 }
 for (const [name, model] of [
   ['throughput, monitored model', 'support-bot'],
@@ -154,14 +165,14 @@ for (const [name, model] of [
   const t = await throughput(model);
   calls += t.requests + t.errors;
   results[name] = t;
-  console.log(`${name}: ${t.per_second.toFixed(0)} requests/s (${t.requests} in ${SECONDS} s, ${CONC} concurrent, ${t.errors} errors; one gateway process)`);
+  console.log(`${name}: ${t.per_second.toFixed(0)} requests/s (${t.requests} in ${SECONDS} s, ${CONC} concurrent, ${t.errors} errors; one gateway process); gateway CPU ${t.cpu_per_call.toFixed(3)} ms/call => at most ${(1000 / t.cpu_per_call).toFixed(0)} calls/s per busy core; load 1m ${t.load.toFixed(1)}`);
 }
 child.kill('SIGTERM');
 const end = JSON.parse(await nextLine()) as { rows: number; log_failures: number; cpu_ms: number };
 console.log(`interactions logged: ${end.rows} of ${calls} gateway calls (log write failures: ${end.log_failures})`);
 // CPU time is what a call costs the gateway whatever else runs on the machine; wall-clock figures above depend on load.
 const perCall = end.cpu_ms / calls;
-console.log(`gateway CPU per call: ${perCall.toFixed(3)} ms (user+system${values.db === 'embedded' ? ', the embedded database included' : ', the database process not included'}) => at most ${(1000 / perCall).toFixed(0)} calls/s per busy core`);
+console.log(`gateway CPU per call over the whole run (warm-up included): ${perCall.toFixed(3)} ms (user+system${values.db === 'embedded' ? ', the embedded database included' : ', the database process not included'}) => at most ${(1000 / perCall).toFixed(0)} calls/s per busy core`);
 console.log(`machine load average during the run: ${loadavg().map((x) => x.toFixed(1)).join(' ')} (1/5/15 min) on ${(await import('node:os')).cpus().length} cores`);
 dbChild?.kill('SIGTERM');
 upstream.close();

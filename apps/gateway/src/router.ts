@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { chatCost, createScrubber, gatewayAddedSeconds, gatewayRequestsTotal, type AppContext } from '@driftwatch/core';
 import { InteractionLog, type GatewayInteraction } from './interaction-log.js';
 import { REFUSAL, ServingCache, judge } from './serving-cache.js';
-import { contentText, UpstreamUnreachableError, type Upstream, type UpstreamReply } from './upstream.js';
+import { lastUserText, UpstreamUnreachableError, type Upstream, type UpstreamReply } from './upstream.js';
 
 export type GatewayContext = Pick<AppContext, 'db' | 'env' | 'config' | 'providers' | 'logger'>;
 
@@ -24,9 +24,21 @@ type Completion = {
   system_fingerprint?: string | null;
 };
 
+/**
+ * A JSON answer written directly: express's res.json also hashes every body for an ETag,
+ * which an API answer never uses (POST responses are not revalidated).
+ */
+function sendJson(res: Response, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 /** OpenAI's error body. */
 function openaiError(res: Response, status: number, message: string, type = 'invalid_request_error', param: string | null = null, code: string | null = null): void {
-  res.status(status).json({ error: { message, type, param, code } });
+  sendJson(res, status, { error: { message, type, param, code } });
 }
 
 /** Passes an upstream error through: its status, body and rate-limit headers. */
@@ -140,7 +152,7 @@ export function gatewayRouter(ctx: GatewayContext, deps: GatewayDeps): express.R
     const asked = body.model;
     const stream = body.stream === true;
     const includeUsage = stream && (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-    const query = contentText([...messages].reverse().find((m) => m.role === 'user')?.content);
+    const query = lastUserText(messages);
     const id = await log.takeId();
     if (id !== null) res.setHeader('x-driftwatch-interaction-id', String(id));
     const m = monitored.get(asked);
@@ -184,7 +196,7 @@ export function gatewayRouter(ctx: GatewayContext, deps: GatewayDeps): express.R
         const c = up.json as Completion;
         finish(c.choices?.[0]?.message?.content ?? '', c.usage, c.model ?? asked);
         if (stream) return streamCompletion(res, c, includeUsage);
-        return void res.status(up.status).json(c);
+        return sendJson(res, up.status, c);
       }
 
       // A monitored model: its served version, under its safety policy.
@@ -218,7 +230,7 @@ export function gatewayRouter(ctx: GatewayContext, deps: GatewayDeps): express.R
       if (row.blocked) outcome = 'blocked';
       finish(completion.choices[0]?.message.content ?? '', completion.usage, completion.model ?? serving.provider_model);
       if (stream) return streamCompletion(res, completion, includeUsage);
-      res.json(completion);
+      sendJson(res, 200, completion);
     } catch (e) {
       outcome = 'error';
       row.error = (e as Error).message;
@@ -244,7 +256,7 @@ export function gatewayRouter(ctx: GatewayContext, deps: GatewayDeps): express.R
         outcome = 'upstream_error';
         return passError(res, up);
       }
-      res.status(up.status).json(up.json);
+      sendJson(res, up.status, up.json);
     } catch (e) {
       outcome = 'error';
       if (e instanceof UpstreamUnreachableError) return openaiError(res, 502, e.message, 'upstream_error');

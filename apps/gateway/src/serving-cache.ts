@@ -37,6 +37,17 @@ export interface Verdict {
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** A policy's blocked terms as compiled patterns, built once per policy object (the serving cache keeps one per second), not per call. */
+const compiled = new WeakMap<PolicyInForce, { term: string; re: RegExp }[]>();
+function blockedPatterns(policy: PolicyInForce): { term: string; re: RegExp }[] {
+  let p = compiled.get(policy);
+  if (!p) {
+    p = policy.blocked_terms.filter((t) => t.trim()).map((term) => ({ term, re: new RegExp(`(^|[^\\p{L}\\p{N}])${escape(term.trim())}($|[^\\p{L}\\p{N}])`, 'iu') }));
+    compiled.set(policy, p);
+  }
+  return p;
+}
+
 /**
  * Applies a policy to a text: a blocked term (whole words, case-insensitive) blocks;
  * a moderation score at or above the policy's threshold blocks. A moderation provider
@@ -45,8 +56,8 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
  */
 export async function judge(text: string, policy: PolicyInForce, moderation: ModerationProvider | undefined): Promise<Verdict> {
   if (!text.trim()) return { blocked: false, reason: null, score: null };
-  for (const term of policy.blocked_terms) {
-    if (term.trim() && new RegExp(`(^|[^\\p{L}\\p{N}])${escape(term.trim())}($|[^\\p{L}\\p{N}])`, 'iu').test(text)) return { blocked: true, reason: `blocked term "${term}"`, score: null };
+  for (const { term, re } of blockedPatterns(policy)) {
+    if (re.test(text)) return { blocked: true, reason: `blocked term "${term}"`, score: null };
   }
   if (!moderation) return { blocked: false, reason: null, score: null };
   let score: number;

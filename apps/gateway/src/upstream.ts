@@ -7,9 +7,29 @@ import { approxTokens, type Providers } from '@driftwatch/core';
  * OPENAI_API_KEY, raw HTTP so status, body and headers pass through untouched) or,
  * without a key, the offline providers of this machine.
  */
+/** The headers of a reply, read by name (case-insensitive). */
+export interface ReplyHeaders {
+  get(name: string): string | null;
+}
+
+/**
+ * Node's already-parsed response headers, read in place: building a WHATWG Headers object
+ * per reply (validation of every name and value) was a measurable share of a call's CPU.
+ */
+class IncomingHeaders implements ReplyHeaders {
+  constructor(private readonly h: IncomingMessage['headers']) {}
+  get(name: string): string | null {
+    const v = this.h[name.toLowerCase()];
+    return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+  }
+}
+
+/** Headers of an answer made here (offline upstream, gateway-made errors): JSON. */
+export const JSON_HEADERS: ReplyHeaders = { get: (name) => (name.toLowerCase() === 'content-type' ? 'application/json' : null) };
+
 export interface UpstreamReply {
   status: number;
-  headers: Headers;
+  headers: ReplyHeaders;
   /** Parsed body of a successful non-streamed call. */
   json?: Record<string, unknown>;
   /** Body of a successful streamed call (server-sent events). */
@@ -33,6 +53,8 @@ export class OpenAIUpstream implements Upstream {
   readonly name = 'openai';
   private readonly base: URL;
   private readonly agent: HttpAgent;
+  /** Request options per path, built once (parsing a URL per call costs CPU on a hot gateway). */
+  private readonly targets = new Map<string, { href: string; https: boolean; options: { protocol: string; hostname: string; port: string; path: string } }>();
   constructor(
     private readonly apiKey: string,
     baseURL = 'https://api.openai.com/v1',
@@ -44,41 +66,50 @@ export class OpenAIUpstream implements Upstream {
     this.agent = this.base.protocol === 'https:' ? new HttpsAgent(o) : new HttpAgent(o);
   }
 
+  private target(path: string) {
+    let t = this.targets.get(path);
+    if (!t) {
+      const url = new URL(path.replace(/^\//, ''), this.base);
+      t = { href: url.href, https: url.protocol === 'https:', options: { protocol: url.protocol, hostname: url.hostname.replace(/^\[|\]$/g, ''), port: url.port, path: url.pathname + url.search } };
+      this.targets.set(path, t);
+    }
+    return t;
+  }
+
   private post(path: string, body: Record<string, unknown>, stream: boolean): Promise<UpstreamReply> {
-    const url = new URL(path.replace(/^\//, ''), this.base);
+    const { href, https, options } = this.target(path);
     const payload = Buffer.from(JSON.stringify(body));
-    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const send = https ? httpsRequest : httpRequest;
     return new Promise<UpstreamReply>((resolve, reject) => {
       const req = send(
-        url,
         {
+          ...options,
           method: 'POST',
           agent: this.agent,
           timeout: this.timeoutMs,
           headers: { authorization: `Bearer ${this.apiKey}`, 'content-type': 'application/json', 'content-length': payload.length, accept: stream ? 'text/event-stream' : 'application/json' },
         },
         (res: IncomingMessage) => {
-          const headers = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers.set(k, Array.isArray(v) ? v.join(', ') : v);
+          const headers = new IncomingHeaders(res.headers);
           const status = res.statusCode ?? 502;
           // A server that ignores `stream` answers JSON: read it as a whole answer.
           if (status < 400 && stream && !(headers.get('content-type') ?? '').includes('json')) return resolve({ status, headers, stream: res });
           const parts: Buffer[] = [];
           res.on('data', (d: Buffer) => parts.push(d));
-          res.on('error', (e) => reject(new UpstreamUnreachableError(`upstream ${url.href}: ${e.message}`)));
+          res.on('error', (e) => reject(new UpstreamUnreachableError(`upstream ${href}: ${e.message}`)));
           res.on('end', () => {
             const text = Buffer.concat(parts).toString('utf8');
             if (status >= 400) return resolve({ status, headers, text });
             try {
               resolve({ status, headers, json: JSON.parse(text) as Record<string, unknown> });
             } catch {
-              resolve({ status: 502, headers: new Headers({ 'content-type': 'application/json' }), text: JSON.stringify({ error: { message: `upstream answered ${status} with a body that is not JSON`, type: 'upstream_error', param: null, code: null } }) });
+              resolve({ status: 502, headers: JSON_HEADERS, text: JSON.stringify({ error: { message: `upstream answered ${status} with a body that is not JSON`, type: 'upstream_error', param: null, code: null } }) });
             }
           });
         },
       );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.timeoutMs} ms`)));
-      req.on('error', (e) => reject(new UpstreamUnreachableError(`upstream ${url.href}: ${e.message}`)));
+      req.on('error', (e) => reject(new UpstreamUnreachableError(`upstream ${href}: ${e.message}`)));
       req.end(payload);
     });
   }
@@ -95,6 +126,12 @@ export class OpenAIUpstream implements Upstream {
 export function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).filter(Boolean).join('\n');
+  return '';
+}
+
+/** The text of the last user message (the question a chat call asks). */
+export function lastUserText(messages: readonly { role: string; content: unknown }[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) if (messages[i]?.role === 'user') return contentText(messages[i].content);
   return '';
 }
 
@@ -115,19 +152,19 @@ export class OfflineUpstream implements Upstream {
   async chat(body: Record<string, unknown>): Promise<UpstreamReply> {
     const model = String(body.model);
     const messages = (body.messages as { role: string; content: unknown }[]) ?? [];
-    const question = contentText([...messages].reverse().find((m) => m.role === 'user')?.content);
+    const question = lastUserText(messages);
     let answer = '';
     try {
       answer = this.providers.answers ? (await this.providers.answers.answer(model, [question])).answers[0] : '';
     } catch (e) {
-      return { status: 404, headers: new Headers({ 'content-type': 'application/json' }), text: JSON.stringify({ error: { message: (e as Error).message, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } }) };
+      return { status: 404, headers: JSON_HEADERS, text: JSON.stringify({ error: { message: (e as Error).message, type: 'invalid_request_error', param: 'model', code: 'model_not_found' } }) };
     }
     answer ||= OFFLINE_UNKNOWN_ANSWER;
     const prompt_tokens = messages.reduce((n, m) => n + approxTokens(contentText(m.content)), 0);
     const completion_tokens = approxTokens(answer);
     return {
       status: 200,
-      headers: new Headers({ 'content-type': 'application/json' }),
+      headers: JSON_HEADERS,
       json: {
         id: chatId(),
         object: 'chat.completion',
@@ -142,7 +179,7 @@ export class OfflineUpstream implements Upstream {
   async embeddings(body: Record<string, unknown>): Promise<UpstreamReply> {
     const input = body.input;
     const texts = typeof input === 'string' ? [input] : Array.isArray(input) && input.every((t) => typeof t === 'string') ? (input as string[]) : null;
-    const bad = (message: string) => ({ status: 400, headers: new Headers({ 'content-type': 'application/json' }), text: JSON.stringify({ error: { message, type: 'invalid_request_error', param: 'input', code: null } }) });
+    const bad = (message: string) => ({ status: 400, headers: JSON_HEADERS, text: JSON.stringify({ error: { message, type: 'invalid_request_error', param: 'input', code: null } }) });
     if (!texts || texts.length === 0) return bad("'input' must be a string or a non-empty array of strings (token arrays are not supported offline)");
     if (!this.providers.embeddings) return bad('no embedding provider');
     const r = await this.providers.embeddings.embed(texts);
@@ -150,7 +187,7 @@ export class OfflineUpstream implements Upstream {
     const asBase64 = body.encoding_format === 'base64';
     return {
       status: 200,
-      headers: new Headers({ 'content-type': 'application/json' }),
+      headers: JSON_HEADERS,
       json: {
         object: 'list',
         data: r.vectors.map((v, index) => ({ object: 'embedding', index, embedding: asBase64 ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64') : Array.from(v) })),
