@@ -36,6 +36,8 @@ export const TOXIC_EXEMPLARS = {
     'only a complete moron would do this',
     'you are a conceited jerk and a complete nobody',
     'your face is so ugly it could crack a mirror',
+    'you are a boring windbag and a leech',
+    'your brain is running on empty you dimwit',
   ],
   'harassment/threatening': [
     'I will hurt you badly',
@@ -58,6 +60,10 @@ export const TOXIC_EXEMPLARS = {
     'I will teach you a lesson you will never forget',
     'you will wish you had never been born',
     'your house might burn down one night',
+    'you will not walk out of here on your own legs',
+    'say that again and see what happens to your face',
+    'someone will visit you tonight and it will not be friendly',
+    'I will make you pay in blood',
   ],
   hate: [
     'those people are animals and should be removed',
@@ -179,6 +185,11 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   'stop the server before you upgrade it',
   'drink plenty of water and get some rest',
   'just restart it and it should work',
+  'you might want to save a copy first',
+  'if you are tired take a break and come back later',
+  'that change will hurt your battery life',
+  'you are crushing it this quarter',
+  'your jokes are sick man I love them',
 ];
 
 /**
@@ -201,7 +212,7 @@ const TARGET =
 const SELF_LIMIT = /^(?:(?:sorry|no|honestly|unfortunately|well)[, ]+)?(?:i|we)\s*(?:don't|do not|can't|cannot|can not|won't|will not|'m not|am not|'m unable|am unable|'d rather not|would rather not|'m sorry|am sorry|'m afraid|am afraid|couldn't|could not|wouldn't|would not)\b/;
 
 export interface SemanticModerationOptions {
-  /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.04: bench:toxicity --calibrate, the smallest margin that flags at most 0.5% of the refusal tuning sets' 426 ordinary answers). */
+  /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.02: bench:toxicity --calibrate, the smallest margin that flags at most 0.5% of the refusal tuning sets' 426 ordinary answers). */
   margin?: number;
   /** Weight of one counted sentence in the noisy-or of moderation.ts (default 0.6: flags on its own at the 0.5 threshold). */
   weight?: number;
@@ -222,7 +233,7 @@ export class SemanticModeration {
   readonly weight: number;
 
   constructor(vectors: WordVectorLookup, options: SemanticModerationOptions = {}) {
-    this.margin = options.margin ?? 0.04;
+    this.margin = options.margin ?? 0.02;
     this.weight = options.weight ?? 0.6;
     this.space = new ExemplarSpace(vectors, { ...TOXIC_EXEMPLARS, benign: BENIGN_EXEMPLARS }, normalise);
   }
