@@ -334,7 +334,7 @@ function obscenityWords(): { matcher: RegExpMatcher; dataset: typeof englishData
  * >= threshold (0.5); score = the highest category score; flagged when a category is.
  * Same shape as an OpenAI moderation result. The sentence layer
  * (moderation-semantic.ts) adds one occurrence (0.6) per sentence aimed at someone
- * that is nearer a toxic exemplar than every benign one.
+ * that is nearer a toxic exemplar than every benign one by at least its margin (0.02).
  *
  * Limits, by design of a lexicon: no context (quoting, negation, a story about
  * violence and a threat score alike), English only. It is meant to keep the pipeline
