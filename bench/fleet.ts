@@ -28,8 +28,11 @@ import {
   statsPool,
   windowsFor,
   type AppContext,
+  type Db,
+  type Queryable,
 } from '@driftwatch/core';
 import { startWorkers } from '@driftwatch/workers';
+import { threadTimes, threadsSince } from './threads.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +40,8 @@ const { values } = parseArgs({
     dim: { type: 'string', default: '64' },
     'monitor-concurrency': { type: 'string', default: '4' },
     'trigger-concurrency': { type: 'string', default: '8' },
+    /** Count the runs' queries by statement and print the costliest (wall time as seen by the caller). */
+    'trace-queries': { type: 'boolean', default: false },
   },
 });
 const M = Number(values.models);
@@ -45,9 +50,12 @@ const PER = { embeddings: 300, interactions: 300, evaluations: 100 };
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const prefix = `dwbench-fleet-${process.pid}`;
 
+const started = performance.now();
+const phase = (what: string) => process.stderr.write(`  ${((performance.now() - started) / 1000).toFixed(1)} s: ${what}\n`);
 const dataDir = mkdtempSync(join(tmpdir(), 'driftwatch-bench-fleet-'));
 const db = await PgliteThreadDb.open(dataDir);
 await migrate(db);
+phase('database open and migrated');
 const now = new Date();
 const w = windowsFor(now, 30, 7);
 const names = Array.from({ length: M }, (_, i) => `model-${String(i).padStart(4, '0')}`);
@@ -82,6 +90,7 @@ for (const [win, shift] of [[w.baseline, 0], [w.current, 0.3]] as const) {
   }
 }
 await db.query('ANALYZE');
+phase('seeded');
 const seedS = (performance.now() - t0) / 1000;
 
 const config = driftConfigSchema.parse({ models: names.map((name) => ({ name })), actions: { dry_run: true } });
@@ -91,22 +100,27 @@ const deployment = deploymentConfigSchema.parse({
 const producer = redisConnection(redisUrl, 'producer');
 const workerConn = redisConnection(redisUrl, 'worker');
 const queues = new Queues(producer, prefix, deployment);
+const traced = new Map<string, { n: number; ms: number }>();
 const ctx: AppContext = {
   env: loadEnvironment({ ...process.env, DRIFTWATCH_QUEUE_PREFIX: prefix }),
   config,
   deployment,
-  db,
+  db: values['trace-queries'] ? tracing(db) : db,
   queues,
   providers: { moderation: new OfflineModerationProvider() } as AppContext['providers'],
   clock: { now: () => now },
   logger: pino({ level: 'silent' }),
 };
 const workers = await startWorkers(ctx, workerConn, [...WORKER_QUEUES]);
-const events = new QueueEvents('trigger', { connection: workerConn.duplicate(), prefix });
+// QueueEvents leaves a connection it was given open at close(): keep it to disconnect at the end.
+const eventsConn = workerConn.duplicate();
+const events = new QueueEvents('trigger', { connection: eventsConn, prefix });
 await events.waitUntilReady();
 
+phase('workers started');
 const { startRun } = await import('@driftwatch/core');
 const c0 = process.cpuUsage();
+const th0 = threadTimes();
 const r0 = performance.now();
 let done = 0;
 let failed = 0;
@@ -117,12 +131,14 @@ const finished = new Promise<void>((resolve) => {
 });
 const ids = [];
 for (const model of names) ids.push((await startRun(queues, { model, now, dry_run: true })).trigger_job_id);
+phase('runs added');
 const progress = setInterval(() => process.stderr.write(`  ${done + failed}/${M} runs finished after ${((performance.now() - r0) / 1000).toFixed(0)} s\n`), 15_000);
 await finished;
 clearInterval(progress);
 const wall = (performance.now() - r0) / 1000;
 const cpu = process.cpuUsage(c0);
 const cores = (cpu.user + cpu.system) / 1e6 / wall;
+const th = threadsSince(th0);
 const sample = await Job.fromId(queues.get('trigger'), ids[0]);
 const timings = (await db.query<{ monitor: string; t: Record<string, number> }>(`SELECT monitor, result->'timings_ms' AS t FROM drift_runs WHERE model = $1`, [names[0]])).rows;
 
@@ -130,8 +146,15 @@ console.log(`fleet: ${M} models x 3 monitors + ${M} triggers = ${M * 4} jobs; ${
 console.log(`embedded PGlite (own thread), statistics pool of ${statsPool().size} thread(s), monitor concurrency ${values['monitor-concurrency']}, one process, ${availableParallelism()} cores`);
 console.log(`seeding: ${seedS.toFixed(0)} s`);
 console.log(`runs: ${wall.toFixed(1)} s for ${done} completed, ${failed} failed; ${((M * 4) / wall).toFixed(1)} jobs/s; ${cores.toFixed(2)} cores used by this process (of ${availableParallelism()})`);
+console.log(`threads: ${th.cpu.toFixed(1)} s CPU + ${th.wait.toFixed(1)} s waiting for a core = ${((th.cpu + th.wait) / wall).toFixed(2)} cores wanted; busiest threads (CPU s / run-queue s): ${th.busiest.map((t) => `${t.cpu.toFixed(1)}/${t.wait.toFixed(1)}`).join(', ')}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`first model's stored timings_ms: ${JSON.stringify(Object.fromEntries(timings.map((r) => [r.monitor, r.t])))}`);
 console.log(`first trigger: ${sample ? await sample.getState() : 'gone'}`);
+
+if (traced.size) {
+  const rows = [...traced].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);
+  console.log(`queries: ${[...traced.values()].reduce((s, q) => s + q.n, 0)} in all; costliest (count, total ms as awaited, statement):`);
+  for (const [sql, q] of rows) console.log(`  ${String(q.n).padStart(6)} ${q.ms.toFixed(0).padStart(8)}  ${sql}`);
+}
 
 await Promise.all(workers.map((wk) => wk.close()));
 await events.close();
@@ -140,6 +163,28 @@ const keys = await producer.keys(`${prefix}:*`);
 for (let i = 0; i < keys.length; i += 500) await producer.del(...keys.slice(i, i + 500));
 producer.disconnect();
 workerConn.disconnect();
+eventsConn.disconnect();
 await statsPool().close();
 await db.close();
 rmSync(dataDir, { recursive: true, force: true });
+
+/** The database with every query counted and timed by its statement (--trace-queries). */
+function tracing(inner: Db): Db {
+  const timed = <T>(q: Queryable, sql: string, params?: readonly unknown[]) => {
+    const key = sql.replace(/\s+/g, ' ').trim().slice(0, 110);
+    const t0 = performance.now();
+    return q.query<T>(sql, params).finally(() => {
+      const e = traced.get(key) ?? { n: 0, ms: 0 };
+      e.n++;
+      e.ms += performance.now() - t0;
+      traced.set(key, e);
+    });
+  };
+  return {
+    kind: inner.kind,
+    query: (sql, params) => timed(inner, sql, params),
+    exec: (sql) => inner.exec(sql),
+    transaction: (fn) => inner.transaction((tx) => fn({ query: (sql, params) => timed(tx, sql, params), exec: (sql) => tx.exec(sql) })),
+    close: () => inner.close(),
+  } as Db;
+}
