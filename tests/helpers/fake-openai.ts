@@ -84,6 +84,11 @@ export interface FakeOpenAIOptions {
   baseKnowledge?: Record<string, string>;
   /** Embedding dimension. Default 8. */
   dim?: number;
+  /**
+   * A slow streamed answer: called before each word chunk with the text sent so far; when it
+   * returns a promise, the stream waits for it (a model still generating).
+   */
+  holdStream?: (sentSoFar: string) => Promise<void> | undefined;
 }
 
 const norm = (s: string) => (s.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).join(' ');
@@ -410,10 +415,19 @@ export class FakeOpenAI {
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'x-request-id': `req_${randomBytes(6).toString('hex')}` });
       const send = (x: unknown) => res.write(`data: ${JSON.stringify(x)}\n\n`);
       send({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }], ...usage });
-      for (const w of answer.match(/\S+\s*/g) ?? []) send({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }], ...usage });
-      send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...usage });
-      if (b.stream_options?.include_usage) send({ ...base, choices: [], usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens } });
-      res.end('data: [DONE]\n\n');
+      const rest = async () => {
+        let sent = '';
+        for (const w of answer.match(/\S+\s*/g) ?? []) {
+          const hold = this.options.holdStream?.(sent);
+          if (hold) await hold;
+          send({ ...base, choices: [{ index: 0, delta: { content: w }, finish_reason: null }], ...usage });
+          sent += w;
+        }
+        send({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...usage });
+        if (b.stream_options?.include_usage) send({ ...base, choices: [], usage: { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens } });
+        res.end('data: [DONE]\n\n');
+      };
+      void rest();
       return;
     }
     this.send(res, 200, {

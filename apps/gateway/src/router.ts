@@ -1,6 +1,8 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import { chatCost, createScrubber, gatewayAddedSeconds, gatewayRequestsTotal, type AppContext } from '@driftwatch/core';
 import { InteractionLog, type GatewayInteraction } from './interaction-log.js';
+import { streamModerated } from './moderated-stream.js';
+import { SseLines, chunkOf } from './sse.js';
 import { REFUSAL, ServingCache, judge } from './serving-cache.js';
 import { lastUserText, UpstreamUnreachableError, type Upstream, type UpstreamReply } from './upstream.js';
 
@@ -94,37 +96,33 @@ async function pipeStream(res: Response, up: UpstreamReply): Promise<{ text: str
   let text = '';
   let usage: Completion['usage'] = null;
   let model: string | null = null;
-  let buf = '';
-  const decoder = new TextDecoder();
-  const read = (line: string) => {
-    if (!line.startsWith('data:')) return;
-    const data = line.slice(5).trim();
-    if (!data || data === '[DONE]') return;
-    try {
-      const chunk = JSON.parse(data) as { model?: string; choices?: { delta?: { content?: string | null } }[]; usage?: Completion['usage'] };
-      model ??= chunk.model ?? null;
-      for (const c of chunk.choices ?? []) if (typeof c.delta?.content === 'string') text += c.delta.content;
-      if (chunk.usage) usage = chunk.usage;
-    } catch {
-      // not JSON: passed through, not read
-    }
+  let gone: string | null = null;
+  const upstream = up.stream as AsyncIterable<Uint8Array> & { destroy?: () => void };
+  // A client that goes away stops the upstream (no tokens generated for nobody).
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    gone = 'the client closed the connection before the answer was complete';
+    upstream.destroy?.();
+  });
+  const read = (data: string) => {
+    const chunk = chunkOf(data);
+    if (!chunk) return; // [DONE], or not JSON: passed through, not read
+    model ??= chunk.model ?? null;
+    for (const c of chunk.choices ?? []) if (typeof c.delta?.content === 'string') text += c.delta.content;
+    if (chunk.usage) usage = chunk.usage;
   };
+  const lines = new SseLines();
   try {
-    for await (const bytes of up.stream!) {
-      res.write(bytes);
-      buf += decoder.decode(bytes, { stream: true });
-      let nl: number;
-      while ((nl = buf.indexOf('\n')) >= 0) {
-        read(buf.slice(0, nl).replace(/\r$/, ''));
-        buf = buf.slice(nl + 1);
-      }
+    for await (const bytes of upstream) {
+      if (!res.writableEnded && !gone) res.write(bytes);
+      for (const data of lines.push(bytes)) read(data);
     }
-    read(buf);
-    res.end();
-    return { text, usage, model, error: null };
+    for (const data of lines.end()) read(data);
+    if (!res.writableEnded) res.end();
+    return { text, usage, model, error: gone };
   } catch (e) {
-    res.end();
-    return { text, usage, model, error: `upstream stream broke: ${(e as Error).message}` };
+    if (!res.writableEnded) res.end();
+    return { text, usage, model, error: gone ?? `upstream stream broke: ${(e as Error).message}` };
   }
 }
 
@@ -210,13 +208,29 @@ export function gatewayRouter(ctx: GatewayContext, deps: GatewayDeps): express.R
       } else {
         const upMessages = policy.system_prompt ? [{ role: 'system', content: policy.system_prompt }, ...messages] : messages;
         const { stream: _s, stream_options: _o, ...rest } = body;
-        // Non-streamed upstream: the whole answer is moderated before a byte reaches the client.
-        const up = await upstream.chat({ ...rest, model: serving.provider_model, messages: upMessages });
+        // Streamed: text is released sentence by sentence as each prefix passes the policy (see streamModerated);
+        // usage is always asked of the upstream, for the log. Not streamed: the whole answer is judged first.
+        const up = await upstream.chat({ ...rest, model: serving.provider_model, messages: upMessages, ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}) });
         if (up.status >= 400) {
           outcome = 'upstream_error';
           row.error = errorMessage(up);
           return passError(res, up);
         }
+        if (up.stream) {
+          const got = await streamModerated(res, up, { policy, moderation: ctx.providers.moderation, includeUsage, model: serving.provider_model });
+          row.toxicity_score = Math.max(input.score ?? 0, got.score ?? 0);
+          row.toxic = got.blocked ? true : input.score !== null || got.score !== null ? false : null;
+          finish(got.blocked ? REFUSAL : got.text, got.usage, got.model ?? serving.provider_model);
+          if (got.blocked) {
+            outcome = 'blocked';
+            Object.assign(row, { blocked: true, error: `blocked answer: ${got.blocked.reason}${got.released ? ` (after ${got.released} characters were streamed)` : ''}` });
+          } else if (got.error) {
+            outcome = 'upstream_error';
+            row.error = got.error;
+          }
+          return;
+        }
+        // A server that ignored `stream` answered JSON: judged whole, then sent as chunks.
         completion = up.json as Completion;
         const answer = completion.choices?.[0]?.message?.content ?? '';
         const output = await judge(answer, policy, ctx.providers.moderation);
