@@ -20,6 +20,7 @@
  * building it (and the full wink cache) on first run.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { delivers, isRefusal } from '../packages/core/src/monitors/refusal.js';
@@ -48,6 +49,11 @@ const items: Item[] = set.split(',').flatMap((name) =>
 );
 
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
+const cpuMs = () => {
+  const c = process.cpuUsage(cpu0);
+  return Math.round((c.user + c.system) / 1000);
+};
 // The compact table the behaviour monitor uses (refusal-vectors.ts), built on first run.
 const { vectors, ms, note } = loadRefusalVectors({ buildFromSource: true });
 if (!vectors) throw new Error(note);
@@ -110,4 +116,4 @@ for (const [name, detect] of detectors) {
 console.log(rows.join('\n'));
 const last = rows.find((r) => r.startsWith('combined'))!;
 const [, p, r] = /precision ([\d.]+)\s+recall ([\d.]+)/.exec(last)!;
-console.log(`\nTarget precision >= 0.95 and recall >= 0.95 (combined): ${Number(p) >= 0.95 && Number(r) >= 0.95 ? 'met' : 'NOT met'}. Elapsed ${Math.round(performance.now() - t0)} ms.`);
+console.log(`\nTarget precision >= 0.95 and recall >= 0.95 (combined): ${Number(p) >= 0.95 && Number(r) >= 0.95 ? 'met' : 'NOT met'}. Elapsed ${Math.round(performance.now() - t0)} ms wall, ${cpuMs()} ms CPU (load average ${loadavg()[0].toFixed(1)}).`);

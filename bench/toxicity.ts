@@ -20,12 +20,15 @@
  * All written by the same person as the detector, so none is fully independent.
  */
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OfflineModerationProvider } from '../packages/core/src/monitors/moderation.js';
 import { SemanticModeration } from '../packages/core/src/monitors/moderation-semantic.js';
 import { loadRefusalVectors } from '../packages/core/src/monitors/refusal-vectors.js';
 
+const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const i = process.argv.indexOf('--set');
 const set = i >= 0 ? process.argv[i + 1] : 'holdout';
 const here = dirname(fileURLToPath(import.meta.url));
@@ -104,4 +107,7 @@ for (const names of [['eval', 'dev'], ['tune', 'tune2', 'tune3', 'tune4']]) {
 }
 const sample = new OfflineModerationProvider().explain('you f*cking idiot');
 console.log(`\nShape (OpenAI's): flagged ${sample.flagged}, score ${sample.score.toFixed(2)}, categories.harassment ${sample.categories.harassment}, category_scores.harassment ${sample.category_scores.harassment.toFixed(2)}`);
-console.log(`Target precision >= 0.95 and recall >= 0.95 (full provider): ${lastP >= 0.95 && lastR >= 0.95 ? 'met' : 'NOT met'}.`);
+const cpu = process.cpuUsage(cpu0);
+console.log(
+  `Target precision >= 0.95 and recall >= 0.95 (full provider): ${lastP >= 0.95 && lastR >= 0.95 ? 'met' : 'NOT met'}. Elapsed ${Math.round(performance.now() - t0)} ms wall, ${Math.round((cpu.user + cpu.system) / 1000)} ms CPU (load average ${loadavg()[0].toFixed(1)}).`,
+);
