@@ -111,13 +111,18 @@ let shared: StatsPool | undefined;
 
 /**
  * The process's statistics pool. Size: DRIFTWATCH_STATS_THREADS if set (0 = compute in
- * the calling thread), else the machine's cores minus one (at least 1): the main thread
- * keeps a core for queries, Redis and the embedded database.
+ * the calling thread), else one thread per core. Not cores - 1: the main thread and the
+ * embedded database's thread mostly wait (on Redis, on the next message) and use a small
+ * share of a core per job (bench/fleet.ts: about a fifth of the statistics' CPU), so a
+ * core kept for them sits idle most of the time; on 2 cores, cores - 1 ran every
+ * statistic of the process on one thread and left the other core half idle. The OS
+ * shares the cores when all threads are busy; BullMQ's lock renewal needs milliseconds
+ * of the main thread per lock duration, which a time slice gives.
  */
 export function statsPool(): StatsPool {
   if (!shared) {
     const env = process.env.DRIFTWATCH_STATS_THREADS;
-    const size = env !== undefined && env !== '' ? Math.max(0, Math.floor(Number(env))) : Math.max(1, availableParallelism() - 1);
+    const size = env !== undefined && env !== '' ? Math.max(0, Math.floor(Number(env))) : Math.max(1, availableParallelism());
     shared = new StatsPool(Number.isFinite(size) ? size : 1);
   }
   return shared;
