@@ -115,7 +115,9 @@ export async function sampleIds(
     scanned += rows.length;
     if (rows.length >= limit || tau >= 1) break;
     // Aim for 1.5x the rows needed (counts are Poisson: this usually ends the search in one more round).
-    tau = Math.min(1, rows.length > 0 ? tau * Math.max(2, (1.5 * limit) / rows.length) : tau * 64);
+    // None found: the window holds about 3 / tau rows or fewer (95%), so tau x limit reads about
+    // 3 x limit entries at most and ends the search (a small window: all of it) in one more round.
+    tau = Math.min(1, rows.length > 0 ? tau * Math.max(2, (1.5 * limit) / rows.length) : tau * Math.max(64, limit));
   }
   if (stats) {
     stats.rounds = rounds;
