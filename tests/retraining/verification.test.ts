@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PgliteDb, driftConfigSchema, getDecision, listModelVersions, migrate, servedCurrentWindow, verifyPromotion, type Db } from '@driftwatch/core';
+import { PgliteDb, driftConfigSchema, getDecision, listModelVersions, metricsOfRecord, migrate, servedCurrentWindow, verifyPromotion, type Db } from '@driftwatch/core';
 import { metricValue } from '../helpers/actions.js';
 import { testConfig } from '../helpers/env.js';
 
@@ -74,6 +74,9 @@ describe('verification after a promotion (split by model_version)', () => {
     await version(db, 'v2', 'promoted', 3);
     await traffic(db, 'v1', 10, 3, 200, 0.95, 0.02);
     await traffic(db, 'v2', 3, 0, 200, 0.7, 0.15);
+    // driftwatch_rollbacks_total is a figure of record: the scheduler counts rollback decisions at each scrape.
+    const ofRecord = metricsOfRecord(db, { models: ['support-bot'], baselineDays: 30, currentDays: 7 });
+    await ofRecord.refresh();
     const before = await metricValue('driftwatch_rollbacks_total', { model: 'support-bot', kind: 'model', by: 'auto' });
     const v = await verifyPromotion({ db, config, logger }, 'support-bot', now);
     expect(v).toMatchObject({ verdict: 'regressed', version: 'v2', previous_version: 'v1' });
@@ -87,6 +90,7 @@ describe('verification after a promotion (split by model_version)', () => {
       ['v2', 'rolled_back'],
     ]);
     expect(await metricValue('driftwatch_model_regressed', { model: 'support-bot' })).toBe(1);
+    await ofRecord.refresh();
     expect((await metricValue('driftwatch_rollbacks_total', { model: 'support-bot', kind: 'model', by: 'auto' })) - before).toBe(1);
   });
 

@@ -4,6 +4,7 @@ import { windowsFor } from '../db/repo/windows.js';
 import { MONITOR_KINDS, type MonitorResult } from '../monitors/types.js';
 import { chatCost } from '../providers/prices.js';
 import * as m from './registry.js';
+import { rollbacksTotal } from './serving.js';
 
 /**
  * The figures of record, read from the database at scrape time (the scheduler role
@@ -19,6 +20,9 @@ import * as m from './registry.js';
  *   from drift_runs and decisions (an action event is a decision that finished:
  *   succeeded, with the runner's finer outcome such as promoted/rejected/held, or failed);
  * - model_serving_eval_accuracy{model, version}: the gate's accuracy of the promoted version;
+ * - rollbacks_total{model, kind, by}: rollback decisions (kind model|policy; by auto when
+ *   Driftwatch's verification did it, manual for the CLI, the HTTP API or anyone else), so a
+ *   rollback shows whichever process made it (a CLI run, a worker, another replica);
  * - api_cost_usd_total{source="application", model}: the application's spend from its
  *   logged interactions, and api_cost_usd_per_day{model, window}: mean spend per day over
  *   the drift windows ending now.
@@ -140,7 +144,7 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
   }
 
   async function refresh(): Promise<void> {
-    const [latest, latestWithData, runCounts, decisionCounts, windowSamples, serving] = await Promise.all([
+    const [latest, latestWithData, runCounts, decisionCounts, windowSamples, serving, rollbacks] = await Promise.all([
       latestRuns(false),
       latestRuns(true),
       db.query<{ model: string; monitor: string; status: string; n: number }>('SELECT model, monitor, status, count(*)::int AS n FROM drift_runs GROUP BY 1, 2, 3'),
@@ -150,6 +154,10 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
       ),
       perDayCost(),
       db.query<{ model: string; version: string; acc: number }>(`SELECT model, version, eval_accuracy::float8 AS acc FROM model_versions WHERE status = 'promoted' AND eval_accuracy IS NOT NULL`),
+      db.query<{ model: string; kind: string; who: string; n: number }>(
+        `SELECT model, coalesce(details->>'kind', 'model') AS kind, CASE WHEN decided_by LIKE 'driftwatch%' THEN 'auto' ELSE 'manual' END AS who, count(*)::int AS n
+           FROM decisions WHERE action = 'rollback' AND state = 'succeeded' GROUP BY 1, 2, 3`,
+      ),
       newCost(),
     ]);
 
@@ -201,7 +209,9 @@ export function metricsOfRecord(db: Queryable, opts: MetricsOfRecordOptions) {
         for (const outcome of outcomes) add(EVENT_COUNTER[action], { model, outcome }, 0);
         for (const state of DECISION_STATES) gauges.push({ metric: m.decisionsByState, labels: { model, action, state }, value: 0 });
       }
+      for (const kind of ['model', 'policy']) for (const by of ['manual', 'auto']) add(rollbacksTotal, { model, kind, by }, 0);
     }
+    for (const r of rollbacks.rows) add(rollbacksTotal, { model: r.model, kind: r.kind, by: r.who }, Number(r.n));
     for (const r of runCounts.rows) add(m.monitorRunsTotal, { model: r.model, monitor: r.monitor, status: r.status }, Number(r.n));
     const byState = new Map<string, Sample>();
     for (const r of decisionCounts.rows) {

@@ -4,7 +4,7 @@ import { registry } from './registry.js';
 // Serving state and the gateway (issue 8).
 export const rollbacksTotal = new Counter({
   name: 'driftwatch_rollbacks_total',
-  help: 'Rollbacks carried out, of a model version (kind=model) or a safety policy (kind=policy), by who asked (by=manual|auto)',
+  help: 'Rollbacks carried out, of a model version (kind=model) or a safety policy (kind=policy), by who asked (by=manual|auto); counted from the decisions table by the scheduler role at each scrape, whichever process rolled back',
   labelNames: ['model', 'kind', 'by'],
   registers: [registry],
 });

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { PermanentError } from '../../errors.js';
-import { rollbacksTotal } from '../../metrics/serving.js';
 import type { Db, Queryable } from '../types.js';
 import type { DecisionRow } from './decisions.js';
 import type { ModelVersionRow } from './models.js';
@@ -221,7 +220,7 @@ export async function rollbackModel(
       to: { version: toServing.version, provider_model: toServing.provider_model },
     };
   });
-  rollbacksTotal.inc({ model: o.model, kind: 'model', by: o.by.startsWith('driftwatch') ? 'auto' : 'manual' });
+  // driftwatch_rollbacks_total is counted from the decisions table at scrape (metrics/of-record.ts), whichever process rolled back.
   return result;
 }
 
@@ -258,7 +257,6 @@ export async function rollbackPolicy(db: Db, o: { model: string; by: string; rea
     const after = await policyRows(tx, o.model);
     return { decision, from, to: policyOf(o.model, after.at(-1)) };
   });
-  rollbacksTotal.inc({ model: o.model, kind: 'policy', by: o.by.startsWith('driftwatch') ? 'auto' : 'manual' });
   return result;
 }
 
