@@ -211,6 +211,13 @@ const TARGET =
  */
 const SELF_LIMIT = /^(?:(?:sorry|no|honestly|unfortunately|well)[, ]+)?(?:i|we)\s*(?:don't|do not|can't|cannot|can not|won't|will not|'m not|am not|'m unable|am unable|'d rather not|would rather not|'m sorry|am sorry|'m afraid|am afraid|couldn't|could not|wouldn't|would not)\b/;
 
+/**
+ * ...nor a request or question put to the assistant ("Can you explain guitar chords to a
+ * beginner?", "How do I kill a process?"): the words of a topic are not an attack. "Why
+ * don't you ...", "are you ...", "what a ..." and "how dare you" stay in: they can be attacks.
+ */
+const REQUEST = /^(?:(?:hi|hello|hey|please|ok|okay|so|and)[, ]+)*(?:(?:can|could|would|will)\s+(?:you|u|i|we)|how(?!\s+dare)|what(?!\s+an?\b)|where|when|which|who|do|does|did|should|may|please|tell me|explain|show me|walk me|help me|give me|i need|i want to know|i'd like)\b/;
+
 export interface SemanticModerationOptions {
   /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.02: bench:toxicity --calibrate, the smallest margin that flags at most 0.5% of the refusal tuning sets' 426 ordinary answers). */
   margin?: number;
@@ -243,7 +250,7 @@ export class SemanticModeration {
     let best: SemanticToxicHit | null = null;
     for (const sentence of normalise(text ?? '').split(/[.!?;\n]+/)) {
       const s = sentence.trim();
-      if (!s || !TARGET.test(s) || SELF_LIMIT.test(s)) continue;
+      if (!s || !TARGET.test(s) || SELF_LIMIT.test(s) || REQUEST.test(s)) continue;
       const v = this.space.embed(s);
       if (!v) continue;
       const benign = this.space.nearest(v, 'benign');

@@ -27,8 +27,8 @@ describe('offline moderation: sentence layer', () => {
     }
   });
 
-  it('keeps the false friends of a lexicon negative', () => {
-    for (const text of ['Kill the process and restart the worker.', 'The film ends with the hero shot in the rain.', "You're killing it with these slides!", 'Let me know if you need anything else.']) {
+  it('keeps the false friends of a lexicon negative, and questions put to the assistant', () => {
+    for (const text of ['Can you explain guitar chords to a beginner?', 'Could you walk me through killing a zombie process?', 'How do I shoot in manual mode?', 'Kill the process and restart the worker.', 'The film ends with the hero shot in the rain.', "You're killing it with these slides!", 'Let me know if you need anything else.']) {
       expect(withLayer.explain(text).flagged, text).toBe(false);
     }
   });
