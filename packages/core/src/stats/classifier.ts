@@ -15,6 +15,8 @@ export interface DomainClassifierOptions {
   fpr?: number;
   /** Share of each fold's test rows, top-scored, among which the `top` statistic counts Y rows (default: `fpr`). */
   top?: number;
+  /** At least this many rows per fold for the `top` statistic (default 1): a share of a small fold is a handful of rows, too coarse a statistic. */
+  topMinRows?: number;
   /**
    * Test statistic: `top` (default), the share of Y rows among each fold's top-scored
    * `top` share (suits a small new subpopulation); `auc`, the out-of-fold AUC (suits
@@ -168,18 +170,36 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const largestFold = Math.max(...testRows.map((r) => r.length));
   const posBuf = new Float64Array(largestFold);
   const negBuf = new Float64Array(largestFold);
+  // Each fold's rows in ascending order, and a buffer for those labelled Y.
+  const foldRows = testRows.map((r) => Int32Array.from(r).sort());
+  const yRows = new Int32Array(largestFold);
   /** Out-of-fold AUC, and the share of Y test rows scoring above the X test rows' (1 - fpr) quantile. */
   const cvStats = (isY: Uint8Array): { auc: number; tpr: number; top: number } => {
     foldSumY.fill(0);
     foldNY.fill(0);
     const totalY = new Float64Array(f);
     let nY = 0;
-    for (let i = 0; i < N; i++) {
-      if (!isY[i]) continue;
-      const k = fold[i];
-      foldNY[k]++;
-      nY++;
-      for (let c = 0; c < f; c++) foldSumY[k * f + c] += U[i * f + c];
+    // Each fold's Y rows in ascending order (as a walk over all rows adds them), four per pass
+    // over the fold's sums: the same additions in the same order, a quarter of the loads and stores.
+    for (let k = 0; k < K; k++) {
+      const rows = foldRows[k];
+      let m = 0;
+      for (let t = 0; t < rows.length; t++) if (isY[rows[t]]) yRows[m++] = rows[t];
+      foldNY[k] = m;
+      nY += m;
+      const ks = k * f;
+      let t = 0;
+      for (; t + 4 <= m; t += 4) {
+        const o0 = yRows[t] * f;
+        const o1 = yRows[t + 1] * f;
+        const o2 = yRows[t + 2] * f;
+        const o3 = yRows[t + 3] * f;
+        for (let c = 0; c < f; c++) foldSumY[ks + c] = foldSumY[ks + c] + U[o0 + c] + U[o1 + c] + U[o2 + c] + U[o3 + c];
+      }
+      for (; t < m; t++) {
+        const o = yRows[t] * f;
+        for (let c = 0; c < f; c++) foldSumY[ks + c] += U[o + c];
+      }
     }
     for (let k = 0; k < K; k++) for (let c = 0; c < f; c++) totalY[c] += foldSumY[k * f + c];
     let uSum = 0;
@@ -238,7 +258,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       const negSorted = negBuf.subarray(0, nn).sort();
       const posSorted = posBuf.subarray(0, np).sort();
       // Top share: Y rows among the fold's top-scored `top` share of test rows (merge from the top).
-      let topK = Math.max(1, Math.round(topFraction * rows.length));
+      let topK = Math.min(rows.length, Math.max(1, opts.topMinRows ?? 1, Math.round(topFraction * rows.length)));
       let ip = posSorted.length - 1;
       let ineg = negSorted.length - 1;
       topAll += topK;
