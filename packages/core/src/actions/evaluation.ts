@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Queryable } from '../db/types.js';
-import { isRefusal } from '../monitors/refusal.js';
+import { combinedRefusalDetector } from '../monitors/refusal-vectors.js';
 import { answerIsCorrect, normalizeAnswer } from '../providers/text.js';
 import type { AnswerProvider, ModerationProvider } from '../providers/types.js';
 
@@ -98,6 +98,8 @@ export async function askModel(answers: AnswerProvider, moderation: ModerationPr
   );
   const texts = items.map((_, i) => out.answers[i] ?? '');
   const mod = await moderation.moderate(texts);
+  // The same refusal test as the behaviour monitor's, so the gate's refusal rates read like the monitor's.
+  const { isRefusal } = combinedRefusalDetector();
   return {
     model,
     correct: items.map((it, i) => answerIsCorrect(texts[i], it.expected)),

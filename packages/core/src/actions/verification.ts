@@ -3,7 +3,7 @@ import { notifyRollback } from '../notifications/emit.js';
 import type { ModelVersionRow } from '../db/repo/models.js';
 import type { Db, Queryable } from '../db/types.js';
 import { modelRegressed, modelVerificationsTotal } from '../metrics/retraining.js';
-import { isRefusal } from '../monitors/refusal.js';
+import { combinedRefusalDetector } from '../monitors/refusal-vectors.js';
 import type { AppContext } from '../queues/context.js';
 import { compareProportions } from '../stats/proportions.js';
 import { mannWhitney } from '../stats/ranks.js';
@@ -76,7 +76,9 @@ async function traffic(db: Queryable, model: string, version: string | null, fro
 }
 
 function figures(version: string | null, t: Traffic, patterns: string[]): ServedFigures & { refusals: number; toxics: number; rights: number } {
-  const refusals = t.responses.filter((r) => isRefusal(r, patterns)).length;
+  // The behaviour monitor's refusal test (patterns plus the semantic detector), so both count alike.
+  const { isRefusal } = combinedRefusalDetector(patterns);
+  const refusals = t.responses.filter((r) => isRefusal(r)).length;
   const toxics = t.toxic.filter(Boolean).length;
   const rights = t.correct.filter(Boolean).length;
   const n = t.responses.length;
