@@ -111,4 +111,13 @@ describe('domain classifier on a small new subpopulation', () => {
     expect(narrow.top).toBeGreaterThan(wide.top + 0.05);
     expect(() => domainClassifierTest(x, y, { permutations: 9, rng, top: 1 })).toThrow(/top \(1\) must lie strictly between 0 and 1/);
   });
+  it('counts at least topMinRows rows per fold', () => {
+    const rng = new Mulberry32(14);
+    const x = cloud(25, 4, rng);
+    const y = cloud(25, 4, rng, 2);
+    // 5 folds of 10 rows: 5% is 1 row per fold (5 in all); 10 rows per fold is every row, so Y's share of them is 1/2
+    const one = domainClassifierTest(x, y, { permutations: 9, rng: new Mulberry32(2), top: 0.05 });
+    expect((one.top * 5) % 1).toBe(0);
+    expect(domainClassifierTest(x, y, { permutations: 9, rng: new Mulberry32(2), top: 0.05, topMinRows: 10 }).top).toBe(0.5);
+  });
 });
