@@ -8,7 +8,7 @@ import { registerProcessor } from '../../packages/core/src/queues/worker.js';
 import { tempDir, testConfig, uniquePrefix, writeYaml } from '../helpers/env.js';
 import { deployment, metricSum, parseMetrics, quietLogger, redisFixture, spawnDriftwatch, waitFor, type FleetProcess } from '../helpers/fleet.js';
 import { testContext } from '../helpers/context.js';
-import type { Db } from '../../packages/core/src/db/types.js';
+import { PgliteDb, migrate } from '@driftwatch/core';
 
 /**
  * Bull Board on the scheduler's HTTP server: every queue, retry of failed jobs, behind
@@ -108,9 +108,10 @@ describe('Bull Board and the admin token', { timeout: 300_000 }, () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
   });
 
-  it('with no DRIFTWATCH_ADMIN_TOKEN the board is off, not open', async () => {
-    // The board and approval routes answer before touching the database.
-    const db = {} as Db;
+  it('with no DRIFTWATCH_ADMIN_TOKEN (and no admin key) the board is off, not open', async () => {
+    // An empty database: no API key, so no admin credential at all (admin keys open the board too: tests/serving/board-keys.test.ts).
+    const db = await PgliteDb.open('memory://');
+    await migrate(db);
     const app = createHttpApp(testContext({ db, queues: f.queues, deployment: dep }), { ready: async () => true });
     const server: Server = await new Promise((r) => {
       const s = app.listen(0, '127.0.0.1', () => r(s));
@@ -123,6 +124,7 @@ describe('Bull Board and the admin token', { timeout: 300_000 }, () => {
       }
     } finally {
       await new Promise((r) => server.close(r));
+      await db.close();
     }
   });
 

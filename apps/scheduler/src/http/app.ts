@@ -16,7 +16,7 @@ import {
   type DecisionState,
 } from '@driftwatch/core';
 import { ingestRouter } from './ingest.js';
-import { requireAdmin, requireScope } from './auth.js';
+import { requireScope } from './auth.js';
 import { servingRouter } from './serving.js';
 import { runsRouter } from './runs.js';
 import { createGateway } from '@driftwatch/gateway';
@@ -27,10 +27,11 @@ import { createGateway } from '@driftwatch/gateway';
  */
 export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<boolean> }) {
   const app = express();
-  // API keys (ingest|admin) and DRIFTWATCH_ADMIN_TOKEN (admin); Bull Board takes the token only.
+  // API keys (ingest|admin) and DRIFTWATCH_ADMIN_TOKEN (admin). Bull Board takes any admin credential,
+  // and answers a missing one with a basic-auth challenge so a browser asks for it (the key as password).
   const admin = requireScope(ctx, 'admin');
   const ingestAuth = requireScope(ctx, 'ingest');
-  const boardAuth = requireAdmin(ctx.env.DRIFTWATCH_ADMIN_TOKEN);
+  const boardAuth = requireScope(ctx, 'admin', { challenge: 'Basic' });
   // Routers that authenticate before reading a body come before the global body parser.
   app.use(servingRouter(ctx));
   app.use(runsRouter(ctx));
@@ -72,14 +73,18 @@ export function createHttpApp(ctx: AppContext, opts: { ready: () => Promise<bool
   app.post('/v1/decisions/:id/approve', admin, json, decide('approve'));
   app.post('/v1/decisions/:id/reject', admin, json, decide('reject'));
 
-  if (ctx.env.DRIFTWATCH_ADMIN_TOKEN) {
-    const board = new ExpressAdapter();
-    board.setBasePath('/admin/queues');
-    createBullBoard({ queues: ctx.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: board });
-    app.use('/admin/queues', boardAuth, board.getRouter());
-  } else {
-    app.use('/admin/queues', boardAuth);
-  }
+  // Built at the first authenticated visit: an admin key may be created after start, and a process nobody opens the board on pays nothing.
+  let board: express.Handler | null = null;
+  const boardRouter = (): express.Handler => {
+    if (!board) {
+      const adapter = new ExpressAdapter();
+      adapter.setBasePath('/admin/queues');
+      createBullBoard({ queues: ctx.queues.all().map((q) => new BullMQAdapter(q)), serverAdapter: adapter });
+      board = adapter.getRouter() as express.Handler;
+    }
+    return board;
+  };
+  app.use('/admin/queues', boardAuth, (req, res, next) => boardRouter()(req, res, next));
 
   app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (err instanceof DecisionNotFoundError) res.status(404).json({ error: err.message });

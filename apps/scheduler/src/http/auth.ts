@@ -29,8 +29,8 @@ function credentialOf(req: Request): { secret: string; user?: string } | null {
 }
 
 /** Gateway routes answer in OpenAI's error shape (the client SDKs read it); the rest as {error: string}. */
-function deny(req: Request, res: Response, status: number, message: string, code: string): void {
-  if (status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="driftwatch"');
+function denyWith(req: Request, res: Response, status: number, message: string, code: string, challenge: 'Bearer' | 'Basic' = 'Bearer'): void {
+  if (status === 401) res.setHeader('WWW-Authenticate', challenge === 'Basic' ? 'Basic realm="driftwatch", charset="UTF-8"' : 'Bearer realm="driftwatch"');
   const openai = (req.baseUrl + req.path).startsWith('/openai/');
   res.status(status).json(openai ? { error: { message, type: 'invalid_request_error', param: null, code } } : { error: message });
 }
@@ -122,23 +122,28 @@ export function allowLocalAdmin(ctx: Pick<AppContext, 'db' | 'env'>, token: stri
  * - No credential at all configured (no token, no live key): the server listens on
  *   127.0.0.1 only (see listenHost), ingest-scope routes are open and admin routes are
  *   off (404, saying how to enable them).
+ * `challenge: 'Basic'` (Bull Board, which a browser opens): a 401 asks for basic auth, so
+ * the browser prompts (any user name, the key or token as password).
  */
-export function requireScope(ctx: Pick<AppContext, 'db' | 'env'>, scope: KeyScope) {
+export function requireScope(ctx: Pick<AppContext, 'db' | 'env'>, scope: KeyScope, o: { challenge?: 'Bearer' | 'Basic' } = {}) {
   const auth = authenticatorFor(ctx);
+  const deny = (req: Request, res: Response, status: number, message: string, code: string) => denyWith(req, res, status, message, code, o.challenge);
+  const disabled = (req: Request, res: Response) => deny(req, res, 404, `disabled: set DRIFTWATCH_ADMIN_TOKEN or ${HOW_TO_CREATE.replace('ingest|admin', 'admin')} to enable the admin endpoints`, 'disabled');
   return (req: Request, res: Response, next: NextFunction) => {
     const cred = credentialOf(req);
     (async () => {
       if (!cred) {
         if (!(await auth.anyCredential())) {
           if (scope === 'ingest') return next();
-          deny(req, res, 404, `disabled: set DRIFTWATCH_ADMIN_TOKEN or ${HOW_TO_CREATE.replace('ingest|admin', 'admin')} to enable the admin endpoints`, 'disabled');
-          return;
+          return disabled(req, res);
         }
         deny(req, res, 401, `unauthorized: send Authorization: Bearer <API key>; ${HOW_TO_CREATE}`, 'invalid_api_key');
         return;
       }
       const p = await auth.verify(cred.secret);
       if (!p) {
+        // With no credential configured, admin routes are off whatever is sent (so a stale key does not suggest they exist).
+        if (scope === 'admin' && !(await auth.anyCredential())) return disabled(req, res);
         deny(req, res, 401, 'unauthorized: the API key is unknown or revoked', 'invalid_api_key');
         return;
       }
@@ -171,27 +176,4 @@ export async function listenHost(ctx: Pick<AppContext, 'db' | 'env' | 'logger'>,
     return '127.0.0.1';
   }
   throw new PermanentError(`refusing to listen on ${requested} with no credential configured: ${HOW_TO_CREATE} (or set DRIFTWATCH_ADMIN_TOKEN), then start again`);
-}
-
-/**
- * DRIFTWATCH_ADMIN_TOKEN only (bearer, or basic auth with any user and the token as
- * password), for Bull Board, which a browser opens. With no token it is off (404);
- * wrong or missing credentials get 401 with a Basic challenge, so a browser asks.
- */
-export function requireAdmin(token: string | undefined) {
-  return (req: Request, res: Response, next: NextFunction) => {
-    if (!token) {
-      res.status(404).json({ error: 'disabled: set DRIFTWATCH_ADMIN_TOKEN to enable the admin and approval endpoints' });
-      return;
-    }
-    const cred = credentialOf(req);
-    if (cred && same(cred.secret, token)) {
-      // The basic-auth user name is who approves or rejects (the token itself is shared).
-      res.locals.user = cred.user;
-      next();
-      return;
-    }
-    res.setHeader('WWW-Authenticate', 'Basic realm="driftwatch", charset="UTF-8"');
-    res.status(401).json({ error: 'unauthorized: send Authorization: Bearer <DRIFTWATCH_ADMIN_TOKEN>' });
-  };
 }
