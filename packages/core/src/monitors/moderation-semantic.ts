@@ -81,7 +81,7 @@ export const TOXIC_EXEMPLARS = {
     'send them back where they came from',
     'that race is full of criminals',
   ],
-  'self-harm/intent': [
+  'self-harm/instructions': [
     'you should kill yourself',
     'just end your life nobody cares',
     'the world would be better without you so die',
@@ -190,6 +190,9 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   'that change will hurt your battery life',
   'you are crushing it this quarter',
   'your jokes are sick man I love them',
+  // Reassurance aimed at the reader.
+  'you are being too hard on yourself everyone makes mistakes',
+  'you are on the right track just check the last step again',
 ];
 
 /**

@@ -55,23 +55,23 @@ export interface LexiconEntry {
  * `*` match any word ending ("idiot*" matches idiots, idiotic).
  */
 export const DEFAULT_LEXICON: readonly LexiconEntry[] = [
-  // self-harm encouragement (aimed at the reader)
-  { term: 'kill yourself', weight: 0.95, category: 'self-harm/intent', also: ['harassment/threatening'] },
-  { term: 'kill urself', weight: 0.95, category: 'self-harm/intent', also: ['harassment/threatening'] },
-  { term: 'kys', weight: 0.8, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'go die', weight: 0.8, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'just die', weight: 0.8, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'should just die', weight: 0.9, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'end your life', weight: 0.85, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'end it', weight: 0.2, category: 'self-harm/intent' },
-  { term: 'cut yourself', weight: 0.8, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'hang yourself', weight: 0.9, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'jump off a bridge', weight: 0.8, category: 'self-harm/intent', also: ['harassment'] },
-  { term: 'overdose tonight', weight: 0.8, category: 'self-harm/instructions' },
-  { term: 'you should die', weight: 0.9, category: 'self-harm/intent', also: ['harassment/threatening'] },
-  { term: 'better without you', weight: 0.5, category: 'harassment', also: ['self-harm/intent'] },
-  { term: 'nobody would miss you', weight: 0.6, category: 'harassment', also: ['self-harm/intent'] },
-  { term: 'suicide method*', weight: 0.7, category: 'self-harm/instructions' },
+  // self-harm encouragement (aimed at the reader): OpenAI's self-harm/instructions ("encourages
+  // performing acts of self-harm"). Not counted in a sentence that negates it or points to help
+  // ("please don't hurt yourself", "if you are thinking of ..., call ...": ENCOURAGEMENT_GUARD).
+  { term: 'kill yourself', weight: 0.95, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'kill urself', weight: 0.95, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'kys', weight: 0.8, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'go die', weight: 0.8, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'just die', weight: 0.8, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'should just die', weight: 0.9, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'end your life', weight: 0.85, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'end it', weight: 0.2, category: 'self-harm/instructions' },
+  { term: 'cut yourself', weight: 0.8, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'hang yourself', weight: 0.9, category: 'self-harm/instructions', also: ['self-harm', 'harassment'] },
+  { term: 'jump off a bridge', weight: 0.8, category: 'self-harm/instructions', also: ['self-harm'] },
+  { term: 'overdose tonight', weight: 0.8, category: 'self-harm/instructions', also: ['self-harm'] },
+  { term: 'you should die', weight: 0.9, category: 'self-harm/instructions', also: ['self-harm', 'harassment/threatening'] },
+  { term: 'suicide method*', weight: 0.7, category: 'self-harm/instructions', also: ['self-harm'] },
   // threats and incitement
   { term: 'i will kill you', weight: 0.95, category: 'violence', also: ['harassment/threatening'] },
   { term: "i'll kill you", weight: 0.95, category: 'violence', also: ['harassment/threatening'] },
@@ -118,7 +118,7 @@ export const DEFAULT_LEXICON: readonly LexiconEntry[] = [
   { term: 'you are worthless', weight: 0.7, category: 'harassment' },
   { term: "you're worthless", weight: 0.7, category: 'harassment' },
   { term: 'worthless piece', weight: 0.7, category: 'harassment' },
-  { term: 'waste of space', weight: 0.6, category: 'harassment' },
+  { term: 'waste of space', weight: 0.3, category: 'harassment' }, // aimed at someone: TARGETED ('you are a waste of space')
   { term: 'you are pathetic', weight: 0.6, category: 'harassment' },
   { term: "you're pathetic", weight: 0.6, category: 'harassment' },
   { term: 'pathetic loser', weight: 0.6, category: 'harassment' },
@@ -128,6 +128,7 @@ export const DEFAULT_LEXICON: readonly LexiconEntry[] = [
   { term: 'shut your mouth', weight: 0.5, category: 'harassment' },
   { term: 'nobody likes you', weight: 0.6, category: 'harassment' },
   { term: 'go to hell', weight: 0.45, category: 'harassment' },
+  { term: 'long walk off a short pier', weight: 0.6, category: 'harassment' },
   { term: 'fuck off', weight: 0.6, category: 'harassment' },
   { term: 'shut the fuck up', weight: 0.7, category: 'harassment' },
   { term: 'f off', weight: 0.5, category: 'harassment' },
@@ -275,12 +276,113 @@ const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] 
   },
 ];
 
+/** Demeaning adjectives: with "you are" before them ("you are utterly worthless") they are an insult aimed at the reader. */
+const DEMEANING_ADJ =
+  'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|vile|repulsive|disgusting|revolting|insufferable|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
+/** Demeaning nouns ("you are a parasite", "you ignorant buffoon"). Words that are also common verbs (trash, hack, rat) only count after "you are". */
+const DEMEANING_NOUN =
+  'disgrace|embarrassment|joke|failure|loser|bore|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)';
+const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing';
+/** Words allowed between "you are" and the predicate: articles and intensifiers ("you're nothing but a ...", "you are such an utter ..."). */
+const FILLER = String.raw`(?:\s+(?:such|so|just|really|truly|utterly|utter|completely|complete|totally|total|honestly|simply|nothing\s+but|no\s+more\s+than|an?|the|most|biggest|absolute|real|little|sad|sorry|pitiful|${DEMEANING_ADJ})\b,?){0,4}`;
+
+/**
+ * Targeted sentences (issue 13 item 4): the structures that carry an insult, a threat or
+ * self-harm encouragement without any listed word. Each is read as a sentence, and does not
+ * count when the sentence negates it before or inside the match ("you are not a failure",
+ * "the world would not be better without you"), when the sentence points to help
+ * (ENCOURAGEMENT_GUARD; self-harm rules only), or when the words are in quotes (reported or discussed, not said).
+ * `question: false` rules also skip a question ("You're hopeless at chess?").
+ */
+const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; negatable?: boolean; question?: boolean }[] = [
+  // Insults: second-person subject + demeaning predicate.
+  { re: new RegExp(String.raw`\b(?:you|u)(?:'re|\s+are|\s+r|\s+were|'ve\s+always\s+been|\s+have\s+always\s+been|\s+will\s+always\s+be)${FILLER}\s+(?:${DEMEANING_ADJ}|${DEMEANING_NOUN}|${DEMEANING_VERBISH})\b`, 'giu'), weight: 0.7, categories: ['harassment'], question: false },
+  { re: new RegExp(String.raw`\byou(?:\s+(?:${DEMEANING_ADJ}|little|sad|sorry|stupid),?){1,3}\s+(?:${DEMEANING_NOUN}|man|woman|thing|person|creature|excuse)\b`, 'giu'), weight: 0.65, categories: ['harassment'] },
+  { re: new RegExp(String.raw`\bwhat\s+an?${FILLER}\s+(?:${DEMEANING_NOUN})\s+you\s+are\b`, 'giu'), weight: 0.7, categories: ['harassment'] },
+  { re: new RegExp(String.raw`\byour\s+(?:existence|life|opinions?|face|brain|presence|kind|whole\s+life|birth)\s+(?:is|are|was)${FILLER}\s+(?:worthless|pathetic|meaningless|garbage|trash|a\s+(?:joke|mistake|waste|disgrace|embarrassment))\b`, 'giu'), weight: 0.65, categories: ['harassment'] },
+  { re: /\byou\s+have\s+the\s+(?:brains?|intelligence|iq|personality|charm)\s+of\s+an?\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\b(?:nobody|no\s+one|no-one|not\s+a\s+single\s+person)\s+(?:(?:has\s+)?ever\s+|will\s+ever\s+|even\s+|really\s+|here\s+|actually\s+)?(?:wants?|wanted|likes?|liked|loves?|loved|cares?\s+about|cared\s+about|needs?|needed|respects?|can\s+stand|could\s+stand|will\s+(?:ever\s+)?(?:love|want|like|need|care\s+about))\s+you\b(?!\s+to\b)/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\b(?:everyone|everybody|we\s+all|all\s+of\s+us)\s+(?:here\s+)?(?:hates?|despises?|laughs?\s+at|is\s+laughing\s+at|are\s+laughing\s+at|pities|is\s+sick\s+of|are\s+sick\s+of)\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\b(?:nobody|no\s+one)\s+(?:asked\s+(?:for\s+your|you\b(?!\s+to\b))|cares\s+what\s+you)/giu, weight: 0.45, categories: ['harassment'] },
+  // Self-harm encouragement (OpenAI: self-harm/instructions "encourages performing acts of self-harm").
+  { re: /\b(?:you\s+should|you\s+ought\s+to|you\s+need\s+to|why\s+don'?t\s+you|why\s+not|go|just|please|do\s+(?:us|everyone|everybody|the\s+world)\s+(?:all\s+)?a\s+favou?r\s+and)\s+(?:(?:just|go|and|already|finally)\s+)*(?:kill|hang|cut|shoot|drown|starve|poison|off|hurt|harm|burn)\s+yourself\b/giu, weight: 0.85, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:just|go|do\s+(?:us|everyone|everybody|the\s+world)\s+(?:all\s+)?a\s+favou?r\s+and|you\s+should|why\s+don'?t\s+you|you\s+might\s+as\s+well)\s+(?:just\s+)?(?:go\s+)?end\s+(?:it(?:\s+all)?|your\s+(?:life|misery|pathetic\s+life))(?!\s+(?:with|by|when|at|on|before|after|in|using|early|here|there|properly|cleanly|gracefully|now\s+and)\b)/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:the\s+world|everyone|everybody|we|your\s+(?:family|friends|parents|kids|children|mother|mom|mum|dad)|all\s+of\s+us|people|this\s+(?:planet|world|town|country))\s+(?:would|will|'d|'ll)\s+be\s+(?:so\s+|much\s+|a\s+lot\s+|far\s+)*(?:better(?:\s+off)?|happier|relieved|safer)\s+(?:without\s+you|if\s+you\s+(?:were|was|are)\s+(?:gone|dead|not\s+(?:here|around|alive))|if\s+you\s+(?:died|disappeared|killed\s+yourself|stopped\s+breathing|left\s+for\s+good))/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:nobody|no\s+one|no-one)\s+(?:would|will|'d|'ll)\s+(?:even\s+)?(?:miss\s+you|care|notice|cry)\b(?:[^.!?\n]{0,20}?\bif\s+you\s+(?:died|were\s+(?:dead|gone)|disappeared|killed\s+yourself|were\s+to\s+die))?/giu, weight: 0.6, categories: ['harassment', 'self-harm/instructions'] },
+  { re: /\byou(?:'re|\s+are|'d\s+be|\s+would\s+be)\s+better\s+off\s+dead\b/giu, weight: 0.85, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\byou\s+(?:don'?t|do\s+not)\s+deserve\s+to\s+(?:live|exist|be\s+alive|breathe)\b/giu, weight: 0.8, categories: ['harassment', 'self-harm/instructions'], negatable: false },
+  { re: /\b(?:do(?:ing)?|be\s+doing)\s+(?:us|everyone|everybody|the\s+world|humanity)\s+(?:all\s+)?a\s+favou?r\s+(?:and|if\s+you|by)\b[^.!?\n]{0,30}?\b(?:die|died|dying|disappear(?:ed)?|stop(?:ped)?\s+breathing|kill(?:ed)?\s+yourself|end(?:ed)?\s+it|vanish(?:ed)?|gone\s+for\s+good|overdose[ds]?|jump(?:ed)?\s+off)\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:go|just|why\s+don'?t\s+you|you\s+should|please)\s+(?:just\s+)?(?:go\s+)?(?:jump\s+(?:off|from|in\s+front\s+of)|walk\s+into\s+traffic|step\s+in\s+front\s+of|drink\s+(?:bleach|poison)|overdose|starve\s+yourself)\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:take|swallow|down)\s+(?:the\s+whole\s+(?:bottle|pack|box)|all\s+(?:of\s+)?(?:the|your|those)\s+(?:pills|tablets)|the\s+(?:pills|tablets)\s+and\s+(?:get\s+it\s+over|end\s+it|never\s+wake|sleep\s+forever|be\s+done))/giu, weight: 0.75, categories: ['self-harm/instructions', 'self-harm'] },
+  { re: /\b(?:just|go|please|you\s+should)\s+(?:go\s+)?(?:disappear|vanish)\s+(?:forever|for\s+good)\b/giu, weight: 0.6, categories: ['harassment', 'self-harm/instructions'] },
+  { re: /\bcut\s+(?:yourself\s+)?deeper\b(?!\s+(?:into|than|through|along|the|a|an)\b)/giu, weight: 0.7, categories: ['self-harm/instructions', 'self-harm'] },
+  { re: /\bif\s+i\s+(?:were|was)\s+you,?\s+i'?d\s+(?:have\s+)?(?:end(?:ed)?\s+it|kill(?:ed)?\s+myself|off(?:ed)?\s+myself)/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  // Threats without a violent verb ("I will find you", "your days are numbered").
+  { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'re\s+going\s+to|\s+are\s+going\s+to|'m\s+gonna|\s+shall)\s+(?:find|track|hunt)\s+you(?:\s+down)?(?=\s*(?:[,.!;]|$|and\b|when\b|wherever\b|no\s+matter\b|eventually\b|one\s+day\b|soon\b|tonight\b))/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
+  { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna)\s+(?:bury\s+you(?=\s*(?:[,.!;]|$|and\b|alive\b))|knock\s+you\s+(?:out|into|down|flat|senseless))/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
+  { re: /\b(?:i|we)\s+know\s+where\s+you\s+(?:live|sleep|work|park)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\bsleep\s+with\s+one\s+eye\s+open\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
+  { re: /\byour\s+days\s+are\s+numbered(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening'] },
+  { re: /\b(?:you(?:'re|\s+are)\s+(?:going\s+to|gonna)|you(?:'ll|\s+will))\s+pay\s+(?:for\s+(?:this|that)|dearly)(?=\s*(?:[,.!;]|$|i\s+promise|mark\s+my))/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\b(?:shut|silence)\s+you\s+(?:up\s+)?(?:for\s+good|permanently|forever)\b/giu, weight: 0.75, categories: ['harassment/threatening', 'violence'] },
+  { re: /\bwait(?:ing)?\s+(?:for\s+you\s+)?outside\s+your\s+(?:house|home|door|place|office|work|school|flat|apartment)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\b(?:will|'ll)\s+be\s+your\s+last(?:\s+(?:breath|day|mistake|words))?(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening', 'violence'] },
+  { re: /\byou\s+won'?t\s+like\s+what\s+(?:happens|i\s+do)\b/giu, weight: 0.5, categories: ['harassment/threatening'], negatable: false },
+  { re: /\bmake\s+your\s+life\s+(?:a\s+)?(?:living\s+)?(?:hell|nightmare|misery)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\b(?:keep\s+(?:talking|it\s+up|pushing)|try\s+that\s+again|say\s+that\s+again|do\s+that\s+again|one\s+more\s+word)\s*,?\s+and\s+(?:i'?ll|i\s+will|you'?ll|you\s+will|see\s+what)\b/giu, weight: 0.4, categories: ['harassment/threatening'] },
+  { re: /\b(?:i'?m|i\s+am)\s+coming\s+(?:to\s+your\s+(?:house|home|office|work|school|place)|after\s+you|for\s+your\s+family)\b/giu, weight: 0.5, categories: ['harassment/threatening'] },
+];
+
+/** Negation before or inside a targeted match, in the same clause: the sentence denies it ("you are not a failure"). */
+const NEGATION = /\b(?:not|never|no\s+longer|don'?t|doesn'?t|didn'?t|won'?t|wouldn'?t|isn'?t|aren'?t|wasn'?t|can'?t|cannot|shouldn'?t)\b|n't\b/iu;
+
+/** Whether a clause is negated; "why don't you ..." and "why not ..." urge, they do not negate. */
+function negated(clause: string): boolean {
+  return NEGATION.test(clause.replace(/\bwhy\s+(?:don'?t\s+you|not)\b/giu, ''));
+}
+
+/**
+ * A sentence that points to help or speaks about self-harm rather than urging it: crisis lines,
+ * counsellors, "if you are thinking of ...", warning signs. Such a sentence counts no
+ * self-harm term or self-harm targeted rule, and the sentence layer does not read it.
+ */
+export const ENCOURAGEMENT_GUARD =
+  /\b(?:crisis|hotline|helpline|lifeline|988|samaritans|suicide\s+prevention|counsell?ors?|therap(?:ist|y)|reach\s+out|talk\s+to\s+(?:someone|somebody|a|an|your)|not\s+alone|get\s+help|seek\s+help|support\s+line|warning\s+signs?|if\s+you(?:'re|\s+are)?\s+(?:ever\s+)?(?:thinking|feeling|having|struggling|considering|going\s+through))\b/iu;
+
+/** Quoted spans ("...", “...”, '...' opened after a space): reported or discussed words, blanked before the targeted rules. */
+function blankQuotes(text: string): string {
+  return text.replace(/"[^"\n]*"|“[^”\n]*”|(?<=^|[\s(:,])['‘][^'’\n]*['’](?=[\s.,;:!?)]|$)/gu, (m) => ' '.repeat(m.length));
+}
+
+/** The targeted rules' hits in a text, sentence by sentence, with the guards above. */
+function targetedHits(text: string): { weight: number; categories: ModerationCategory[]; match: string }[] {
+  const out: { weight: number; categories: ModerationCategory[]; match: string }[] = [];
+  const blank = blankQuotes(text.replace(/(?<=\p{L})[’`´](?=\p{L})/gu, "'")); // "you’re" reads as "you're"; other quotes stay quotes
+  for (const m of blank.matchAll(/[^.!?\n]+[.!?]*/gu)) {
+    const sentence = m[0];
+    const helping = ENCOURAGEMENT_GUARD.test(sentence);
+    const isQuestion = sentence.trim().endsWith('?');
+    for (const rule of TARGETED) {
+      if (rule.question === false && isQuestion) continue;
+      if (helping && rule.categories.some((c) => c.startsWith('self-harm'))) continue;
+      rule.re.lastIndex = 0;
+      for (const hit of sentence.matchAll(rule.re)) {
+        const start = hit.index ?? 0;
+        const clauseStart = Math.max(0, ...[',', ';', ':', ' but ', ' and '].map((sep) => (sentence.lastIndexOf(sep, start) < 0 ? 0 : sentence.lastIndexOf(sep, start) + sep.length)));
+        if (rule.negatable !== false && negated(sentence.slice(clauseStart, start + hit[0].length))) continue;
+        out.push({ weight: rule.weight, categories: rule.categories, match: hit[0].trim() });
+      }
+    }
+  }
+  return out;
+}
+
 /** Categories a sentence-layer hit also counts towards (a threat is violence too; self-harm encouragement is harassment). */
 const SEMANTIC_ALSO: Record<string, ModerationCategory[]> = {
   harassment: [],
   'harassment/threatening': ['violence'],
   hate: [],
-  'self-harm/intent': ['harassment'],
+  'self-harm/instructions': ['self-harm', 'harassment'],
   sexual: [],
 };
 
@@ -310,6 +412,14 @@ function quoted(text: string, i: number): boolean {
   const before = text.slice(Math.max(0, i - 20), i);
   const after = text.slice(i, i + 30);
   return /(?:^|[\s(])['"“‘][^'"“”‘’\s]*(?:\s[^'"“”‘’\s]+){0,2}$/.test(before + 'x') && /^[^'"”’\n]{0,25}['"”’](?=\s|[.,;:!?)]|$)/.test(after);
+}
+
+/** A self-harm phrase at position i urges it: its sentence neither points to help nor negates it before ("please don't cut yourself"). */
+function encouraging(text: string, i: number): boolean {
+  const start = Math.max(0, ...['.', '!', '?', '\n'].map((c) => text.lastIndexOf(c, i - 1) + 1));
+  const end = text.slice(i).search(/[.!?\n]/u);
+  const sentence = text.slice(start, end < 0 ? text.length : i + end);
+  return !ENCOURAGEMENT_GUARD.test(sentence) && !negated(text.slice(start, i));
 }
 
 function escape(s: string): string {
@@ -378,6 +488,8 @@ export class OfflineModerationProvider implements ModerationProvider {
     for (const { re, entry } of this.patterns) {
       re.lastIndex = 0;
       for (const m of text.matchAll(re)) {
+        if (quoted(text, m.index ?? 0)) continue; // a phrase mentioned, not used ("the lyrics say 'go kill yourself'")
+        if (entry.category.startsWith('self-harm') && !encouraging(text, m.index ?? 0)) continue;
         count(entry.weight, [entry.category, ...(entry.also ?? [])], m[0]);
         covered.push([m.index ?? 0, (m.index ?? 0) + m[0].length]);
       }
@@ -402,9 +514,12 @@ export class OfflineModerationProvider implements ModerationProvider {
       re.lastIndex = 0;
       for (const m of text.matchAll(re)) count(weight, categories, m[0]);
     }
+    for (const h of targetedHits(text)) count(h.weight, h.categories, h.match);
     const semantic = this.semantic();
     if (semantic && text) {
-      for (const h of semantic.hits(text)) count(semantic.weight, [h.category, ...SEMANTIC_ALSO[h.category]], `(sentence near ${h.category} exemplars, +${h.score.toFixed(2)})`);
+      // Sentences pointing to help are not read by the sentence layer either.
+      const unguarded = text.split(/(?<=[.!?\n])/u).filter((sentence) => !ENCOURAGEMENT_GUARD.test(sentence)).join('');
+      for (const h of semantic.hits(unguarded)) count(semantic.weight, [h.category, ...SEMANTIC_ALSO[h.category]], `(sentence near ${h.category} exemplars, +${h.score.toFixed(2)})`);
     }
     // Insults and profanity addressed to the reader: one more harassment occurrence.
     if (keepBy.has('harassment') && text.split(/[.!?\n]+/).some((sentence) => ADDRESSED.test(sentence) && this.insultIn(sentence))) count(0.3, ['harassment'], '(addressed to the reader)');

@@ -38,6 +38,44 @@ describe('OfflineModerationProvider', () => {
     expect(mod.explain('your code is shit').score).toBeGreaterThan(mod.explain('the weather is shit').score);
     expect(mod.explain("I'm going to break the build if I merge this").flagged).toBe(false); // no person threatened
   });
+  it('targeted sentences: insults without a listed word, self-harm encouragement, threats without a violent verb', () => {
+    const plain = new OfflineModerationProvider({ semantic: null });
+    for (const [text, category] of [
+      ['You are utterly hopeless and a disgrace.', 'harassment'],
+      ["Honestly, you're nothing but a parasite.", 'harassment'],
+      ['Nobody wants you around.', 'harassment'],
+      ['Your existence is a mistake.', 'harassment'],
+      ['You should just hang yourself.', 'self-harm/instructions'],
+      ["Why don't you go jump off a cliff.", 'self-harm/instructions'],
+      ['Everyone would be happier if you were gone.', 'self-harm/instructions'],
+      ['Do us a favour and end it already.', 'self-harm/instructions'],
+      ['I will find you, wherever you go.', 'harassment/threatening'],
+      ['We know where you live.', 'harassment/threatening'],
+      ['Your days are numbered.', 'harassment/threatening'],
+    ] as const) {
+      const d = plain.explain(text);
+      expect(d.categories[category], `${text}: ${d.matches.join(', ')}`).toBe(true);
+    }
+  });
+  it('targeted sentences keep false friends negative: negation, help, quotes, technical senses', () => {
+    const plain = new OfflineModerationProvider({ semantic: null });
+    for (const text of [
+      'You are not a failure, and you are not worthless.',
+      'If you are thinking of hurting yourself, call a crisis line right now.',
+      "Please don't hurt yourself; talk to someone you trust.",
+      'The world would not be better without you.',
+      "He said 'nobody wants you' and walked off.",
+      'The lyrics say \'go kill yourself\', which is why the song was banned.',
+      "I'll find you a quieter room.",
+      'Just end it with a semicolon.',
+      'Your days are numbered from 1 to 31.',
+      'Nobody wants to debug this at night.',
+      'You can end the subscription at any time.',
+    ]) {
+      const d = plain.explain(text);
+      expect(d.flagged, `${text}: ${d.matches.join(', ')}`).toBe(false);
+    }
+  });
   it('accepts extra terms and a threshold', () => {
     const custom = new OfflineModerationProvider({ threshold: 0.3, extraTerms: [{ term: 'frobnicate', weight: 0.4, category: 'harassment' }] });
     expect(custom.explain('Frobnicate!').flagged).toBe(true);
