@@ -1,7 +1,9 @@
 /**
  * Speed benchmark of `driftwatch compare` at production size against scikit-learn.
  *
- *   npm run bench -- [--rows 5000] [--dim 1536] [--runs 3] [--full-silhouette] [--cli PATH] [--against PATH]
+ *   npm run bench:compare -- [--rows 5000] [--dim 1536] [--runs 3] [--full-silhouette] [--cli PATH] [--against PATH]
+ *
+ * (`npm run bench` runs it with the defaults, then bench/window.ts.)
  *
  * Writes a baseline and a current window (5,000 x 1536 float32 .npy, the current one with a
  * 10% new topic) to a temporary folder, reads both once so that both sides find them in the
