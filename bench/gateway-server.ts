@@ -2,7 +2,7 @@
  * The gateway process of bench/gateway.ts: `driftwatch gateway` as it runs in production
  * (auth by API key, serving cache, safety policy, batched interaction log) on an
  * in-memory embedded database (or a Postgres URL), in front of the bench's instant upstream. Prints
- * {"port", "key"} when it serves; answers a "cpu" line on stdin with {"cpu_ms"}; on SIGTERM writes what waits and prints the row count.
+ * {"port", "key"} when it serves; answers a "cpu" line on stdin with {"cpu_ms", "moderation_ms"}; on SIGTERM writes what waits and prints the row count.
  */
 import { createInterface } from 'node:readline';
 import { pino } from 'pino';
@@ -15,11 +15,24 @@ const upstream = process.argv[2];
 const db: Db = process.argv[3] ? new PgDb(process.argv[3]) : await PgliteDb.open('memory://');
 await migrate(db);
 const { key } = await createApiKey(db, { name: 'bench', scope: 'ingest' });
+// The offline moderation, timed: its CPU share of a call is reported beside the whole (it runs synchronously inside moderate()).
+const moderation = new OfflineModerationProvider();
+let moderationMs = 0;
+const moderate = moderation.moderate.bind(moderation);
+moderation.moderate = (texts: string[]) => {
+  const c0 = process.cpuUsage();
+  try {
+    return moderate(texts);
+  } finally {
+    const c = process.cpuUsage(c0);
+    moderationMs += (c.user + c.system) / 1000;
+  }
+};
 const ctx = {
   env: loadEnvironment({ OPENAI_API_KEY: 'sk-bench', OPENAI_BASE_URL: upstream }),
   config: parseDriftConfig({ models: [{ name: 'support-bot', base_model: 'gpt-4o-mini' }] }),
   db,
-  providers: { moderation: new OfflineModerationProvider() },
+  providers: { moderation },
   logger: pino({ level: 'warn' }, pino.destination(2)),
 };
 const gw = await startGatewayServer(ctx, { auth: requireScope(ctx, 'ingest'), port: 0, host: '127.0.0.1', ready: async () => true });
@@ -29,7 +42,7 @@ process.stdout.write(JSON.stringify({ port: gw.port, key }) + '\n');
 createInterface({ input: process.stdin }).on('line', (l) => {
   if (l.trim() !== 'cpu') return;
   const c = process.cpuUsage(cpu0);
-  process.stdout.write(JSON.stringify({ cpu_ms: (c.user + c.system) / 1000 }) + '\n');
+  process.stdout.write(JSON.stringify({ cpu_ms: (c.user + c.system) / 1000, moderation_ms: moderationMs }) + '\n');
 });
 process.once('SIGTERM', async () => {
   const cpu = process.cpuUsage(cpu0);

@@ -68,11 +68,11 @@ const lines = createInterface({ input: child.stdout! });
 const nextLine = () => new Promise<string>((r) => lines.once('line', r));
 const { port, key } = JSON.parse(await nextLine()) as { port: number; key: string };
 const gateway = `http://127.0.0.1:${port}/openai/v1`;
-/** The gateway process's CPU time so far (user+system, ms). */
-async function gatewayCpu(): Promise<number> {
+/** The gateway process's CPU time so far (user+system, ms), and the part of it spent in the offline moderation. */
+async function gatewayCpu(): Promise<{ cpu_ms: number; moderation_ms: number }> {
   const line = nextLine();
   child.stdin!.write('cpu\n');
-  return (JSON.parse(await line) as { cpu_ms: number }).cpu_ms;
+  return JSON.parse(await line) as { cpu_ms: number; moderation_ms: number };
 }
 const load1 = () => loadavg()[0];
 
@@ -113,12 +113,14 @@ async function added(model: string, stream: boolean) {
     direct.push(await once(upstreamUrl, 'sk-bench', 'gpt-4o-mini', stream));
     via.push(await once(gateway, key, model, stream));
   }
-  const cpu_per_call = ((await gatewayCpu()) - cpu0) / N;
+  const cpu1 = await gatewayCpu();
+  const cpu_per_call = (cpu1.cpu_ms - cpu0.cpu_ms) / N;
+  const moderation_per_call = (cpu1.moderation_ms - cpu0.moderation_ms) / N;
   const d50 = pct(direct, 50);
   const d99 = pct(direct, 99);
   const g50 = pct(via, 50);
   const g99 = pct(via, 99);
-  return { direct_p50: d50, direct_p99: d99, gateway_p50: g50, gateway_p99: g99, added_p50: g50 - d50, added_p99: g99 - d99, cpu_per_call, load: load1() };
+  return { direct_p50: d50, direct_p99: d99, gateway_p50: g50, gateway_p99: g99, added_p50: g50 - d50, added_p99: g99 - d99, cpu_per_call, moderation_per_call, load: load1() };
 }
 
 async function throughput(model: string) {
@@ -138,15 +140,16 @@ async function throughput(model: string) {
   const t0 = performance.now();
   const cpu0 = await gatewayCpu();
   await Promise.all(Array.from({ length: CONC }, lane));
-  const cpu_per_call = ((await gatewayCpu()) - cpu0) / Math.max(1, done + errors);
-  return { requests: done, errors, per_second: done / ((performance.now() - t0) / 1000), cpu_per_call, load: load1() };
+  const cpu1 = await gatewayCpu();
+  const calls = Math.max(1, done + errors);
+  return { requests: done, errors, per_second: done / ((performance.now() - t0) / 1000), cpu_per_call: (cpu1.cpu_ms - cpu0.cpu_ms) / calls, moderation_per_call: (cpu1.moderation_ms - cpu0.moderation_ms) / calls, load: load1() };
 }
 
 const f = (x: number) => x.toFixed(2).padStart(7);
 const results: Record<string, unknown> = {};
 let calls = 0;
-console.log(`gateway bench: ${N} sequential calls per row (after 200 warm-up), direct upstream vs through the gateway; ms; database ${values.db === 'process' ? 'in its own process (PGlite behind the Postgres protocol)' : 'embedded in the gateway process'}`);
-console.log(`${'case'.padEnd(34)} ${'direct p50'.padStart(10)} ${'gw p50'.padStart(7)} ${'added p50'.padStart(9)} ${'direct p99'.padStart(10)} ${'gw p99'.padStart(7)} ${'added p99'.padStart(9)} ${'gw CPU/call'.padStart(11)} ${'load 1m'.padStart(7)}`);
+console.log(`gateway bench: ${N} sequential calls per row (after 200 warm-up), direct upstream vs through the gateway; ms (gw CPU/call: the gateway process's user+system CPU per call, of which the offline moderation of question and answer); database ${values.db === 'process' ? 'in its own process (PGlite behind the Postgres protocol)' : 'embedded in the gateway process'}`);
+console.log(`${'case'.padEnd(34)} ${'direct p50'.padStart(10)} ${'gw p50'.padStart(7)} ${'added p50'.padStart(9)} ${'direct p99'.padStart(10)} ${'gw p99'.padStart(7)} ${'added p99'.padStart(9)} ${'gw CPU/call'.padStart(11)} ${'moderation'.padStart(10)} ${'load 1m'.padStart(7)}`);
 for (const [name, model, stream] of [
   ['monitored model, non-streamed', 'support-bot', false],
   ['monitored model, first chunk', 'support-bot', true],
@@ -156,7 +159,7 @@ for (const [name, model, stream] of [
   const r = await added(model, stream);
   calls += N + 200;
   results[name] = r;
-  console.log(`${name.padEnd(34)} ${f(r.direct_p50).padStart(10)} ${f(r.gateway_p50)} ${f(r.added_p50).padStart(9)} ${f(r.direct_p99).padStart(10)} ${f(r.gateway_p99)} ${f(r.added_p99).padStart(9)} ${f(r.cpu_per_call).padStart(11)} ${r.load.toFixed(1).padStart(7)}`);
+  console.log(`${name.padEnd(34)} ${f(r.direct_p50).padStart(10)} ${f(r.gateway_p50)} ${f(r.added_p50).padStart(9)} ${f(r.direct_p99).padStart(10)} ${f(r.gateway_p99)} ${f(r.added_p99).padStart(9)} ${f(r.cpu_per_call).padStart(11)} ${f(r.moderation_per_call).padStart(10)} ${r.load.toFixed(1).padStart(7)}`);
 }
 for (const [name, model] of [
   ['throughput, monitored model', 'support-bot'],
@@ -165,7 +168,7 @@ for (const [name, model] of [
   const t = await throughput(model);
   calls += t.requests + t.errors;
   results[name] = t;
-  console.log(`${name}: ${t.per_second.toFixed(0)} requests/s (${t.requests} in ${SECONDS} s, ${CONC} concurrent, ${t.errors} errors; one gateway process); gateway CPU ${t.cpu_per_call.toFixed(3)} ms/call => at most ${(1000 / t.cpu_per_call).toFixed(0)} calls/s per busy core; load 1m ${t.load.toFixed(1)}`);
+  console.log(`${name}: ${t.per_second.toFixed(0)} requests/s (${t.requests} in ${SECONDS} s, ${CONC} concurrent, ${t.errors} errors; one gateway process); gateway CPU ${t.cpu_per_call.toFixed(3)} ms/call (of which offline moderation ${t.moderation_per_call.toFixed(3)}) => at most ${(1000 / t.cpu_per_call).toFixed(0)} calls/s per busy core; load 1m ${t.load.toFixed(1)}`);
 }
 child.kill('SIGTERM');
 const end = JSON.parse(await nextLine()) as { rows: number; log_failures: number; cpu_ms: number };
