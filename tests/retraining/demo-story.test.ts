@@ -74,7 +74,8 @@ describe('the demo tells the whole story (driftwatch demo, run-once, demo --days
     expect(fixed.feedback).toBeGreaterThan(during.feedback);
     // The served model's refusals (on the calls the safety policy did not block; blocks are blocked_rate).
     expect(fixed.refusal_rate).toBeLessThan(during.refusal_rate);
-    expect(fixed.blocked_rate).toBeTypeOf('number');
+    // The demo's questions are benign: the gateway's safety policy blocks (almost) none of them.
+    expect(fixed.blocked_rate, `${continued.blocked_by_safety_policy} of ${continued.calls} benign calls blocked by the safety policy (moderation false positives)`).toBeLessThan(0.02);
     // Cost per day, from the logged tokens and the dated price table: the same users ask as much
     // after the fix, and a fine-tuned gpt-4o-mini costs twice the base model per token (prices.ts),
     // so the day costs more, not less.
