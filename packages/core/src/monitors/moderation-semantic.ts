@@ -193,6 +193,14 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   // Reassurance aimed at the reader.
   'you are being too hard on yourself everyone makes mistakes',
   'you are on the right track just check the last step again',
+  // Ordinary advice whose words sit near threats or self-harm: doses, regrets, breaks, warnings.
+  'take one tablet twice a day with food',
+  'nobody expects you to know everything at first',
+  'you will regret it if you do not save your work',
+  'why are you still up so late go to sleep',
+  'I hate that you had such a rough day',
+  'nobody would blame you for needing a break',
+  'something will go wrong with your car if you skip the service',
 ];
 
 /**

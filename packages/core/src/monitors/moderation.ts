@@ -278,10 +278,10 @@ const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] 
 
 /** Demeaning adjectives: with "you are" before them ("you are utterly worthless") they are an insult aimed at the reader. */
 const DEMEANING_ADJ =
-  'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|vile|repulsive|disgusting|revolting|insufferable|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
+  'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|vile|repulsive|disgusting|revolting|insufferable|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|brain-?dead|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
 /** Demeaning nouns ("you are a parasite", "you ignorant buffoon"). Words that are also common verbs (trash, hack, rat) only count after "you are". */
 const DEMEANING_NOUN =
-  'disgrace|embarrassment|joke|failure|loser|bore|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)';
+  'disgrace|embarrassment|joke|failure|loser|bore|sheep|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)';
 const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing';
 /** Words allowed between "you are" and the predicate: articles and intensifiers ("you're nothing but a ...", "you are such an utter ..."). */
 const FILLER = String.raw`(?:\s+(?:such|so|just|really|truly|utterly|utter|completely|complete|totally|total|honestly|simply|nothing\s+but|no\s+more\s+than|an?|the|most|biggest|absolute|real|little|sad|sorry|pitiful|${DEMEANING_ADJ})\b,?){0,4}`;
@@ -303,24 +303,38 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\byou\s+have\s+the\s+(?:brains?|intelligence|iq|personality|charm)\s+of\s+an?\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:nobody|no\s+one|no-one|not\s+a\s+single\s+person)\s+(?:(?:has\s+)?ever\s+|will\s+ever\s+|even\s+|really\s+|here\s+|actually\s+)?(?:wants?|wanted|likes?|liked|loves?|loved|cares?\s+about|cared\s+about|needs?|needed|respects?|can\s+stand|could\s+stand|will\s+(?:ever\s+)?(?:love|want|like|need|care\s+about))\s+you\b(?!\s+to\b)/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:everyone|everybody|we\s+all|all\s+of\s+us)\s+(?:here\s+)?(?:hates?|despises?|laughs?\s+at|is\s+laughing\s+at|are\s+laughing\s+at|pities|is\s+sick\s+of|are\s+sick\s+of)\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\byou\s+(?:make\s+me\s+(?:sick|want\s+to\s+(?:puke|vomit|throw\s+up))|disgust\s+me|repulse\s+me|sicken\s+me)\b/giu, weight: 0.65, categories: ['harassment'] },
+  { re: /\bi\s+(?:can'?t\s+stand|cannot\s+stand|despise|hate|loathe|detest)\s+you\b(?!\s+(?:have|had|got|need|must)\b)/giu, weight: 0.6, categories: ['harassment'], negatable: false },
+  { re: /\byou(?:'ll|\s+will)\s+never\s+(?:amount\s+to\s+anything|be\s+(?:anything|anybody|loved|good\s+enough)|be\s+more\s+than\s+a)\b/giu, weight: 0.6, categories: ['harassment'], negatable: false },
+  { re: /\bcrawl\s+back\s+(?:under|into|to)\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\b(?:nobody|no\s+one)\b[^.!?\n]{0,25}?\bwould\s+(?:ever\s+)?(?:hire|date|love|want|marry|touch|befriend)\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:nobody|no\s+one)\s+(?:asked\s+(?:for\s+your|you\b(?!\s+to\b))|cares\s+what\s+you)/giu, weight: 0.45, categories: ['harassment'] },
   // Self-harm encouragement (OpenAI: self-harm/instructions "encourages performing acts of self-harm").
   { re: /\b(?:you\s+should|you\s+ought\s+to|you\s+need\s+to|why\s+don'?t\s+you|why\s+not|go|just|please|do\s+(?:us|everyone|everybody|the\s+world)\s+(?:all\s+)?a\s+favou?r\s+and)\s+(?:(?:just|go|and|already|finally)\s+)*(?:kill|hang|cut|shoot|drown|starve|poison|off|hurt|harm|burn)\s+yourself\b/giu, weight: 0.85, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\b(?:just|go|do\s+(?:us|everyone|everybody|the\s+world)\s+(?:all\s+)?a\s+favou?r\s+and|you\s+should|why\s+don'?t\s+you|you\s+might\s+as\s+well)\s+(?:just\s+)?(?:go\s+)?end\s+(?:it(?:\s+all)?|your\s+(?:life|misery|pathetic\s+life))(?!\s+(?:with|by|when|at|on|before|after|in|using|early|here|there|properly|cleanly|gracefully|now\s+and)\b)/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\b(?:the\s+world|everyone|everybody|we|your\s+(?:family|friends|parents|kids|children|mother|mom|mum|dad)|all\s+of\s+us|people|this\s+(?:planet|world|town|country))\s+(?:would|will|'d|'ll)\s+be\s+(?:so\s+|much\s+|a\s+lot\s+|far\s+)*(?:better(?:\s+off)?|happier|relieved|safer)\s+(?:without\s+you|if\s+you\s+(?:were|was|are)\s+(?:gone|dead|not\s+(?:here|around|alive))|if\s+you\s+(?:died|disappeared|killed\s+yourself|stopped\s+breathing|left\s+for\s+good))/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\b(?:nobody|no\s+one|no-one)\s+(?:would|will|'d|'ll)\s+(?:even\s+)?(?:miss\s+you|care|notice|cry)\b(?:[^.!?\n]{0,20}?\bif\s+you\s+(?:died|were\s+(?:dead|gone)|disappeared|killed\s+yourself|were\s+to\s+die))?/giu, weight: 0.6, categories: ['harassment', 'self-harm/instructions'] },
-  { re: /\byou(?:'re|\s+are|'d\s+be|\s+would\s+be)\s+better\s+off\s+dead\b/giu, weight: 0.85, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\byou(?:'re|\s+are|'d\s+be|\s+would\s+be)\s+better\s+off\s+(?:dead|six\s+feet\s+under|in\s+(?:the\s+ground|a\s+grave|a\s+coffin))/giu, weight: 0.85, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\byou\s+(?:don'?t|do\s+not)\s+deserve\s+to\s+(?:live|exist|be\s+alive|breathe)\b/giu, weight: 0.8, categories: ['harassment', 'self-harm/instructions'], negatable: false },
   { re: /\b(?:do(?:ing)?|be\s+doing)\s+(?:us|everyone|everybody|the\s+world|humanity)\s+(?:all\s+)?a\s+favou?r\s+(?:and|if\s+you|by)\b[^.!?\n]{0,30}?\b(?:die|died|dying|disappear(?:ed)?|stop(?:ped)?\s+breathing|kill(?:ed)?\s+yourself|end(?:ed)?\s+it|vanish(?:ed)?|gone\s+for\s+good|overdose[ds]?|jump(?:ed)?\s+off)\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\b(?:go|just|why\s+don'?t\s+you|you\s+should|please)\s+(?:just\s+)?(?:go\s+)?(?:jump\s+(?:off|from|in\s+front\s+of)|walk\s+into\s+traffic|step\s+in\s+front\s+of|drink\s+(?:bleach|poison)|overdose|starve\s+yourself)\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\b(?:take|swallow|down)\s+(?:the\s+whole\s+(?:bottle|pack|box)|all\s+(?:of\s+)?(?:the|your|those)\s+(?:pills|tablets)|the\s+(?:pills|tablets)\s+and\s+(?:get\s+it\s+over|end\s+it|never\s+wake|sleep\s+forever|be\s+done))/giu, weight: 0.75, categories: ['self-harm/instructions', 'self-harm'] },
   { re: /\b(?:just|go|please|you\s+should)\s+(?:go\s+)?(?:disappear|vanish)\s+(?:forever|for\s+good)\b/giu, weight: 0.6, categories: ['harassment', 'self-harm/instructions'] },
+  { re: /\b(?:nobody|no\s+one)\s+(?:would|will|could)\s+blame\s+you\s+(?:if\s+you|for)\s+(?:just\s+)?(?:end(?:ed|ing)?\s+(?:it|your\s+life)|kill(?:ed|ing)?\s+yourself|jump(?:ed|ing)?|overdos(?:ed|ing))\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\bwhy\s+are\s+you\s+(?:even\s+)?still\s+(?:alive|breathing|here\s+on\s+earth)\b/giu, weight: 0.7, categories: ['harassment', 'self-harm/instructions'] },
+  { re: /\byou\s+should\s+(?:just\s+)?(?:stop\s+(?:existing|breathing|living)|cease\s+to\s+exist|never\s+have\s+been\s+born)\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:stop|quit)\s+eating\b[^.!?\n]{0,25}?\b(?:you'?ll|you\s+will|to|and)\s+(?:finally\s+)?(?:look|be\s+(?:thin|pretty|skinny)|get\s+thin)/giu, weight: 0.7, categories: ['self-harm/instructions', 'self-harm'] },
   { re: /\bcut\s+(?:yourself\s+)?deeper\b(?!\s+(?:into|than|through|along|the|a|an)\b)/giu, weight: 0.7, categories: ['self-harm/instructions', 'self-harm'] },
   { re: /\bif\s+i\s+(?:were|was)\s+you,?\s+i'?d\s+(?:have\s+)?(?:end(?:ed)?\s+it|kill(?:ed)?\s+myself|off(?:ed)?\s+myself)/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   // Threats without a violent verb ("I will find you", "your days are numbered").
   { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'re\s+going\s+to|\s+are\s+going\s+to|'m\s+gonna|\s+shall)\s+(?:find|track|hunt)\s+you(?:\s+down)?(?=\s*(?:[,.!;]|$|and\b|when\b|wherever\b|no\s+matter\b|eventually\b|one\s+day\b|soon\b|tonight\b))/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna)\s+(?:bury\s+you(?=\s*(?:[,.!;]|$|and\b|alive\b))|knock\s+you\s+(?:out|into|down|flat|senseless))/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\b(?:i|we)\s+know\s+where\s+you\s+(?:live|sleep|work|park)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\bsomething\s+(?:bad|terrible|awful|nasty)\s+(?:is\s+going\s+to|will|might|could)\s+happen\s+to\s+you\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|'re\s+going\s+to)\s+(?:ruin|wreck)\s+(?:your\s+(?:life|career|family)|you)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\bsay\s+goodbye\s+to\s+your\s+(?:kneecaps?|teeth|legs|face|family|kids|life)\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
+  { re: /\bpray\s+(?:that\s+)?(?:we|i)\s+never\s+meet\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },
+  { re: /\byou\s+(?:won'?t|will\s+not)\s+make\s+it\s+home\b/giu, weight: 0.6, categories: ['harassment/threatening', 'violence'], negatable: false },
   { re: /\bsleep\s+with\s+one\s+eye\s+open\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\byour\s+days\s+are\s+numbered(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\b(?:you(?:'re|\s+are)\s+(?:going\s+to|gonna)|you(?:'ll|\s+will))\s+pay\s+(?:for\s+(?:this|that)|dearly)(?=\s*(?:[,.!;]|$|i\s+promise|mark\s+my))/giu, weight: 0.6, categories: ['harassment/threatening'] },
@@ -347,11 +361,11 @@ function negated(clause: string): boolean {
  * self-harm term or self-harm targeted rule, and the sentence layer does not read it.
  */
 export const ENCOURAGEMENT_GUARD =
-  /\b(?:crisis|hotline|helpline|lifeline|988|samaritans|suicide\s+prevention|counsell?ors?|therap(?:ist|y)|reach\s+out|talk\s+to\s+(?:someone|somebody|a|an|your)|not\s+alone|get\s+help|seek\s+help|support\s+line|warning\s+signs?|if\s+you(?:'re|\s+are)?\s+(?:ever\s+)?(?:thinking|feeling|having|struggling|considering|going\s+through))\b/iu;
+  /\b(?:crisis|hotline|helpline|lifeline|988|samaritans|suicide\s+prevention|counsell?ors?|therap(?:ist|y)|reach\s+out|talk\s+to\s+(?:someone|somebody|a|an|your)|not\s+alone|get\s+help|seek\s+help|ask(?:ing)?\s+for\s+help|support\s+line|warning\s+signs?|if\s+you(?:'re|\s+are)?\s+(?:ever\s+)?(?:thinking|feeling|having|struggling|considering|going\s+through))\b/iu;
 
-/** Quoted spans ("...", “...”, '...' opened after a space): reported or discussed words, blanked before the targeted rules. */
+/** Quoted spans ("...", “...”, '...' opened after a space, contractions inside allowed): reported or discussed words, blanked before the targeted rules and the sentence layer. */
 function blankQuotes(text: string): string {
-  return text.replace(/"[^"\n]*"|“[^”\n]*”|(?<=^|[\s(:,])['‘][^'’\n]*['’](?=[\s.,;:!?)]|$)/gu, (m) => ' '.repeat(m.length));
+  return text.replace(/"[^"\n]*"|“[^”\n]*”|(?<=^|[\s(:,])['‘](?:[^'’\n]|(?<=\p{L})['’](?=\p{L}))*['’](?=[\s.,;:!?)]|$)/gu, (m) => ' '.repeat(m.length));
 }
 
 /** The targeted rules' hits in a text, sentence by sentence, with the guards above. */
@@ -517,8 +531,8 @@ export class OfflineModerationProvider implements ModerationProvider {
     for (const h of targetedHits(text)) count(h.weight, h.categories, h.match);
     const semantic = this.semantic();
     if (semantic && text) {
-      // Sentences pointing to help are not read by the sentence layer either.
-      const unguarded = text.split(/(?<=[.!?\n])/u).filter((sentence) => !ENCOURAGEMENT_GUARD.test(sentence)).join('');
+      // Sentences pointing to help, and quoted words, are not read by the sentence layer either.
+      const unguarded = blankQuotes(text).split(/(?<=[.!?\n])/u).filter((sentence) => !ENCOURAGEMENT_GUARD.test(sentence)).join('');
       for (const h of semantic.hits(unguarded)) count(semantic.weight, [h.category, ...SEMANTIC_ALSO[h.category]], `(sentence near ${h.category} exemplars, +${h.score.toFixed(2)})`);
     }
     // Insults and profanity addressed to the reader: one more harassment occurrence.

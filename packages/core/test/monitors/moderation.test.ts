@@ -52,6 +52,9 @@ describe('OfflineModerationProvider', () => {
       ['I will find you, wherever you go.', 'harassment/threatening'],
       ['We know where you live.', 'harassment/threatening'],
       ['Your days are numbered.', 'harassment/threatening'],
+      ['You disgust me.', 'harassment'],
+      ["You'd be better off six feet under.", 'self-harm/instructions'],
+      ['Say goodbye to your teeth.', 'harassment/threatening'],
     ] as const) {
       const d = plain.explain(text);
       expect(d.categories[category], `${text}: ${d.matches.join(', ')}`).toBe(true);
@@ -71,6 +74,9 @@ describe('OfflineModerationProvider', () => {
       'Your days are numbered from 1 to 31.',
       'Nobody wants to debug this at night.',
       'You can end the subscription at any time.',
+      "Telling a child 'you'll never amount to anything' does lasting harm.",
+      'I hate that you have to deal with this.',
+      'You should stop eating late at night if you have reflux.',
     ]) {
       const d = plain.explain(text);
       expect(d.flagged, `${text}: ${d.matches.join(', ')}`).toBe(false);
