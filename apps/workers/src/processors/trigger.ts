@@ -58,8 +58,14 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
     // decisions, or both would pass the cooldown and act twice.
     const stored = await ctx.db.transaction(async (tx) => {
       await lockModelDecisions(tx, data.model);
-      const last_acted = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, await lastActedAt(tx, data.model, a)])));
-      const in_flight = Object.fromEntries(await Promise.all(ACTION_KINDS.map(async (a) => [a, (await actionInFlight(tx, ctx.queues, data.model, a))?.id ?? null])));
+      // One query at a time: a transaction is one connection, and pg (9 and later) refuses a
+      // query on a client that is still running one; the embedded database runs them in turn anyway.
+      const last_acted: Record<string, Date | null> = {};
+      const in_flight: Record<string, number | null> = {};
+      for (const a of ACTION_KINDS) {
+        last_acted[a] = await lastActedAt(tx, data.model, a);
+        in_flight[a] = (await actionInFlight(tx, ctx.queues, data.model, a))?.id ?? null;
+      }
       const planned = decide({
         results,
         dry_run: data.dry_run || cfg.actions.dry_run,
