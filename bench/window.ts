@@ -1,7 +1,7 @@
 /**
  * A monitor run costs what its sample costs, not what its window holds.
  * Grows the windows themselves (10k -> 1M query embeddings spread over the 37 days of the
- * baseline and current windows, on the embedded default, on disk) and prints per size:
+ * baseline and current windows, on the embedded default (PGlite on its own thread, on disk)) and prints per size:
  * the sampling of both windows (2,000 rows each) and the whole embedding monitor
  * (sampling + statistics, as a monitor job runs it, config defaults).
  *
@@ -11,8 +11,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { PgliteDb, driftConfigSchema, migrate, sampleEmbeddings, windowsFor, type SampleStats } from '@driftwatch/core';
+import { PgliteThreadDb, driftConfigSchema, migrate, sampleEmbeddings, windowsFor, type SampleStats } from '@driftwatch/core';
 import { computeMonitor } from '@driftwatch/workers';
+import { threadTimes, threadsSince } from './threads.js';
 
 const { values } = parseArgs({
   options: {
@@ -28,7 +29,8 @@ const sample = Number(values.sample);
 const deadline = Date.now() + Number(values['max-minutes']) * 60_000;
 
 const dataDir = mkdtempSync(join(tmpdir(), 'driftwatch-bench-window-'));
-const db = await PgliteDb.open(dataDir);
+// The embedded default: PGlite on its own thread (openDb without DATABASE_URL).
+const db = await PgliteThreadDb.open(dataDir);
 await migrate(db);
 const now = new Date();
 const w = windowsFor(now, 30, 7);
@@ -50,10 +52,12 @@ async function insert(n: number, from: Date, to: Date) {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-console.log(`dim ${dim}, sample ${sample} per window, rows spread over the 37 days of the two windows (embedded PGlite on disk)\n`);
+console.log(`dim ${dim}, sample ${sample} per window, rows spread over the 37 days of the two windows (embedded PGlite on its own thread, on disk); load average at start ${(await import('node:os')).loadavg()[0].toFixed(1)}\n`);
 console.log('sampling: both windows, a new seed each time (cold rows), median of 5; cpu = this process\'s CPU time, which includes the');
 console.log('embedded database and is what a busy machine cannot inflate. whole monitor: sampling + statistics (pool thread), median of 3.\n');
-console.log('window rows   insert s   sampling ms   sampling cpu ms   index entries read   whole monitor ms   rss MB');
+console.log('run-queue ms: time the main and database threads were ready to run but waited for a core (the machine\'s load);');
+console.log('wall - cpu - run-queue is mostly waiting on the disk (cold pages).\n');
+console.log('window rows   insert s   sampling ms   sampling cpu ms   run-queue ms   index entries read   whole monitor ms   rss MB');
 let total = 0;
 let first: { sampling: number; whole: number } | undefined;
 for (const size of sizes) {
@@ -70,18 +74,22 @@ for (const size of sizes) {
   const insertS = (performance.now() - ti) / 1000;
   const times: number[] = [];
   const cpus: number[] = [];
+  const queued: number[] = [];
   let scanned = 0;
   for (let i = 0; i < 5; i++) {
     const sb: SampleStats = { rounds: 0, scanned: 0 };
     const sc: SampleStats = { rounds: 0, scanned: 0 };
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    const th0 = threadTimes();
     // Ids from the index, then vectors by key: exactly what sampleEmbeddings does.
     const b = await sampleEmbeddings(db, 'bench', w.baseline, sample, 42 + i, sb);
     const c = await sampleEmbeddings(db, 'bench', w.current, sample, 42 + i, sc);
     times.push(performance.now() - t0);
     const cu = process.cpuUsage(c0);
     cpus.push((cu.user + cu.system) / 1000);
+    // The sampling is a chain of round trips between this thread and the database's: the two busiest threads.
+    queued.push(threadsSince(th0, 2).busiest.reduce((a, t) => a + t.wait, 0) * 1000);
     scanned = sb.scanned + sc.scanned;
     // 7 of the 37 days are current: at 10k rows that window holds fewer rows than the sample.
     if (b.rows !== sample || c.rows < Math.min(sample, Math.floor(size * 0.15))) throw new Error(`sampled ${b.rows}/${c.rows} rows`);
@@ -99,7 +107,7 @@ for (const size of sizes) {
   first ??= { sampling: s, whole: m };
   const rss = process.memoryUsage().rss / 2 ** 20;
   console.log(
-    `${String(total).padStart(11)}   ${insertS.toFixed(0).padStart(8)}   ${s.toFixed(0).padStart(11)}   ${median(cpus).toFixed(0).padStart(15)}   ${String(scanned).padStart(18)}   ${m.toFixed(0).padStart(16)}   ${rss.toFixed(0).padStart(6)}`,
+    `${String(total).padStart(11)}   ${insertS.toFixed(0).padStart(8)}   ${s.toFixed(0).padStart(11)}   ${median(cpus).toFixed(0).padStart(15)}   ${median(queued).toFixed(0).padStart(12)}   ${String(scanned).padStart(18)}   ${m.toFixed(0).padStart(16)}   ${rss.toFixed(0).padStart(6)}`,
   );
   console.log(`              stored timings_ms of the last run: ${JSON.stringify(timings)}`);
 }
