@@ -201,6 +201,8 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   'I hate that you had such a rough day',
   'nobody would blame you for needing a break',
   'something will go wrong with your car if you skip the service',
+  'take the medicine exactly as prescribed',
+  'you are going to love the new features',
 ];
 
 /**
@@ -228,6 +230,9 @@ const SELF_LIMIT = /^(?:(?:sorry|no|honestly|unfortunately|well)[, ]+)?(?:i|we)\
  * don't you ...", "are you ...", "what a ..." and "how dare you" stay in: they can be attacks.
  */
 const REQUEST = /^(?:(?:hi|hello|hey|please|ok|okay|so|and)[, ]+)*(?:(?:can|could|would|will)\s+(?:you|u|i|we)|how(?!\s+dare)|what(?!\s+an?\b)|where|when|which|who|do|does|did|should|may|please|tell me|explain|show me|walk me|help me|give me|i need|i want to know|i'd like)\b/;
+
+/** ...nor a sentence that denies something of the reader ("You're not a letdown", "You are no burden"): reassurance, not an attack. */
+const DENIAL = /^(?:(?:but|and|honestly|look|hey|no)[, ]+)?you(?:'re| are)\s+(?:not|never|no)\b/;
 
 export interface SemanticModerationOptions {
   /** A sentence counts when its best toxic similarity beats its best benign similarity by at least this much (default 0.02: bench:toxicity --calibrate, the smallest margin that flags at most 0.5% of the refusal tuning sets' 426 ordinary answers). */
@@ -261,7 +266,7 @@ export class SemanticModeration {
     let best: SemanticToxicHit | null = null;
     for (const sentence of normalise(text ?? '').split(/[.!?;\n]+/)) {
       const s = sentence.trim();
-      if (!s || !TARGET.test(s) || SELF_LIMIT.test(s) || REQUEST.test(s)) continue;
+      if (!s || !TARGET.test(s) || SELF_LIMIT.test(s) || REQUEST.test(s) || DENIAL.test(s)) continue;
       const v = this.space.embed(s);
       if (!v) continue;
       const benign = this.space.nearest(v, 'benign');

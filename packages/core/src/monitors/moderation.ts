@@ -281,7 +281,7 @@ const DEMEANING_ADJ =
   'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|vile|repulsive|disgusting|revolting|insufferable|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|brain-?dead|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
 /** Demeaning nouns ("you are a parasite", "you ignorant buffoon"). Words that are also common verbs (trash, hack, rat) only count after "you are". */
 const DEMEANING_NOUN =
-  'disgrace|embarrassment|joke|failure|loser|bore|sheep|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)';
+  'disgrace|embarrassment|joke|failure|loser|bore|sheep|letdown|bottom-?feeder|has-been|crybaby|brat|hag|twit|gremlin|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)';
 const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing';
 /** Words allowed between "you are" and the predicate: articles and intensifiers ("you're nothing but a ...", "you are such an utter ..."). */
 const FILLER = String.raw`(?:\s+(?:such|so|just|really|truly|utterly|utter|completely|complete|totally|total|honestly|simply|nothing\s+but|no\s+more\s+than|an?|the|most|biggest|absolute|real|little|sad|sorry|pitiful|${DEMEANING_ADJ})\b,?){0,4}`;
@@ -303,6 +303,11 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\byou\s+have\s+the\s+(?:brains?|intelligence|iq|personality|charm)\s+of\s+an?\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:nobody|no\s+one|no-one|not\s+a\s+single\s+person)\s+(?:(?:has\s+)?ever\s+|will\s+ever\s+|even\s+|really\s+|here\s+|actually\s+)?(?:wants?|wanted|likes?|liked|loves?|loved|cares?\s+about|cared\s+about|needs?|needed|respects?|can\s+stand|could\s+stand|will\s+(?:ever\s+)?(?:love|want|like|need|care\s+about))\s+you\b(?!\s+to\b)/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:everyone|everybody|we\s+all|all\s+of\s+us)\s+(?:here\s+)?(?:hates?|despises?|laughs?\s+at|is\s+laughing\s+at|are\s+laughing\s+at|pities|is\s+sick\s+of|are\s+sick\s+of)\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\b(?:monkeys?|houseplants?|plants?|rocks?|a\s+brick|bricks|potato(?:es)?|toddlers?|goldfish|my\s+dog|a\s+dog|hamsters?|doorknobs?|a\s+bag\s+of\s+\w+)\b[^.!?\n]{0,30}?\b(?:smarter|brighter|wiser|more\s+(?:useful|intelligent|interesting)|better)\s+than\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\byou(?:'re|\s+are)\s+about\s+as\s+\w+\s+as\s+an?\b/giu, weight: 0.55, categories: ['harassment'] },
+  { re: /\byou\s+(?:talk|act|think|write|look|behave|sound|dress|smell|eat)\s+like\s+(?:an?\s+)?(?:\w+\s+)?(?:toddler|child|baby|idiot|moron|monkey|pig|clown|animal|caveman|dumpster|garbage|trash|corpse|loser|fool|sewer)\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\byou\s+have\s+no\s+(?:talent|friends|future|brains?|life|soul|dignity|shame|personality|spine)\b(?!\s+(?:insurance|savings|plans?|events?|left\s+on)\b)/giu, weight: 0.55, categories: ['harassment'], negatable: false },
+  { re: /\bnot\s+worth\s+the\s+(?:air|oxygen|dirt|space|skin)\s+(?:you|they|he|she)\b/giu, weight: 0.7, categories: ['harassment'], negatable: false },
   { re: /\byou\s+(?:make\s+me\s+(?:sick|want\s+to\s+(?:puke|vomit|throw\s+up))|disgust\s+me|repulse\s+me|sicken\s+me)\b/giu, weight: 0.65, categories: ['harassment'] },
   { re: /\bi\s+(?:can'?t\s+stand|cannot\s+stand|despise|hate|loathe|detest)\s+you\b(?!\s+(?:have|had|got|need|must)\b)/giu, weight: 0.6, categories: ['harassment'], negatable: false },
   { re: /\byou(?:'ll|\s+will)\s+never\s+(?:amount\s+to\s+anything|be\s+(?:anything|anybody|loved|good\s+enough)|be\s+more\s+than\s+a)\b/giu, weight: 0.6, categories: ['harassment'], negatable: false },
@@ -322,6 +327,9 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\b(?:just|go|please|you\s+should)\s+(?:go\s+)?(?:disappear|vanish)\s+(?:forever|for\s+good)\b/giu, weight: 0.6, categories: ['harassment', 'self-harm/instructions'] },
   { re: /\b(?:nobody|no\s+one)\s+(?:would|will|could)\s+blame\s+you\s+(?:if\s+you|for)\s+(?:just\s+)?(?:end(?:ed|ing)?\s+(?:it|your\s+life)|kill(?:ed|ing)?\s+yourself|jump(?:ed|ing)?|overdos(?:ed|ing))\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\bwhy\s+are\s+you\s+(?:even\s+)?still\s+(?:alive|breathing|here\s+on\s+earth)\b/giu, weight: 0.7, categories: ['harassment', 'self-harm/instructions'] },
+  { re: /\bhate\s+(?:your\s+life|yourself|being\s+alive)\b[^.!?\n]{0,40}?\bfinish\s+(?:the\s+job|it)\b/giu, weight: 0.75, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
+  { re: /\b(?:rope|pills|razor|blade|gun)(?:'s|\s+is|\s+are)\b[^.!?\n]{0,30}?\buse\s+(?:it|them)\b/giu, weight: 0.6, categories: ['self-harm/instructions', 'self-harm'] },
+  { re: /\b(?:dying|death|killing\s+yourself|ending\s+it)\s+(?:would|will|might)\s+be\s+the\s+(?:best|smartest|kindest|only\s+good|wisest)\s+thing\s+you/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\byou\s+should\s+(?:just\s+)?(?:stop\s+(?:existing|breathing|living)|cease\s+to\s+exist|never\s+have\s+been\s+born)\b/giu, weight: 0.8, categories: ['self-harm/instructions', 'self-harm', 'harassment'] },
   { re: /\b(?:stop|quit)\s+eating\b[^.!?\n]{0,25}?\b(?:you'?ll|you\s+will|to|and)\s+(?:finally\s+)?(?:look|be\s+(?:thin|pretty|skinny)|get\s+thin)/giu, weight: 0.7, categories: ['self-harm/instructions', 'self-harm'] },
   { re: /\bcut\s+(?:yourself\s+)?deeper\b(?!\s+(?:into|than|through|along|the|a|an)\b)/giu, weight: 0.7, categories: ['self-harm/instructions', 'self-harm'] },
@@ -329,12 +337,16 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   // Threats without a violent verb ("I will find you", "your days are numbered").
   { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'re\s+going\s+to|\s+are\s+going\s+to|'m\s+gonna|\s+shall)\s+(?:find|track|hunt)\s+you(?:\s+down)?(?=\s*(?:[,.!;]|$|and\b|when\b|wherever\b|no\s+matter\b|eventually\b|one\s+day\b|soon\b|tonight\b))/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna)\s+(?:bury\s+you(?=\s*(?:[,.!;]|$|and\b|alive\b))|knock\s+you\s+(?:out|into|down|flat|senseless))/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
-  { re: /\b(?:i|we)\s+know\s+where\s+you\s+(?:live|sleep|work|park)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\b(?:know|find\s+out|found\s+out|figure\s+out)\s+where\s+you\s+(?:live|sleep|work|park)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\bsomething\s+(?:bad|terrible|awful|nasty)\s+(?:is\s+going\s+to|will|might|could)\s+happen\s+to\s+you\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|'re\s+going\s+to)\s+(?:ruin|wreck)\s+(?:your\s+(?:life|career|family)|you)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\bsay\s+goodbye\s+to\s+your\s+(?:kneecaps?|teeth|legs|face|family|kids|life)\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\bpray\s+(?:that\s+)?(?:we|i)\s+never\s+meet\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },
   { re: /\byou\s+(?:won'?t|will\s+not)\s+make\s+it\s+home\b/giu, weight: 0.6, categories: ['harassment/threatening', 'violence'], negatable: false },
+  { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|'re\s+going\s+to)\s+(?:gut\s+you|make\s+you\s+(?:bleed|suffer|scream|beg\s+for))\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
+  { re: /\b(?:i|we)(?:'ll|\s+will|'re\s+going\s+to|'m\s+going\s+to)\s+(?:pay|make)\s+your\s+(?:family|kids|children|wife|husband|mother|mom|mum|parents)\s+a\s+(?:little\s+)?visit\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\bdental\s+records\s+to\s+identify\s+you\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
+  { re: /\benjoy\s+your\s+last\s+(?:week|day|days|night|weeks)\s+of\s+(?:peace|freedom|life|breathing)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\bsleep\s+with\s+one\s+eye\s+open\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\byour\s+days\s+are\s+numbered(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\b(?:you(?:'re|\s+are)\s+(?:going\s+to|gonna)|you(?:'ll|\s+will))\s+pay\s+(?:for\s+(?:this|that)|dearly)(?=\s*(?:[,.!;]|$|i\s+promise|mark\s+my))/giu, weight: 0.6, categories: ['harassment/threatening'] },
