@@ -92,6 +92,7 @@ export const DEFAULT_LEXICON: readonly LexiconEntry[] = [
   { term: 'smash your face', weight: 0.85, category: 'violence', also: ['harassment/threatening'] },
   { term: 'put you in the hospital', weight: 0.85, category: 'violence', also: ['harassment/threatening'] },
   { term: 'never walk again', weight: 0.7, category: 'violence', also: ['harassment/threatening'] },
+  { term: 'put a bullet in', weight: 0.8, category: 'violence', also: ['harassment/threatening'] },
   { term: 'shoot you', weight: 0.8, category: 'violence', also: ['harassment/threatening'] },
   { term: 'stab you', weight: 0.85, category: 'violence', also: ['harassment/threatening'] },
   { term: 'get stabbed', weight: 0.8, category: 'violence' },
@@ -278,11 +279,16 @@ const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] 
 
 /** Demeaning adjectives: with "you are" before them ("you are utterly worthless") they are an insult aimed at the reader. */
 const DEMEANING_ADJ =
-  'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|vile|repulsive|disgusting|revolting|insufferable|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|brain-?dead|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
+  'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|gormless|dim-?witted|half-?witted|feeble-?minded|vile|repulsive|disgusting|revolting|loathsome|odious|hideous|grotesque|insufferable|obnoxious|pompous|arrogant|smug|conceited|incompetent|inept|petty|cowardly|slimy|sleazy|creepy|gross|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|brain-?dead|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
+/** Insult nouns that are never verbs nor praise: after a bare "you" they are a vocative insult ("you nitwit", "you dolt, read the docs"). */
+const INSULT_NOUN =
+  'simpleton|dolt|oaf|nitwit|halfwit|numbskull|dunce|cretin|ignoramus|bozo|wimp|twerp|gasbag|windbag|blowhard|sleazeball|lowlife|hypocrite|bigot|thug|maggot|cockroach|brat|crybaby|prat|muppet|plonker|pillock|airhead|bonehead|blockhead|knucklehead|meathead|dumbo|dingbat|nincompoop|dullard|sycophant|bootlicker|freeloader|moocher|scoundrel|charlatan|wretch|swine|buffoon|loser|coward|liar|fraud|slob|parasite|deadbeat|scumbag|weirdo|dimwit|twit';
 /** Demeaning nouns ("you are a parasite", "you ignorant buffoon"). Words that are also common verbs (trash, hack, rat) only count after "you are". */
 const DEMEANING_NOUN =
-  'disgrace|embarrassment|joke|failure|loser|bore|sheep|letdown|bottom-?feeder|has-been|crybaby|brat|hag|twit|gremlin|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)';
-const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing';
+  `disgrace|embarrassment|joke|failure|loser|bore|sheep|letdown|${INSULT_NOUN}|bottom-?feeder|has-been|crybaby|brat|hag|twit|gremlin|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)`;
+const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing|leech|weasel|slug|toad|pest|nuisance';
+/** A word shaped like an adjective ("tiresome", "noisy", "bloated"): allowed once right before an insult noun. */
+const ADJ_SHAPED = String.raw`(?:\w+(?:y|ous|ful|less|ive|ed|ing|ish|ic|al|ant|ent|able|ible|some)|little|old|big)`;
 /** Words allowed between "you are" and the predicate: articles and intensifiers ("you're nothing but a ...", "you are such an utter ..."). */
 const FILLER = String.raw`(?:\s+(?:such|so|just|really|truly|utterly|utter|completely|complete|totally|total|honestly|simply|nothing\s+but|no\s+more\s+than|an?|the|most|biggest|absolute|real|little|sad|sorry|pitiful|${DEMEANING_ADJ})\b,?){0,4}`;
 
@@ -296,8 +302,10 @@ const FILLER = String.raw`(?:\s+(?:such|so|just|really|truly|utterly|utter|compl
  */
 const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; negatable?: boolean; question?: boolean }[] = [
   // Insults: second-person subject + demeaning predicate.
-  { re: new RegExp(String.raw`\b(?:you|u)(?:'re|\s+are|\s+r|\s+were|'ve\s+always\s+been|\s+have\s+always\s+been|\s+will\s+always\s+be)${FILLER}\s+(?:${DEMEANING_ADJ}|${DEMEANING_NOUN}|${DEMEANING_VERBISH})\b`, 'giu'), weight: 0.7, categories: ['harassment'], question: false },
+  { re: new RegExp(String.raw`\b(?:you|u)(?:'re|\s+are|\s+r|\s+were|'ve\s+always\s+been|\s+have\s+always\s+been|\s+will\s+always\s+be)${FILLER}\s+(?:${DEMEANING_ADJ}|(?:${ADJ_SHAPED},?\s+)?(?:${DEMEANING_NOUN}|${DEMEANING_VERBISH}))(?![\w-])`, 'giu'), weight: 0.7, categories: ['harassment'], question: false },
   { re: new RegExp(String.raw`\byou(?:\s+(?:${DEMEANING_ADJ}|little|sad|sorry|stupid),?){1,3}\s+(?:${DEMEANING_NOUN}|man|woman|thing|person|creature|excuse)\b`, 'giu'), weight: 0.65, categories: ['harassment'] },
+  { re: new RegExp(String.raw`\byou\s+(?:${ADJ_SHAPED},?\s+)?(?:${INSULT_NOUN})s?(?![\w-])`, 'giu'), weight: 0.6, categories: ['harassment'] },
+  { re: new RegExp(String.raw`\bonly\s+an?\s+(?:\w+\s+)?(?:idiot|moron|fool|imbecile|${INSULT_NOUN})\s+would\b`, 'giu'), weight: 0.55, categories: ['harassment'] },
   { re: new RegExp(String.raw`\bwhat\s+an?${FILLER}\s+(?:${DEMEANING_NOUN})\s+you\s+are\b`, 'giu'), weight: 0.7, categories: ['harassment'] },
   { re: new RegExp(String.raw`\byour\s+(?:existence|life|opinions?|face|brain|presence|kind|whole\s+life|birth)\s+(?:is|are|was)${FILLER}\s+(?:worthless|pathetic|meaningless|garbage|trash|a\s+(?:joke|mistake|waste|disgrace|embarrassment))\b`, 'giu'), weight: 0.65, categories: ['harassment'] },
   { re: /\byou\s+have\s+the\s+(?:brains?|intelligence|iq|personality|charm)\s+of\s+an?\b/giu, weight: 0.6, categories: ['harassment'] },
@@ -347,12 +355,13 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\b(?:i|we)(?:'ll|\s+will|'re\s+going\s+to|'m\s+going\s+to)\s+(?:pay|make)\s+your\s+(?:family|kids|children|wife|husband|mother|mom|mum|parents)\s+a\s+(?:little\s+)?visit\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\bdental\s+records\s+to\s+identify\s+you\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\benjoy\s+your\s+last\s+(?:week|day|days|night|weeks)\s+of\s+(?:peace|freedom|life|breathing)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\band\s+your\s+(?:sister|brother|family|kids|wife|mother|mom|mum|dog|children|husband|daughter|son)\s+(?:gets|will\s+get|is\s+going\s+to\s+get|pays)\s+(?:hurt|killed|it)\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\bsleep\s+with\s+one\s+eye\s+open\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\byour\s+days\s+are\s+numbered(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\b(?:you(?:'re|\s+are)\s+(?:going\s+to|gonna)|you(?:'ll|\s+will))\s+pay\s+(?:for\s+(?:this|that)|dearly)(?=\s*(?:[,.!;]|$|i\s+promise|mark\s+my))/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\b(?:shut|silence)\s+you\s+(?:up\s+)?(?:for\s+good|permanently|forever)\b/giu, weight: 0.75, categories: ['harassment/threatening', 'violence'] },
   { re: /\bwait(?:ing)?\s+(?:for\s+you\s+)?outside\s+your\s+(?:house|home|door|place|office|work|school|flat|apartment)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
-  { re: /\b(?:will|'ll)\s+be\s+your\s+last(?:\s+(?:breath|day|mistake|words))?(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening', 'violence'] },
+  { re: /\b(?:will|'ll|might|could|may)\s+be\s+your\s+last(?:\s+(?:breath|day|night|mistake|words))?(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening', 'violence'] },
   { re: /\byou\s+won'?t\s+like\s+what\s+(?:happens|i\s+do)\b/giu, weight: 0.5, categories: ['harassment/threatening'], negatable: false },
   { re: /\bmake\s+your\s+life\s+(?:a\s+)?(?:living\s+)?(?:hell|nightmare|misery)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\b(?:keep\s+(?:talking|it\s+up|pushing)|try\s+that\s+again|say\s+that\s+again|do\s+that\s+again|one\s+more\s+word)\s*,?\s+and\s+(?:i'?ll|i\s+will|you'?ll|you\s+will|see\s+what)\b/giu, weight: 0.4, categories: ['harassment/threatening'] },

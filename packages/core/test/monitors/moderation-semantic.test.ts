@@ -15,7 +15,7 @@ beforeAll(() => {
 describe('offline moderation: sentence layer', () => {
   it('flags insults, threats and dehumanising sentences worded without a listed term, in their category', () => {
     for (const [text, category] of [
-      ['You are a slimy weasel.', 'harassment'],
+      ['Go away, little weasel.', 'harassment'],
       ['Keep talking and you will end up at the bottom of the lake.', 'harassment/threatening'],
       ['Those people are a cancer eating this town.', 'hate'],
     ] as const) {

@@ -55,6 +55,8 @@ describe('OfflineModerationProvider', () => {
       ['You disgust me.', 'harassment'],
       ["You'd be better off six feet under.", 'self-harm/instructions'],
       ['Say goodbye to your teeth.', 'harassment/threatening'],
+      ['Read the manual, you noisy nitwit.', 'harassment'],
+      ["You're such a tiresome bore.", 'harassment'],
     ] as const) {
       const d = plain.explain(text);
       expect(d.categories[category], `${text}: ${d.matches.join(', ')}`).toBe(true);
@@ -76,6 +78,8 @@ describe('OfflineModerationProvider', () => {
       'You can end the subscription at any time.',
       "Telling a child 'you'll never amount to anything' does lasting harm.",
       'I hate that you have to deal with this.',
+      'You are a good joke-teller and a natural leader.',
+      'Did you see the oaf in that film?',
       'You should stop eating late at night if you have reflux.',
     ]) {
       const d = plain.explain(text);
