@@ -203,6 +203,10 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
   'something will go wrong with your car if you skip the service',
   'take the medicine exactly as prescribed',
   'you are going to love the new features',
+  'stop being so hard on yourself you did great',
+  'I would hate for you to lose your work so save a copy',
+  'you absolutely nailed it',
+  'close the lid and the computer will go to sleep',
 ];
 
 /**

@@ -255,7 +255,7 @@ const HARMLESS_WORDS = new Set(['cockpit', 'cockpits', 'cocktail', 'cocktails', 
  */
 const RULES: { re: RegExp; weight: number; categories: ModerationCategory[] }[] = [
   {
-    re: /\b(?:i'?ll|i will|i'?m going to|i am going to|gonna|we'?ll|we will|someone will|someone should)\b(?=[^.!?\n]*\b(?:you|your|yourself|him|her|them|his|their|u|ur)\b)[^.!?\n]{0,40}?\b(?:kill|hurt|shoot|stab|beat|break|burn|destroy|strangle|punch|smash|murder|bleed|choke|torture)\w*/giu,
+    re: /\b(?:i'?ll|i will|i'?m going to|i am going to|gonna|we'?ll|we will|someone will|someone should)\b(?=[^.!?\n]*\b(?:you|your|yourself|him|her|them|his|their|u|ur)\b)[^.!?\n]{0,40}?\b(?:kill|hurt|shoot|stab|beat|break|burn|destroy|strangle|punch|smash|murder|bleed|choke|torture|wring)\w*/giu,
     weight: 0.75,
     categories: ['violence', 'harassment/threatening'],
   },
@@ -282,7 +282,7 @@ const DEMEANING_ADJ =
   'worthless|pathetic|useless|hopeless|spineless|gutless|brainless|clueless|talentless|witless|mindless|gormless|dim-?witted|half-?witted|feeble-?minded|vile|repulsive|disgusting|revolting|loathsome|odious|hideous|grotesque|insufferable|obnoxious|pompous|arrogant|smug|conceited|incompetent|inept|petty|cowardly|slimy|sleazy|creepy|gross|ignorant|dense|dumb|stupid|idiotic|moronic|pitiful|miserable|despicable|contemptible|unlovable|ugly|fat|lazy|brain-?dead|beneath contempt|dumber than|too (?:dumb|stupid|thick|dense) to';
 /** Insult nouns that are never verbs nor praise: after a bare "you" they are a vocative insult ("you nitwit", "you dolt, read the docs"). */
 const INSULT_NOUN =
-  'simpleton|dolt|oaf|nitwit|halfwit|numbskull|dunce|cretin|ignoramus|bozo|wimp|twerp|gasbag|windbag|blowhard|sleazeball|lowlife|hypocrite|bigot|thug|maggot|cockroach|brat|crybaby|prat|muppet|plonker|pillock|airhead|bonehead|blockhead|knucklehead|meathead|dumbo|dingbat|nincompoop|dullard|sycophant|bootlicker|freeloader|moocher|scoundrel|charlatan|wretch|swine|buffoon|loser|coward|liar|fraud|slob|parasite|deadbeat|scumbag|weirdo|dimwit|twit';
+  'simpleton|dolt|oaf|nitwit|halfwit|numbskull|dunce|cretin|ignoramus|bozo|wimp|twerp|gasbag|windbag|blowhard|sleazeball|lowlife|hypocrite|bigot|thug|maggot|cockroach|brat|crybaby|prat|muppet|plonker|pillock|airhead|bonehead|blockhead|knucklehead|meathead|dumbo|dingbat|nincompoop|dullard|sycophant|bootlicker|freeloader|moocher|scoundrel|charlatan|wretch|swine|buffoon|loser|coward|liar|fraud|slob|parasite|deadbeat|scumbag|weirdo|dimwit|twit|numpty';
 /** Demeaning nouns ("you are a parasite", "you ignorant buffoon"). Words that are also common verbs (trash, hack, rat) only count after "you are". */
 const DEMEANING_NOUN =
   `disgrace|embarrassment|joke|failure|loser|bore|sheep|letdown|${INSULT_NOUN}|bottom-?feeder|has-been|crybaby|brat|hag|twit|gremlin|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)`;
@@ -305,11 +305,15 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: new RegExp(String.raw`\b(?:you|u)(?:'re|\s+are|\s+r|\s+were|'ve\s+always\s+been|\s+have\s+always\s+been|\s+will\s+always\s+be)${FILLER}\s+(?:${DEMEANING_ADJ}|(?:${ADJ_SHAPED},?\s+)?(?:${DEMEANING_NOUN}|${DEMEANING_VERBISH}))(?![\w-])`, 'giu'), weight: 0.7, categories: ['harassment'], question: false },
   { re: new RegExp(String.raw`\byou(?:\s+(?:${DEMEANING_ADJ}|little|sad|sorry|stupid),?){1,3}\s+(?:${DEMEANING_NOUN}|man|woman|thing|person|creature|excuse)\b`, 'giu'), weight: 0.65, categories: ['harassment'] },
   { re: new RegExp(String.raw`\byou\s+(?:${ADJ_SHAPED},?\s+)?(?:${INSULT_NOUN})s?(?![\w-])`, 'giu'), weight: 0.6, categories: ['harassment'] },
+  { re: /\byou\s+absolute\s+(?!(?:legend|star|hero|genius|angel|gem|champion|champ|king|queen|icon|unit|beauty|diamond|saint|lifesaver|treasure|babe|darling|sweetheart)\b)\w+/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\byou(?:'re|\s+are)\b[^.!?\n]{0,20}?\b(?:human|walking)\s+(?:equivalent|version)\s+of\s+an?\b/giu, weight: 0.6, categories: ['harassment'] },
+  { re: new RegExp(String.raw`\b(?:is|are|was)\s+(?:\w+\s+)?(?:${DEMEANING_ADJ}|sloppy|garbage|trash|rubbish|a\s+joke)\s*,?\s+(?:and\s+)?so\s+are\s+you\b`, 'giu'), weight: 0.6, categories: ['harassment'] },
+  { re: /\bdo\s+(?:us|everyone|everybody|the\s+world)\s+(?:all\s+)?a\s+favou?r\s+and\s+(?:stop\s+(?:talking|posting|typing|breathing\s+near)|shut\s+up|go\s+away|leave)\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: new RegExp(String.raw`\bonly\s+an?\s+(?:\w+\s+)?(?:idiot|moron|fool|imbecile|${INSULT_NOUN})\s+would\b`, 'giu'), weight: 0.55, categories: ['harassment'] },
   { re: new RegExp(String.raw`\bwhat\s+an?${FILLER}\s+(?:${DEMEANING_NOUN})\s+you\s+are\b`, 'giu'), weight: 0.7, categories: ['harassment'] },
   { re: new RegExp(String.raw`\byour\s+(?:existence|life|opinions?|face|brain|presence|kind|whole\s+life|birth)\s+(?:is|are|was)${FILLER}\s+(?:worthless|pathetic|meaningless|garbage|trash|a\s+(?:joke|mistake|waste|disgrace|embarrassment))\b`, 'giu'), weight: 0.65, categories: ['harassment'] },
   { re: /\byou\s+have\s+the\s+(?:brains?|intelligence|iq|personality|charm)\s+of\s+an?\b/giu, weight: 0.6, categories: ['harassment'] },
-  { re: /\b(?:nobody|no\s+one|no-one|not\s+a\s+single\s+person)\s+(?:(?:has\s+)?ever\s+|will\s+ever\s+|even\s+|really\s+|here\s+|actually\s+)?(?:wants?|wanted|likes?|liked|loves?|loved|cares?\s+about|cared\s+about|needs?|needed|respects?|can\s+stand|could\s+stand|will\s+(?:ever\s+)?(?:love|want|like|need|care\s+about))\s+you\b(?!\s+to\b)/giu, weight: 0.6, categories: ['harassment'] },
+  { re: /\b(?:nobody|no\s+one|no-one|not\s+a\s+single\s+person)\s+(?:(?:has\s+)?ever\s+|will\s+ever\s+|even\s+|really\s+|here\s+|actually\s+)?(?:wants?|wanted|likes?|liked|loves?|loved|cares?\s+about|cared\s+about|needs?|needed|respects?|takes?|took|can\s+stand|could\s+stand|will\s+(?:ever\s+)?(?:love|want|like|need|care\s+about))\s+you\b(?!\s+to\b)/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:everyone|everybody|we\s+all|all\s+of\s+us)\s+(?:here\s+)?(?:hates?|despises?|laughs?\s+at|is\s+laughing\s+at|are\s+laughing\s+at|pities|is\s+sick\s+of|are\s+sick\s+of)\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:monkeys?|houseplants?|plants?|rocks?|a\s+brick|bricks|potato(?:es)?|toddlers?|goldfish|my\s+dog|a\s+dog|hamsters?|doorknobs?|a\s+bag\s+of\s+\w+)\b[^.!?\n]{0,30}?\b(?:smarter|brighter|wiser|more\s+(?:useful|intelligent|interesting)|better)\s+than\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\byou(?:'re|\s+are)\s+about\s+as\s+\w+\s+as\s+an?\b/giu, weight: 0.55, categories: ['harassment'] },
@@ -351,10 +355,13 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\bsay\s+goodbye\s+to\s+your\s+(?:kneecaps?|teeth|legs|face|family|kids|life)\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\bpray\s+(?:that\s+)?(?:we|i)\s+never\s+meet\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },
   { re: /\byou\s+(?:won'?t|will\s+not)\s+make\s+it\s+home\b/giu, weight: 0.6, categories: ['harassment/threatening', 'violence'], negatable: false },
-  { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|'re\s+going\s+to)\s+(?:gut\s+you|make\s+you\s+(?:bleed|suffer|scream|beg\s+for))\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
+  { re: /\b(?:i|we)(?:'ll|\s+will|'m\s+going\s+to|\s+am\s+going\s+to|'m\s+gonna|'re\s+going\s+to)\s+(?:gut\s+you|make\s+you\s+(?:bleed|suffer|scream|beg\s+for|regret))\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\b(?:i|we)(?:'ll|\s+will|'re\s+going\s+to|'m\s+going\s+to)\s+(?:pay|make)\s+your\s+(?:family|kids|children|wife|husband|mother|mom|mum|parents)\s+a\s+(?:little\s+)?visit\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\bdental\s+records\s+to\s+identify\s+you\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\benjoy\s+your\s+last\s+(?:week|day|days|night|weeks)\s+of\s+(?:peace|freedom|life|breathing)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\b(?:better|'d\s+better|had\s+better)\s+hope\s+(?:i|we)\s+never\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },
+  { re: /\b(?:i'?d|i\s+would)\s+hate\s+for\s+something\s+to\s+happen\s+to\s+(?:you|your)\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
+  { re: /\bit\s+won'?t\s+be\s+(?:just\s+)?a\s+warning\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },
   { re: /\band\s+your\s+(?:sister|brother|family|kids|wife|mother|mom|mum|dog|children|husband|daughter|son)\s+(?:gets|will\s+get|is\s+going\s+to\s+get|pays)\s+(?:hurt|killed|it)\b/giu, weight: 0.7, categories: ['harassment/threatening', 'violence'] },
   { re: /\bsleep\s+with\s+one\s+eye\s+open\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\byour\s+days\s+are\s+numbered(?=\s*(?:[,.!;]|$))/giu, weight: 0.65, categories: ['harassment/threatening'] },

@@ -57,6 +57,7 @@ describe('OfflineModerationProvider', () => {
       ['Say goodbye to your teeth.', 'harassment/threatening'],
       ['Read the manual, you noisy nitwit.', 'harassment'],
       ["You're such a tiresome bore.", 'harassment'],
+      ['You better hope I never find out where you live.', 'harassment/threatening'],
     ] as const) {
       const d = plain.explain(text);
       expect(d.categories[category], `${text}: ${d.matches.join(', ')}`).toBe(true);
@@ -80,6 +81,8 @@ describe('OfflineModerationProvider', () => {
       'I hate that you have to deal with this.',
       'You are a good joke-teller and a natural leader.',
       'Did you see the oaf in that film?',
+      'You absolute legend, thank you!',
+      'You better hope the weather holds.',
       'You should stop eating late at night if you have reflux.',
     ]) {
       const d = plain.explain(text);
