@@ -490,12 +490,16 @@ function obscenityWords(): { matcher: RegExpMatcher; dataset: typeof englishData
  * category_scores[c] = 1 - prod(1 - w) over the occurrences counting towards c
  * (noisy-or: two mild insults weigh more than one); categories[c] = category_scores[c]
  * >= threshold (0.5); score = the highest category score; flagged when a category is.
- * Same shape as an OpenAI moderation result. The sentence layer
+ * Same shape as an OpenAI moderation result. The targeted-sentence rules (TARGETED)
+ * add one occurrence per insult, threat or self-harm urging found by its structure
+ * ("you are utterly hopeless", "nobody would miss you", "I will find you"), unless the
+ * sentence negates it, quotes it, or (self-harm) points to help. The sentence layer
  * (moderation-semantic.ts) adds one occurrence (0.6) per sentence aimed at someone
  * that is nearer a toxic exemplar than every benign one by at least its margin (0.02).
  *
- * Limits, by design of a lexicon: no context (quoting, negation, a story about
- * violence and a threat score alike), English only. It is meant to keep the pipeline
+ * Limits: the lexicon terms have little context (a quoted phrase and a negated
+ * self-harm phrase are skipped; a story about violence and a threat still score
+ * alike), English only; the rules know only the structures written into them. It is meant to keep the pipeline
  * working without network access and to track a toxicity *rate* over time, not to
  * moderate individual messages (bench/toxicity.ts measures it).
  */
