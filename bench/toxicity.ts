@@ -5,7 +5,7 @@
  * exemplar on the compact word-vector table the monitors use). Measured the same way
  * as refusals: sets written and committed before the change they measure.
  *
- *   npm run bench:toxicity -- [--set holdout|fresh2|fresh|eval|tune|tune2|tune3|tune4|tune5|tune6|tune7|tune8|eval,fresh,tune,tune2,tune3,tune4,tune5,tune6,tune7,tune8] [--errors] [--calibrate]
+ *   npm run bench:toxicity -- [--set holdout|fresh2|fresh|eval|tune|tune2|tune3|tune4|tune5|tune6|tune7|tune8|tune9|eval,fresh,tune,tune2,tune3,tune4,tune5,tune6,tune7,tune8,tune9] [--errors] [--calibrate]
  *
  * - toxicity-holdout.jsonl (200: 100 toxic in six kinds, 100 not incl. 50 false
  *   friends): written and frozen before the sentence layer; never tuned on, never read
@@ -15,7 +15,7 @@
  * - tuning sets: toxicity-eval.jsonl (200, the lexicon was written after reading it),
  *   toxicity-fresh.jsonl (100, seen before the sentence rules), toxicity-tune.jsonl
  *   (103), toxicity-tune2.jsonl (94) and toxicity-tune3.jsonl (66), written for the
- *   sentence layer's exemplars and margin; toxicity-tune4.jsonl (105), toxicity-tune5.jsonl (72), toxicity-tune6.jsonl (67), toxicity-tune7.jsonl (47) and toxicity-tune8.jsonl (40), written for the
+ *   sentence layer's exemplars and margin; toxicity-tune4.jsonl (105), toxicity-tune5.jsonl (72), toxicity-tune6.jsonl (67), toxicity-tune7.jsonl (47), toxicity-tune8.jsonl (40) and toxicity-tune9.jsonl (35), written for the
  *   targeted-sentence rules of moderation.ts (insults, self-harm encouragement, threats
  *   and their false friends). --calibrate prints the
  *   full provider's precision and recall per margin of the sentence layer.

@@ -288,7 +288,7 @@ const INSULT_NOUN =
 /** Demeaning nouns ("you are a parasite", "you ignorant buffoon"). Words that are also common verbs (trash, hack, rat) only count after "you are". */
 const DEMEANING_NOUN =
   `disgrace|embarrassment|joke|failure|loser|bore|sheep|letdown|${INSULT_NOUN}|bottom-?feeder|has-been|crybaby|brat|hag|twit|gremlin|nobody|parasite|leech|waste of (?:space|oxygen|air|skin|a life)|mistake|burden|liar|fraud|coward|slob|scum|scumbag|pig|worm|creep|buffoon|clown|deadbeat|freak|excuse for a (?:human|person|man|woman)|sack of \w+|failure of a (?:human|person)`;
-const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing|leech|weasel|slug|toad|pest|nuisance';
+const DEMEANING_VERBISH = 'trash|garbage|filth|hack|rat|snake|nothing(?!\\s+(?:like|compared|short|less|more|to\\s+(?:worry|fear|lose)|if\\s+not|but\\s+(?:kind|nice|helpful|honest|polite)))|leech|weasel|slug|toad|pest|nuisance';
 /** A word shaped like an adjective ("tiresome", "noisy", "bloated"): allowed once right before an insult noun. */
 const ADJ_SHAPED = String.raw`(?:\w+(?:y|ous|ful|less|ive|ed|ing|ish|ic|al|ant|ent|able|ible|some)|little|old|big)`;
 /** Words allowed between "you are" and the predicate: articles and intensifiers ("you're nothing but a ...", "you are such an utter ..."). */
@@ -319,7 +319,10 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\b(?:nobody|no\s+one|no-one|not\s+a\s+single\s+person)\s+(?:(?:has\s+)?ever\s+|will\s+ever\s+|even\s+|really\s+|here\s+|actually\s+)?(?:wants?|wanted|likes?|liked|loves?|loved|cares?\s+about|cared\s+about|needs?|needed|respects?|takes?|took|can\s+stand|could\s+stand|will\s+(?:ever\s+)?(?:love|want|like|need|care\s+about))\s+you\b(?!\s+to\b)/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:everyone|everybody|we\s+all|all\s+of\s+us)\s+(?:here\s+)?(?:hates?|despises?|laughs?\s+at|is\s+laughing\s+at|are\s+laughing\s+at|pities|is\s+sick\s+of|are\s+sick\s+of)\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\b(?:monkeys?|houseplants?|plants?|rocks?|a\s+brick|bricks|potato(?:es)?|toddlers?|goldfish|my\s+dog|a\s+dog|hamsters?|doorknobs?|a\s+bag\s+of\s+\w+)\b[^.!?\n]{0,30}?\b(?:smarter|brighter|wiser|more\s+(?:useful|intelligent|interesting)|better)\s+than\s+you\b/giu, weight: 0.6, categories: ['harassment'] },
-  { re: /\byou(?:'re|\s+are)\s+about\s+as\s+\w+\s+as\s+an?\b/giu, weight: 0.55, categories: ['harassment'] },
+  { re: /\byou(?:'re|\s+are)\s+(?:about\s+as\s+\w+|as\s+(?:thick|dumb|dim|stupid|dense|useless|ugly|clueless))\s+as\b/giu, weight: 0.55, categories: ['harassment'] },
+  { re: new RegExp(String.raw`\bimagine\s+being\s+(?:this|that|so)\s+(?:${DEMEANING_ADJ})\b`, 'giu'), weight: 0.55, categories: ['harassment'] },
+  { re: /\bcan'?t\s+you\s+(?:do\s+)?anything\s+right\b/giu, weight: 0.55, categories: ['harassment'], negatable: false },
+  { re: new RegExp(String.raw`\blook\s+at\s+you\b[^.!?\n]{0,60}?\b(?:${DEMEANING_ADJ})\b`, 'giu'), weight: 0.6, categories: ['harassment'] },
   { re: /\byou\s+(?:talk|act|think|write|look|behave|sound|dress|smell|eat)\s+like\s+(?:an?\s+)?(?:\w+\s+)?(?:toddler|child|baby|idiot|moron|monkey|pig|clown|animal|caveman|dumpster|garbage|trash|corpse|loser|fool|sewer)\b/giu, weight: 0.6, categories: ['harassment'] },
   { re: /\byou\s+have\s+no\s+(?:talent|friends|future|brains?|life|soul|dignity|shame|personality|spine)\b(?!\s+(?:insurance|savings|plans?|events?|left\s+on)\b)/giu, weight: 0.55, categories: ['harassment'], negatable: false },
   { re: /\bnot\s+worth\s+the\s+(?:air|oxygen|dirt|space|skin)\s+(?:you|they|he|she)\b/giu, weight: 0.7, categories: ['harassment'], negatable: false },
@@ -365,6 +368,8 @@ const TARGETED: { re: RegExp; weight: number; categories: ModerationCategory[]; 
   { re: /\benjoy\s+your\s+last\s+(?:week|day|days|night|weeks)\s+of\s+(?:peace|freedom|life|breathing)\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\b(?:watch|mind|be\s+careful)\b[^.!?\n]{0,30}?,?\s+or\s+else(?=\s*[.!]|\s*$)/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\b(?:i'?ll|i\s+will|we'?ll|we\s+will|i'?m|we'?re)\s+(?:come|coming)\s+for\s+you\b(?!\s+(?:at|in|after|before|around|on)\b)/giu, weight: 0.6, categories: ['harassment/threatening'] },
+  { re: /\bdon'?t\s+make\s+me\s+(?:come\s+(?:over|down|up)\s+there|hurt\s+you|find\s+you)\b/giu, weight: 0.55, categories: ['harassment/threatening'], negatable: false },
+  { re: /\b(?:sleep|breathe|live|walk)\s+(?:well\s+|easy\s+|soundly\s+)?while\s+you\s+still\s+can\b/giu, weight: 0.6, categories: ['harassment/threatening'] },
   { re: /\b(?:better|'d\s+better|had\s+better)\s+hope\s+(?:i|we)\s+never\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },
   { re: /\b(?:i'?d|i\s+would)\s+hate\s+for\s+something\s+to\s+happen\s+to\s+(?:you|your)\b/giu, weight: 0.65, categories: ['harassment/threatening'] },
   { re: /\bit\s+won'?t\s+be\s+(?:just\s+)?a\s+warning\b/giu, weight: 0.6, categories: ['harassment/threatening'], negatable: false },

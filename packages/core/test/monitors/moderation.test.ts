@@ -83,6 +83,8 @@ describe('OfflineModerationProvider', () => {
       'Did you see the oaf in that film?',
       'You absolute legend, thank you!',
       'You better hope the weather holds.',
+      "You're nothing like your brother at chess.",
+      'Enjoy the sunshine while you still can.',
       'You should stop eating late at night if you have reflux.',
     ]) {
       const d = plain.explain(text);
