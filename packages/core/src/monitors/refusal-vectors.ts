@@ -1,7 +1,7 @@
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WINK_CACHE_NAME, WordVectors, loadWinkVectors, winkCacheReady, type WinkCacheOptions } from '../providers/word-vectors.js';
+import { WINK_CACHE_NAME, WordVectors, loadWinkVectors, readVectorFiles, winkCacheReady, type WinkCacheOptions } from '../providers/word-vectors.js';
 import { BENIGN_EXEMPLARS, RARE_WORD_SEEDS, SemanticModeration, TOXIC_EXEMPLARS } from './moderation-semantic.js';
 import { ANSWER_EXEMPLARS, REFUSAL_EXEMPLARS, SemanticRefusalDetector, refusalClassifier } from './refusal-semantic.js';
 
@@ -36,22 +36,7 @@ function readCompact(dir: string): WordVectors | null {
     if (meta.exemplar_words !== exemplarKey()) return null; // exemplars changed: rebuild so that every exemplar word is in
     // A full cache of another package version means a rebuild; no full cache at all keeps the compact one.
     if (existsSync(p.source) && readFileSync(p.source, 'utf8') !== meta.source) return null;
-    if (statSync(p.f32).size !== meta.size * meta.dim * 4) return null;
-    const words = readFileSync(p.vocab, 'utf8').split('\n');
-    if (words.length !== meta.size) return null;
-    const data = new Float32Array(meta.size * meta.dim);
-    const bytes = new Uint8Array(data.buffer);
-    const fd = openSync(p.f32, 'r');
-    try {
-      for (let off = 0; off < bytes.length; ) {
-        const n = readSync(fd, bytes, off, bytes.length - off, off);
-        if (n <= 0) return null;
-        off += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return new WordVectors(words, data, meta.dim);
+    return readVectorFiles(p.f32, p.vocab, meta.size, meta.dim);
   } catch {
     return null;
   }

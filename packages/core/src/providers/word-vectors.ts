@@ -120,13 +120,21 @@ function readCache(dir: string, source: string | null): WordVectors | null {
     return null;
   }
   if (source && existsSync(source) && !matches(meta, source)) return null;
-  if (statSync(p.f32).size !== meta.size * meta.dim * 4) return null;
-  const words = readFileSync(p.vocab, 'utf8').split('\n');
-  if (words.length !== meta.size) return null;
-  // Read straight into the table: no second copy of 136 MB.
-  const data = new Float32Array(meta.size * meta.dim);
+  return readVectorFiles(p.f32, p.vocab, meta.size, meta.dim);
+}
+
+/**
+ * A table of `size` words x `dim` float32s from its two files (one word a line; the
+ * vectors row by row), or null when either does not have that size. The vectors are read
+ * straight into the table: no second copy of a large file.
+ */
+export function readVectorFiles(f32Path: string, vocabPath: string, size: number, dim: number): WordVectors | null {
+  if (statSync(f32Path).size !== size * dim * 4) return null;
+  const words = readFileSync(vocabPath, 'utf8').split('\n');
+  if (words.length !== size) return null;
+  const data = new Float32Array(size * dim);
   const bytes = new Uint8Array(data.buffer);
-  const fd = openSync(p.f32, 'r');
+  const fd = openSync(f32Path, 'r');
   try {
     for (let off = 0; off < bytes.length; ) {
       const n = readSync(fd, bytes, off, Math.min(1 << 24, bytes.length - off), off);
@@ -136,7 +144,7 @@ function readCache(dir: string, source: string | null): WordVectors | null {
   } finally {
     closeSync(fd);
   }
-  return new WordVectors(words, data, meta.dim);
+  return new WordVectors(words, data, dim);
 }
 
 /** Parses the package's JSON once and writes the binary cache (atomically: temp files, then rename). */
