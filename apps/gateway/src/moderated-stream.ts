@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { ModerationProvider, PolicyInForce } from '@driftwatch/core';
 import { REFUSAL, judge, type Verdict } from './serving-cache.js';
-import { SseLines, chunkOf, type ChatChunk } from './sse.js';
+import { SseLines, chunkOf, stopUpstreamWhenClientLeaves, type ChatChunk } from './sse.js';
 import type { UpstreamReply } from './upstream.js';
 
 /** Where a released prefix may end: after a sentence's end (. ! ? … or a line break, closing quotes or brackets included) and the whitespace after it. */
@@ -67,11 +67,9 @@ export async function streamModerated(
   res.setHeader('cache-control', 'no-cache');
   res.flushHeaders();
   const upstream = up.stream as AsyncIterable<Uint8Array> & { destroy?: (e?: Error) => void };
-  res.once('close', () => {
-    if (res.writableFinished) return;
+  stopUpstreamWhenClientLeaves(res, upstream, () => {
     closed = true;
     out.error ??= 'the client closed the connection before the answer was complete';
-    upstream.destroy?.();
   });
   const open = () => !closed && !res.writableEnded;
   const write = (s: string) => void (open() && res.write(s));

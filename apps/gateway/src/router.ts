@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { chatCost, createScrubber, gatewayAddedSeconds, gatewayRequestsTotal, type AppContext } from '@driftwatch/core';
 import { InteractionLog, type GatewayInteraction } from './interaction-log.js';
 import { streamModerated } from './moderated-stream.js';
-import { SseLines, chunkOf } from './sse.js';
+import { SseLines, chunkOf, stopUpstreamWhenClientLeaves } from './sse.js';
 import { REFUSAL, ServingCache, judge } from './serving-cache.js';
 import { lastUserText, UpstreamUnreachableError, type Upstream, type UpstreamReply } from './upstream.js';
 
@@ -98,12 +98,7 @@ async function pipeStream(res: Response, up: UpstreamReply): Promise<{ text: str
   let model: string | null = null;
   let gone: string | null = null;
   const upstream = up.stream as AsyncIterable<Uint8Array> & { destroy?: () => void };
-  // A client that goes away stops the upstream (no tokens generated for nobody).
-  res.once('close', () => {
-    if (res.writableFinished) return;
-    gone = 'the client closed the connection before the answer was complete';
-    upstream.destroy?.();
-  });
+  stopUpstreamWhenClientLeaves(res, upstream, () => (gone = 'the client closed the connection before the answer was complete'));
   const read = (data: string) => {
     const chunk = chunkOf(data);
     if (!chunk) return; // [DONE], or not JSON: passed through, not read

@@ -1,3 +1,5 @@
+import type { Response } from 'express';
+
 /**
  * Server-sent events as OpenAI streams them: `data: {json}` lines, `data: [DONE]` last.
  * Written here rather than taken from a library: the gateway needs only the data lines of
@@ -53,4 +55,16 @@ export function chunkOf(data: string): ChatChunk | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A client that goes away before its answer is complete stops the upstream (no tokens are
+ * generated for nobody): calls gone(), then destroys the upstream stream.
+ */
+export function stopUpstreamWhenClientLeaves(res: Response, upstream: { destroy?: () => void }, gone: () => void): void {
+  res.once('close', () => {
+    if (res.writableFinished) return;
+    gone();
+    upstream.destroy?.();
+  });
 }

@@ -2,11 +2,6 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { approxTokens, type Providers } from '@driftwatch/core';
 
-/**
- * Where the gateway sends calls: an OpenAI-compatible server (OPENAI_BASE_URL with
- * OPENAI_API_KEY, raw HTTP so status, body and headers pass through untouched) or,
- * without a key, the offline providers of this machine.
- */
 /** The headers of a reply, read by name (case-insensitive). */
 export interface ReplyHeaders {
   get(name: string): string | null;
@@ -38,6 +33,11 @@ export interface UpstreamReply {
   text?: string;
 }
 
+/**
+ * Where the gateway sends calls: an OpenAI-compatible server (OPENAI_BASE_URL with
+ * OPENAI_API_KEY, raw HTTP so status, body and headers pass through untouched) or,
+ * without a key, the offline providers of this machine.
+ */
 export interface Upstream {
   readonly name: 'openai' | 'offline';
   chat(body: Record<string, unknown>): Promise<UpstreamReply>;
