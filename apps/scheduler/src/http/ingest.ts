@@ -8,6 +8,7 @@ import {
   decodeOtlpTraces,
   spansToEvents,
   enqueueEmbeddings,
+  EVENT_TYPES,
   expireHeldFeedback,
   ingestBacklog as readBacklog,
   ingestBatch,
@@ -110,7 +111,7 @@ export function ingestRouter(ctx: AppContext): express.Router {
     }
     const label = (id: string | null) => {
       const t = id === null ? undefined : typeOf.get(id);
-      return t && ['interaction', 'embedding', 'evaluation', 'feedback', 'document'].includes(t) ? t : 'unknown';
+      return t && (EVENT_TYPES as readonly string[]).includes(t) ? t : 'unknown';
     };
     for (const s of out.successes) ingestEventsTotal.inc({ type: label(s.id), status: String(s.status) });
     for (const e of out.errors) ingestEventsTotal.inc({ type: label(e.id), status: String(e.status) });
