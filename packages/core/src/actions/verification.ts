@@ -126,10 +126,12 @@ export async function verifyPromotion(ctx: Pick<AppContext, 'db' | 'config' | 'l
   const patterns = cfg.behavior_thresholds.refusal_patterns;
   const previous = await previousVersion(db, promoted);
   const before = new Date(promotedAt.getTime() - cfg.current_days * 86_400_000);
-  const nw = figures(promoted.version, await traffic(db, model, promoted.version, promotedAt, now), patterns);
-  const old = figures(previous, await traffic(db, model, previous, before, promotedAt), patterns);
-  const oldFeedback = (await traffic(db, model, previous, before, promotedAt)).feedback;
-  const newFeedback = (await traffic(db, model, promoted.version, promotedAt, now)).feedback;
+  const newTraffic = await traffic(db, model, promoted.version, promotedAt, now);
+  const oldTraffic = await traffic(db, model, previous, before, promotedAt);
+  const nw = figures(promoted.version, newTraffic, patterns);
+  const old = figures(previous, oldTraffic, patterns);
+  const oldFeedback = oldTraffic.feedback;
+  const newFeedback = newTraffic.feedback;
   const alpha = cfg.alpha;
   const each = alpha / 4;
   const p_values: Record<string, number> = {};
