@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { WINK_CACHE_NAME, WordVectors, loadWinkVectors, readVectorFiles, winkCacheReady, type WinkCacheOptions } from '../providers/word-vectors.js';
+import { WINK_CACHE_NAME, WordVectors, loadWinkVectors, readVectorFiles, winkCacheReady, writeVectorFiles, type WinkCacheOptions } from '../providers/word-vectors.js';
 import { BENIGN_EXEMPLARS, RARE_WORD_SEEDS, SemanticModeration, TOXIC_EXEMPLARS } from './moderation-semantic.js';
 import { ANSWER_EXEMPLARS, REFUSAL_EXEMPLARS, SemanticRefusalDetector, refusalClassifier } from './refusal-semantic.js';
 
@@ -86,14 +86,7 @@ function buildCompact(dir: string, o: WinkCacheOptions): WordVectors {
   const words = keep.map((i) => full.words[i]);
   const p = paths(dir);
   const source = existsSync(p.source) ? readFileSync(p.source, 'utf8') : '';
-  const tmp = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(p.f32 + tmp, new Uint8Array(data.buffer));
-  writeFileSync(p.vocab + tmp, words.join('\n'));
-  writeFileSync(p.meta + tmp, JSON.stringify({ size: words.length, dim, source, exemplar_words: exemplarKey() }));
-  renameSync(p.f32 + tmp, p.f32);
-  renameSync(p.vocab + tmp, p.vocab);
-  renameSync(p.meta + tmp, p.meta); // last: complete only once its meta exists
+  writeVectorFiles(dir, p, words, data, { size: words.length, dim, source, exemplar_words: exemplarKey() });
   return new WordVectors(words, data, dim);
 }
 

@@ -158,16 +158,23 @@ function buildCache(dir: string, source: string): WordVectors {
     for (let k = 0; k < dim; k++) data[i * dim + k] = v[k];
   });
   const meta: CacheMeta = { size: words.length, dim, source_bytes: statSync(source).size, source_version: sourceVersion(source) };
+  writeVectorFiles(dir, cachePaths(dir), words, data, meta);
+  return new WordVectors(words, data, dim);
+}
+
+/**
+ * Writes a table's three files (readVectorFiles reads the first two) atomically: each to a
+ * temp file, then renamed, the meta last, so a table counts as complete only once its meta exists.
+ */
+export function writeVectorFiles(dir: string, p: { f32: string; vocab: string; meta: string }, words: string[], data: Float32Array, meta: object): void {
   mkdirSync(dir, { recursive: true });
-  const p = cachePaths(dir);
-  const tmp = `.${process.pid}.tmp`;
+  const tmp = `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
   writeFileSync(p.f32 + tmp, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   writeFileSync(p.vocab + tmp, words.join('\n'));
   writeFileSync(p.meta + tmp, JSON.stringify(meta));
   renameSync(p.f32 + tmp, p.f32);
   renameSync(p.vocab + tmp, p.vocab);
-  renameSync(p.meta + tmp, p.meta); // last: the cache counts as complete only once its meta exists
-  return new WordVectors(words, data, dim);
+  renameSync(p.meta + tmp, p.meta);
 }
 
 /** Loads the wink vectors from the cache, building the cache first when it is missing or stale. */
