@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { OfflineEmbeddingProvider, answerIsCorrect, isRefusal, toVectorText, type AnswerProvider, type AppContext, type Db, type EmbeddingProvider, type Queryable } from '@driftwatch/core';
 import { CURRENT_PROGRAMMING_SHARE, LATER_SHARE, MUSIC, PROGRAMMING, seeded, type QA } from '../demo/scenario.js';
+import { mapBounded } from '../bounded.js';
 import { gatewayTraffic } from '../demo/gateway-traffic.js';
-import { inPool, measuredUsage, planDays, playUser } from '../demo/simulate.js';
+import { measuredUsage, planDays, playUser } from '../demo/simulate.js';
 
 const DAY = 86_400_000;
 
@@ -50,7 +51,7 @@ export interface EvalRow {
 async function answeredDirectly(o: { from: Date; days: number; programmingShare: number; rand: () => number; answers: AnswerProvider; providerModel: string; version: string | null }): Promise<{ interactions: InteractionRow[]; evals: EvalRow[] }> {
   const plan = planDays(o);
   const ask = async (qa: QA) => ({ response: (await o.answers.answer(o.providerModel, [qa.question])).answers[0], ref: null });
-  const users = await inPool(plan.asked, 1, (a) => playUser(a, ask));
+  const users = await mapBounded(plan.asked, 1, (a) => playUser(a, ask));
   const interactions: InteractionRow[] = [];
   for (const u of users) {
     for (const t of u.bot) {

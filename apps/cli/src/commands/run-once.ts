@@ -2,30 +2,12 @@ import { Job, QueueEvents, type Worker } from 'bullmq';
 import type { Queue } from 'bullmq';
 import { startRun, WORKER_QUEUES, type QueueName } from '@driftwatch/core';
 import { startWorkers, type RunSummary } from '@driftwatch/workers';
+import { mapBounded } from '../bounded.js';
 import type { Runtime } from '../runtime.js';
 
 /** Models run-once has in flight at once unless told otherwise. */
 export const DEFAULT_MODEL_CONCURRENCY = 8;
 
-/** fn over items with at most `limit` calls pending at once; results in the items' order. The first error is thrown after the calls in flight settle. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  let failed: { e: unknown } | undefined;
-  const lane = async () => {
-    while (!failed && next < items.length) {
-      const i = next++;
-      try {
-        out[i] = await fn(items[i]);
-      } catch (e) {
-        failed ??= { e };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  if (failed) throw failed.e;
-  return out;
-}
 
 /**
  * One pipeline run now for each monitored model (or one), through the real queues

@@ -4,8 +4,9 @@ import OpenAI from 'openai';
 import { answerIsCorrect, createApiKey, embedInteractions, revokeApiKey, type AppContext, type EmbeddingProvider, type Serving } from '@driftwatch/core';
 import type { Gateway } from '@driftwatch/gateway';
 import { createHttpApp } from '@driftwatch/scheduler';
+import { mapBounded } from '../bounded.js';
 import { CONCURRENT_USERS, type QA } from './scenario.js';
-import { inPool, messagesOf, planDays, playUser, type Turn } from './simulate.js';
+import { messagesOf, planDays, playUser, type Turn } from './simulate.js';
 
 export interface GatewayDays {
   from: Date;
@@ -100,7 +101,7 @@ export async function gatewayTraffic(ctx: AppContext, model: string, o: GatewayD
       if (++calls % 100 === 0) say(`${model}: ${calls} calls through the gateway`);
       return { response: data.choices[0]?.message.content ?? '', ref: id === null ? null : Number(id) };
     };
-    const users = await inPool(plan.asked, CONCURRENT_USERS, (a) => playUser(a, ask));
+    const users = await mapBounded(plan.asked, CONCURRENT_USERS, (a) => playUser(a, ask));
     const bot = users.flatMap((u) => u.bot);
     await http.gateway.log.drain();
     const ids = bot.filter((t) => t.ref !== null);
@@ -116,7 +117,7 @@ export async function gatewayTraffic(ctx: AppContext, model: string, o: GatewayD
 
     say(`${model}: ratings and support answers through the ingest API`);
     const rated = ids.filter((t) => t.feedback !== null);
-    await inPool(rated, CONCURRENT_USERS, (t) => post(`${http.url}/v1/feedback`, key, { interaction_id: t.ref, score: t.feedback, task_success: t.right }));
+    await mapBounded(rated, CONCURRENT_USERS, (t) => post(`${http.url}/v1/feedback`, key, { interaction_id: t.ref, score: t.feedback, task_success: t.right }));
     const support = users.flatMap((u) => (u.support ? [u.support] : []));
     const supportIds: number[] = [];
     for (const part of chunks(support, 500)) {

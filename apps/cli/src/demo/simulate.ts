@@ -137,16 +137,3 @@ export function measuredUsage(qa: QA, answer: string, providerModel: string): { 
   return { prompt_tokens, completion_tokens, cost_usd: chatCost(providerModel, prompt_tokens, completion_tokens) };
 }
 
-/** Runs fn over items with at most `limit` at a time (a handful of lines: no dependency for it), results in input order. */
-export async function inPool<T, U>(items: T[], limit: number, fn: (item: T, index: number) => Promise<U>): Promise<U[]> {
-  const out = new Array<U>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
