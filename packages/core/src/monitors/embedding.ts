@@ -237,7 +237,7 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
     let component = 0;
     let d = -1;
     for (let k = 0; k < q; k++) {
-      const dk = ksDistance(column(sb, k), column(sc, k));
+      const dk = ksDistance(cols[k].subarray(0, sb.rows), cols[k].subarray(sb.rows));
       if (dk > d) [d, component] = [dk, k];
     }
     return { d, component, p_value: upperShares(ksMaxPermutation(cols, sb.rows, labelings))[0] };
@@ -261,7 +261,7 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
   const drift = significant && bigEnough;
   const score = Math.min(1, Math.max(0, 2 * (clf.auc - 0.5)));
   timings.total = Math.round((performance.now() - started) * 10) / 10;
-  const evidence = `MMD p=${fmtP(pMmd)}, classifier p=${fmtP(pAuc)} (AUC ${clf.auc.toFixed(3)}) / ${fmtP(pTop)} (top-10% share, TPR at 10% FPR ${clf.tpr.toFixed(3)}); min-p combined p=${fmtP(pValue)}`;
+  const evidence = `MMD p=${fmtP(pMmd)}, classifier p=${fmtP(pAuc)} (AUC ${clf.auc.toFixed(3)}) / ${fmtP(pTop)} (top-${TOP_SHARE * 100}% share, TPR at 10% FPR ${clf.tpr.toFixed(3)}); min-p combined p=${fmtP(pValue)}`;
   const reason = drift
     ? `drift: ${evidence} < alpha ${s.alpha} and effect ${effect.toFixed(3)} >= min_effect ${t.min_effect}`
     : significant
