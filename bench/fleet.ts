@@ -211,6 +211,15 @@ console.log(`runs: ${wall.toFixed(1)} s for ${done} completed, ${failed} failed;
 console.log(`threads: ${th.cpu.toFixed(1)} s CPU + ${th.wait.toFixed(1)} s waiting for a core = ${((th.cpu + th.wait) / wall).toFixed(2)} cores wanted; busiest threads (CPU s / run-queue s): ${th.busiest.map((t) => `${t.cpu.toFixed(1)}/${t.wait.toFixed(1)}`).join(', ')}; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 console.log(`first model's stored timings_ms: ${JSON.stringify(Object.fromEntries(timings.map((r) => [r.monitor, r.t])))}`);
 console.log(`first trigger: ${sample ? await sample.getState() : 'gone'}`);
+// Mean stored timings over every run (the first model's include each thread's warm-up).
+const means = (await db.query<{ monitor: string; k: string; ms: number }>(
+  `SELECT monitor, t.key AS k, avg(t.value::float8) AS ms FROM drift_runs, jsonb_each_text(result->'timings_ms') AS t
+    WHERE t.value ~ '^[0-9.]+$' GROUP BY monitor, t.key ORDER BY monitor, ms DESC`,
+)).rows;
+for (const m of ['embedding', 'behavior', 'accuracy']) {
+  const parts = means.filter((r) => r.monitor === m && Number(r.ms) >= 0.5);
+  if (parts.length) console.log(`mean timings_ms, ${m}: ${parts.map((r) => `${r.k} ${Number(r.ms).toFixed(1)}`).join(', ')}`);
+}
 
 if (traced.size) {
   const rows = [...traced].sort((a, b) => b[1].ms - a[1].ms).slice(0, 15);

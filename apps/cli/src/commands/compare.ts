@@ -123,11 +123,20 @@ async function readConfig(path: string | undefined): Promise<DriftConfig> {
 async function run(kind: MonitorKind, baselineFile: string, currentFile: string, config: DriftConfig, withScatter: boolean): Promise<{ result: MonitorResult; scatter?: ReportInput['scatter'] }> {
   const settings = { min_samples: config.min_samples, alpha: config.alpha, seed: config.seed };
   if (kind === 'embedding') {
-    // The files are read off the main thread (fs promises) while it loads the monitor's code.
-    const [b, c, { embeddingMonitor }] = await Promise.all([readEmbeddings(baselineFile), readEmbeddings(currentFile), import('@driftwatch/core/monitors/embedding.js')]);
-    if (b.cols !== c.cols) throw new InputError(currentFile, null, `embeddings have ${c.cols} dimensions but the baseline's (${baselineFile}) have ${b.cols}`);
-    const result = embeddingMonitor(b, c, config.embedding_thresholds, settings);
-    return { result, scatter: withScatter ? await scatterPoints(b, c, config) : undefined };
+    // The domain classifier runs on a second thread while this one computes the rest of the
+    // monitor (same result as in one thread); the thread starts first, so that its start-up
+    // overlaps the reading of the files (off the main thread, fs promises) and the loading
+    // of the monitor's code.
+    const { startClassifierThread } = await import('@driftwatch/core/monitors/embedding-classifier.js');
+    const thread = startClassifierThread();
+    try {
+      const [b, c, { embeddingMonitorParallel }] = await Promise.all([readEmbeddings(baselineFile), readEmbeddings(currentFile), import('@driftwatch/core/monitors/embedding.js')]);
+      if (b.cols !== c.cols) throw new InputError(currentFile, null, `embeddings have ${c.cols} dimensions but the baseline's (${baselineFile}) have ${b.cols}`);
+      const result = await embeddingMonitorParallel(b, c, config.embedding_thresholds, settings, thread.classify);
+      return { result, scatter: withScatter ? await scatterPoints(b, c, config) : undefined };
+    } finally {
+      await thread.close();
+    }
   }
   if (kind === 'behavior') {
     const b = readInteractions(baselineFile);

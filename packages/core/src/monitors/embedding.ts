@@ -1,5 +1,4 @@
 import type { EmbeddingThresholds, MonitorSettings } from '../config/schema.js';
-import { domainClassifierTest } from '../stats/classifier.js';
 import { clusterMeans, kmeansFit, silhouette } from '../stats/clustering.js';
 import { clusterProportions } from '../stats/cluster-proportions.js';
 import { ksDistance, ksMaxPermutation } from '../stats/ks.js';
@@ -10,6 +9,7 @@ import { column, pcaFit, pcaTransform } from '../stats/pca.js';
 import { psi } from '../stats/psi.js';
 import { deriveRng, sampleIndices, shuffleInPlace } from '../stats/rng.js';
 import { fmtP, insufficientData, judged, r } from './common.js';
+import { TOP_SHARE, runEmbeddingClassifier, type EmbeddingClassifierJob, type EmbeddingClassifierOutput } from './embedding-classifier.js';
 import type { Matrix, MethodResult, MonitorResult } from './types.js';
 
 /** Principal components tested by KS and binned by PSI. */
@@ -18,19 +18,6 @@ const TOP_COMPONENTS = 10;
 const MMD_SCALES = [0.5, 1];
 /** Random Fourier feature pairs of the MMD kernel. */
 const MMD_FEATURES = 256;
-/**
- * Ridge of the domain classifier, added to the standardised features' covariance: the
- * larger of 2 and 0.1 + features / rows. Strong shrinkage towards the nearest-centroid
- * rule: with a few hundred rows in 384 dimensions the whitened discriminant is mostly
- * noise and a small new topic is lost (bench/power.ts, n = 500: 6% new topic 12/20 with
- * the former 0.1 + f/N and the top-10% share, 20/20 with ridge 2 and the top-5% share;
- * the 2% mean shift stays 20/20). At n = 100, f/N dominates: 2 + f/N there cost the mean
- * shift 5 of 20 detections.
- */
-const CLASSIFIER_RIDGE = 2;
-/** Share of each fold's top-scored rows among which the classifier's `top_share` counts current rows, and the fewest rows it counts per fold. */
-const TOP_SHARE = 0.05;
-const TOP_MIN_ROWS = 4;
 /** Score at or above which a drift is `significant` rather than `moderate` (AUC >= 0.6). */
 const SIGNIFICANT_SCORE = 0.2;
 
@@ -84,7 +71,7 @@ const SIGNIFICANT_SCORE = 0.2;
  *      embeddings are wider): a mean shift of 2% of the norm hides in the low-variance
  *      directions that a 64-d projection averages away (10/20 there, 20/20 here). The
  *      ridge is large (max(2, 0.1 + f/N) on standardised features, see
- *      CLASSIFIER_RIDGE): close to a nearest-centroid rule, which finds a small new topic
+ *      CLASSIFIER_RIDGE in embedding-classifier.ts): close to a nearest-centroid rule, which finds a small new topic
  *      that the fully whitened discriminant loses in its noise.
  *      Two statistics: the out-of-fold AUC (`value`, shifts of the whole window) and the
  *      share of current rows among each fold's top-scored 5%, at least 4 rows
@@ -128,6 +115,52 @@ const SIGNIFICANT_SCORE = 0.2;
  * @throws RangeError when the windows differ in dimension or hold a non-finite value.
  */
 export function embeddingMonitor(baseline: Matrix, current: Matrix, t: EmbeddingThresholds, s: MonitorSettings): MonitorResult {
+  const steps = embeddingSteps(baseline, current, t, s);
+  const first = steps.next();
+  if (first.done) return first.value;
+  const job = first.value as EmbeddingClassifierJob;
+  const wait = steps.next();
+  if (wait.done) return wait.value;
+  return steps.next(runEmbeddingClassifier(job)).value as MonitorResult;
+}
+
+/**
+ * The same monitor with its domain classifier computed elsewhere (another thread) while
+ * this thread computes the rest: `classify` receives the classifier's input and returns
+ * what runEmbeddingClassifier(job) returns there. The result is the one embeddingMonitor
+ * gives (every random stream is derived from the seed by name, not by order), except
+ * `timings_ms`, where `domain_classifier` is the classifier's own time in its thread.
+ * `driftwatch compare` runs this way on two cores.
+ */
+export async function embeddingMonitorParallel(
+  baseline: Matrix,
+  current: Matrix,
+  t: EmbeddingThresholds,
+  s: MonitorSettings,
+  classify: (job: EmbeddingClassifierJob) => Promise<EmbeddingClassifierOutput>,
+): Promise<MonitorResult> {
+  const steps = embeddingSteps(baseline, current, t, s);
+  const first = steps.next();
+  if (first.done) return first.value;
+  const pending = classify(first.value as EmbeddingClassifierJob);
+  // A rejection is taken below, after this thread's part; until then it must not count as unhandled.
+  pending.catch(() => {});
+  const wait = steps.next();
+  if (wait.done) return wait.value;
+  return steps.next(await pending).value as MonitorResult;
+}
+
+/**
+ * The monitor in steps: yields the classifier's job as soon as its input is ready, then
+ * computes everything else, then yields once more to receive the classifier's output
+ * and returns the result. Returns early (insufficient data) without yielding.
+ */
+function* embeddingSteps(
+  baseline: Matrix,
+  current: Matrix,
+  t: EmbeddingThresholds,
+  s: MonitorSettings,
+): Generator<EmbeddingClassifierJob | undefined, MonitorResult, EmbeddingClassifierOutput | undefined> {
   if (baseline.cols !== current.cols && baseline.rows > 0 && current.rows > 0)
     throw new RangeError(`baseline embeddings have ${baseline.cols} dimensions, current ${current.cols}`);
   assertFinite(baseline, 'baseline');
@@ -166,6 +199,17 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
     const pr = sparseProjection(xb.cols, t.projection_dim, deriveRng(s.seed, 'projection'));
     return { xb, xc, zb: project(xb, pr), zc: project(xc, pr) };
   });
+  // The full dimension up to classifier_dim (a small mean shift hides in the
+  // low-variance directions that a 64-d projection averages away).
+  const { fb, fc } = timed('classifier_projection', () => {
+    if (xb.cols <= t.classifier_dim) return { fb: xb, fc: xc };
+    const pr = sparseProjection(xb.cols, t.classifier_dim, deriveRng(s.seed, 'classifier-projection'));
+    return { fb: project(xb, pr), fc: project(xc, pr) };
+  });
+  // One set of relabellings of the pooled rows, shared by every test (min-p combination).
+  const labelings = timed('permutations', () => drawLabelings(zb.rows, zc.rows, t.permutations, deriveRng(s.seed, 'permutations')));
+  // The classifier may run elsewhere meanwhile (embeddingMonitorParallel).
+  yield { fb, fc, labelings, seed: s.seed };
   const p = zb.cols;
   const q = Math.min(TOP_COMPONENTS, p);
 
@@ -215,17 +259,7 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
     };
   });
 
-  // One set of relabellings of the pooled rows, shared by every test (min-p combination).
-  const labelings = timed('permutations', () => drawLabelings(zb.rows, zc.rows, t.permutations, deriveRng(s.seed, 'permutations')));
-  // The full dimension up to classifier_dim (a small mean shift hides in the
-  // low-variance directions that a 64-d projection averages away).
-  const { fb, fc } = timed('classifier_projection', () => {
-    if (xb.cols <= t.classifier_dim) return { fb: xb, fc: xc };
-    const pr = sparseProjection(xb.cols, t.classifier_dim, deriveRng(s.seed, 'classifier-projection'));
-    return { fb: project(xb, pr), fc: project(xc, pr) };
-  });
   const mmd = timed('mmd', () => mmdPermutationTest(fb, fc, { permutations: t.permutations, rng: deriveRng(s.seed, 'mmd'), scales: MMD_SCALES, features: MMD_FEATURES, labelings }));
-  const clf = timed('domain_classifier', () => domainClassifierTest(fb, fc, { permutations: t.permutations, rng: deriveRng(s.seed, 'classifier'), labelings, ridge: Math.max(CLASSIFIER_RIDGE, 0.1 + fb.cols / (fb.rows + fc.rows)), top: TOP_SHARE, topMinRows: TOP_MIN_ROWS }));
   // Reported beside the decision: KS on the leading pooled components (same relabellings).
   const ks = timed('ks', () => {
     const cols = Array.from({ length: q }, (_, k) => {
@@ -242,6 +276,11 @@ export function embeddingMonitor(baseline: Matrix, current: Matrix, t: Embedding
     }
     return { d, component, p_value: upperShares(ksMaxPermutation(cols, sb.rows, labelings))[0] };
   });
+
+  const classified = yield undefined;
+  if (!classified) throw new Error('the embedding monitor needs the domain classifier\'s output');
+  const clf = classified.result;
+  timings.domain_classifier = Math.round(classified.ms * 10) / 10;
 
   // Min-p over the three statistics on the same relabellings: exact level alpha, no Bonferroni factor.
   const combined = minPCombination([mmd.permutation, clf.permutation.auc, clf.permutation.top]);
