@@ -1,4 +1,5 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
+import { Random } from 'ml-random';
 import type { Matrix, Rng } from '../monitors/types.js';
 import { sampleIndices } from './rng.js';
 
@@ -23,9 +24,77 @@ function toRows(m: Matrix): number[][] {
  */
 export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 50): Clustering {
   k = Math.max(1, Math.min(k, m.rows - 1));
-  const res = mlKmeans(toRows(m), k, { seed, maxIterations, initialization: 'kmeans++' });
+  const rows = toRows(m);
+  const res = mlKmeans(rows, k, { seed, maxIterations, initialization: kmeansPlusPlus(m, rows, k, seed) });
   const labels = Int32Array.from(res.clusters);
   return { k, labels, ...clusterMeans(m, labels, k) };
+}
+
+/**
+ * The starting centres that ml-kmeans's own `initialization: 'kmeans++'` picks for this
+ * seed (ml-kmeans 7 kmeanspp: greedy k-means++ with 2 + floor(ln k) candidates per centre,
+ * drawn with ml-random's Random(seed), the library's own generator), computed with the same
+ * arithmetic in the same order, so the clustering is unchanged. Done here because
+ * ml-kmeans computes them through ml-matrix with a fresh array per row read (Matrix.getRow
+ * in every distance): that was 70 % of a fit on 300 rows, more than the Lloyd iterations.
+ */
+function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): number[][] {
+  const { rows: n, cols, data } = m;
+  const random = new Random(seed);
+  const trials = 2 + Math.floor(Math.log(k));
+  // Squared distance of row i to row c (ml-distance-euclidean's squaredEuclidean, same order).
+  const sq = (i: number, c: number) => {
+    let d = 0;
+    const oi = i * cols;
+    const oc = c * cols;
+    for (let j = 0; j < cols; j++) d += (data[oi + j] - data[oc + j]) * (data[oi + j] - data[oc + j]);
+    return d;
+  };
+  // Sum starting from the first entry (ml-spectra-processing xSum), and ml-matrix's sum from 0 (the same value).
+  const total = (a: Float64Array) => {
+    let s = a[0];
+    for (let i = 1; i < a.length; i++) s += a[i];
+    return s;
+  };
+  const first = random.randInt(n);
+  const centres = [first];
+  let closest = new Float64Array(n);
+  for (let i = 0; i < n; i++) closest[i] = sq(i, first);
+  const cumulative = new Float64Array(n);
+  const candidate = new Float64Array(n);
+  for (let c = 1; c < k; c++) {
+    // random.choice(n, { replace: true, size: trials, probabilities: closest / sum }).
+    const scale = 1 / total(closest);
+    let acc = closest[0] * scale;
+    cumulative[0] = acc;
+    for (let i = 1; i < n; i++) cumulative[i] = acc = acc + closest[i] * scale;
+    const picks: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      const u = random.random();
+      let idx = 0;
+      while (idx < n - 1 && u > cumulative[idx]) idx++;
+      picks.push(idx);
+    }
+    let best = -1;
+    let bestPot = Infinity;
+    let bestDistances = closest;
+    for (const pick of picks) {
+      let pot = 0;
+      for (let i = 0; i < n; i++) {
+        const d = Math.min(closest[i], sq(pick, i));
+        candidate[i] = d;
+        pot += d;
+      }
+      if (pot < bestPot) {
+        best = pick;
+        bestPot = pot;
+        bestDistances = Float64Array.from(candidate);
+      }
+    }
+    centres.push(best >= 0 ? best : picks[0]);
+    closest = bestDistances;
+  }
+  return centres.map((i) => rows[i].slice());
 }
 
 /** Mean and size of the rows of `m` in each cluster (e.g. to get full-dimension centroids of a clustering found on reduced data). */
