@@ -1,6 +1,6 @@
 import type { AccuracyWindow, InteractionRecord, Matrix } from '../../monitors/types.js';
 import type { Queryable } from '../types.js';
-import { vectorsToMatrix } from '../vector.js';
+import { sendHexToMatrix } from '../vector.js';
 
 /** A half-open time range [start, end). */
 export interface TimeWindow {
@@ -134,10 +134,10 @@ export async function sampleIds(
  */
 export async function sampleEmbeddings(db: Queryable, model: string, w: TimeWindow, limit: number, seed = 0, stats?: SampleStats): Promise<Matrix> {
   const ids = await sampleIds(db, 'embeddings_log', model, w, limit, seed, stats);
-  if (ids.length === 0) return vectorsToMatrix([]);
-  const { rows } = await db.query<{ id: number; e: string }>(`SELECT id, embedding::text AS e FROM embeddings_log WHERE id = ANY($1::bigint[])`, [ids]);
+  if (ids.length === 0) return sendHexToMatrix([]);
+  const { rows } = await db.query<{ id: number; e: string }>(`SELECT id, encode(vector_send(embedding), 'hex') AS e FROM embeddings_log WHERE id = ANY($1::bigint[])`, [ids]);
   const byId = new Map(rows.map((r) => [r.id, r.e]));
-  return vectorsToMatrix(ids.map((id) => byId.get(id)!));
+  return sendHexToMatrix(ids.map((id) => byId.get(id)!));
 }
 
 /** A uniform sample of at most `limit` interactions of a model in a window, in sample order. */
