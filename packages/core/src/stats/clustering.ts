@@ -139,6 +139,19 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
     const mx = Math.max(a, b);
     return mx > 0 ? (b - a) / mx : 0;
   };
+  if (sample.length === rows && rows <= 2048) {
+    // Every row is in the sample: each distance once (d(i, j) = d(j, i) exactly: the same
+    // squares summed in the same order), then each row's sums over j in ascending order
+    // as below. The same value at half the distance computations.
+    const dist = pairwiseDistances(m);
+    for (let i = 0; i < rows; i++) {
+      sums.fill(0);
+      const oi = i * rows;
+      for (let j = 0; j < rows; j++) if (j !== i) sums[labels[j]] += dist[oi + j];
+      total += coefficient(i, 0);
+    }
+    return total / rows;
+  }
   let t = 0;
   for (; t + 4 <= sample.length; t += 4) {
     sums.fill(0);
@@ -195,4 +208,50 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
     total += coefficient(i, 0);
   }
   return total / sample.length;
+}
+
+/** Euclidean distances between all rows (rows x rows, symmetric), each pair computed once, as silhouette sums them (sum over columns of (x_i - x_j)^2). */
+function pairwiseDistances(m: Matrix): Float64Array {
+  const { rows, cols, data } = m;
+  const dist = new Float64Array(rows * rows);
+  for (let i = 0; i < rows; i++) {
+    const oi = i * cols;
+    // Four rows j at a time: four independent sums, each in the order of one pair alone.
+    let j = i + 1;
+    for (; j + 4 <= rows; j += 4) {
+      const o0 = j * cols;
+      const o1 = o0 + cols;
+      const o2 = o1 + cols;
+      const o3 = o2 + cols;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let c = 0; c < cols; c++) {
+        const x = data[oi + c];
+        const d0 = x - data[o0 + c];
+        const d1 = x - data[o1 + c];
+        const d2 = x - data[o2 + c];
+        const d3 = x - data[o3 + c];
+        s0 += d0 * d0;
+        s1 += d1 * d1;
+        s2 += d2 * d2;
+        s3 += d3 * d3;
+      }
+      dist[i * rows + j] = dist[j * rows + i] = Math.sqrt(s0);
+      dist[i * rows + j + 1] = dist[(j + 1) * rows + i] = Math.sqrt(s1);
+      dist[i * rows + j + 2] = dist[(j + 2) * rows + i] = Math.sqrt(s2);
+      dist[i * rows + j + 3] = dist[(j + 3) * rows + i] = Math.sqrt(s3);
+    }
+    for (; j < rows; j++) {
+      const oj = j * cols;
+      let s = 0;
+      for (let c = 0; c < cols; c++) {
+        const d = data[oi + c] - data[oj + c];
+        s += d * d;
+      }
+      dist[i * rows + j] = dist[j * rows + i] = Math.sqrt(s);
+    }
+  }
+  return dist;
 }
