@@ -43,7 +43,16 @@ export function stack(a: Matrix, b: Matrix): Matrix {
 export function colMeans(m: Matrix): Float64Array {
   const mu = new Float64Array(m.cols);
   const { rows, cols, data } = m;
-  for (let i = 0; i < rows; i++) {
+  // Four rows per pass over mu: each column summed over the rows in order (the same value), a quarter of the loads and stores of mu.
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const o0 = i * cols;
+    const o1 = o0 + cols;
+    const o2 = o1 + cols;
+    const o3 = o2 + cols;
+    for (let j = 0; j < cols; j++) mu[j] = mu[j] + data[o0 + j] + data[o1 + j] + data[o2 + j] + data[o3 + j];
+  }
+  for (; i < rows; i++) {
     const o = i * cols;
     for (let j = 0; j < cols; j++) mu[j] += data[o + j];
   }
@@ -51,17 +60,38 @@ export function colMeans(m: Matrix): Float64Array {
   return mu;
 }
 
-/** Total variance: trace of the (n-1)-normalised covariance = mean squared distance to the centroid x n/(n-1). */
+/**
+ * Total variance: trace of the (n-1)-normalised covariance = mean squared distance to the centroid x n/(n-1).
+ * Summed per column over the rows, then over the columns: independent sums instead of one
+ * chain of rows x cols additions (faster, and each partial sum is shorter).
+ */
 export function totalVariance(m: Matrix, mean = colMeans(m)): number {
   const { rows, cols, data } = m;
-  let s = 0;
-  for (let i = 0; i < rows; i++) {
+  const sq = new Float64Array(cols);
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    const o0 = i * cols;
+    const o1 = o0 + cols;
+    const o2 = o1 + cols;
+    const o3 = o2 + cols;
+    for (let j = 0; j < cols; j++) {
+      const mj = mean[j];
+      const d0 = data[o0 + j] - mj;
+      const d1 = data[o1 + j] - mj;
+      const d2 = data[o2 + j] - mj;
+      const d3 = data[o3 + j] - mj;
+      sq[j] = sq[j] + d0 * d0 + d1 * d1 + d2 * d2 + d3 * d3;
+    }
+  }
+  for (; i < rows; i++) {
     const o = i * cols;
     for (let j = 0; j < cols; j++) {
       const d = data[o + j] - mean[j];
-      s += d * d;
+      sq[j] += d * d;
     }
   }
+  let s = 0;
+  for (let j = 0; j < cols; j++) s += sq[j];
   return rows > 1 ? s / (rows - 1) : 0;
 }
 
@@ -174,13 +204,29 @@ export function project(m: Matrix, pr: SparseProjection): Matrix {
 export function covariance(m: Matrix, mean = colMeans(m)): Float64Array {
   const { rows, cols, data } = m;
   const c = new Float64Array(cols * cols);
-  const x = new Float64Array(cols);
-  for (let i = 0; i < rows; i++) {
+  // Four centred rows per pass over the upper triangle: each entry gets the same products
+  // added in the same row order as one row at a time, a quarter of the loads and stores of c.
+  const x = new Float64Array(4 * cols);
+  let i = 0;
+  for (; i + 4 <= rows; i += 4) {
+    for (let r = 0; r < 4; r++) {
+      const o = (i + r) * cols;
+      for (let j = 0; j < cols; j++) x[r * cols + j] = data[o + j] - mean[j];
+    }
+    for (let a = 0; a < cols; a++) {
+      const x0 = x[a];
+      const x1 = x[cols + a];
+      const x2 = x[2 * cols + a];
+      const x3 = x[3 * cols + a];
+      const ra = a * cols;
+      for (let b = a; b < cols; b++) c[ra + b] = c[ra + b] + x0 * x[b] + x1 * x[cols + b] + x2 * x[2 * cols + b] + x3 * x[3 * cols + b];
+    }
+  }
+  for (; i < rows; i++) {
     const o = i * cols;
     for (let j = 0; j < cols; j++) x[j] = data[o + j] - mean[j];
     for (let a = 0; a < cols; a++) {
       const xa = x[a];
-      if (xa === 0) continue;
       const ra = a * cols;
       for (let b = a; b < cols; b++) c[ra + b] += xa * x[b];
     }
