@@ -1,7 +1,11 @@
 import type { Matrix, Rng } from '../monitors/types.js';
-import { cholesky, forwardSolveRowsInPlace } from './matrix.js';
+import { addYRows, columnSums, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns, subtractRows } from './classifier-kernels.js';
+import { cholesky } from './matrix.js';
 import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
+
+/** Draws (observed labelling and relabellings) whose cross-validations share each pass over the whitened rows. */
+const DRAW_BLOCK = 16;
 
 export interface DomainClassifierOptions {
   /** Label permutations B for the p-value; the smallest attainable p-value is 1/(B+1). */
@@ -89,17 +93,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   X.set(y.data, n * f);
   // Column means and standard deviations, summed row by row (each column's sums in the
   // same order as a column-by-column walk, without its cache misses).
-  const mu = new Float64Array(f);
-  const sd = new Float64Array(f);
-  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) mu[c] += X[i * f + c];
-  for (let c = 0; c < f; c++) mu[c] /= N;
-  for (let i = 0; i < N; i++)
-    for (let c = 0; c < f; c++) {
-      const d = X[i * f + c] - mu[c];
-      sd[c] += d ** 2;
-    }
-  for (let c = 0; c < f; c++) sd[c] = Math.sqrt(sd[c] / Math.max(1, N - 1)) || 1;
-  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) X[i * f + c] = (X[i * f + c] - mu[c]) / sd[c];
+  standardiseColumns(X, N, f);
 
   // Folds: a random partition of the pooled rows (label-free).
   const order = shuffleInPlace(Int32Array.from({ length: N }, (_, i) => i), opts.rng);
@@ -114,33 +108,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   // w = (S + ridge I)^-1 (mean_Y - mean_X) over its training rows, scores a row
   // x . w = u . (difference of the whitened training means). A permutation then costs
   // O((n+m) f); the fit costs O((n+m) f^2) once.
-  const cov = new Float64Array(f * f);
-  // Four rows per pass over cov: the same sums in the same order (row by row) with a quarter
-  // of the loads and stores of cov.
-  let i4 = 0;
-  for (; i4 + 4 <= N; i4 += 4) {
-    const o0 = i4 * f;
-    const o1 = o0 + f;
-    const o2 = o1 + f;
-    const o3 = o2 + f;
-    for (let a = 0; a < f; a++) {
-      const x0 = X[o0 + a];
-      const x1 = X[o1 + a];
-      const x2 = X[o2 + a];
-      const x3 = X[o3 + a];
-      const ra = a * f;
-      for (let c = a; c < f; c++) cov[ra + c] = cov[ra + c] + x0 * X[o0 + c] + x1 * X[o1 + c] + x2 * X[o2 + c] + x3 * X[o3 + c];
-    }
-  }
-  for (; i4 < N; i4++) {
-    const o = i4 * f;
-    for (let a = 0; a < f; a++) {
-      const xa = X[o + a];
-      if (xa === 0) continue;
-      const ra = a * f;
-      for (let c = a; c < f; c++) cov[ra + c] += xa * X[o + c];
-    }
-  }
+  const cov = crossProductUpper(X, N, f);
   const ridge = opts.ridge ?? 0.1 + f / N;
   for (let a = 0; a < f; a++)
     for (let c = a; c < f; c++) {
@@ -149,155 +117,136 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       cov[c * f + a] = v;
     }
   const L = cholesky(cov, f);
-  const U = Float64Array.from(X);
-  forwardSolveRowsInPlace(L, f, U, N);
-  const total = new Float64Array(f);
-  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += U[i * f + c];
+  // X is not needed any more: whitened in place.
+  const U = X;
+  forwardSolveRows(L, f, U, N);
+  // Whitened training sums of each fold: all rows' sum less the fold's test rows (in their order).
+  const total = columnSums(U, N, f);
   const trainSum: Float64Array[] = [];
   const nTrain: number[] = [];
   for (let k = 0; k < K; k++) {
     const sum = Float64Array.from(total);
-    for (const i of testRows[k]) for (let c = 0; c < f; c++) sum[c] -= U[i * f + c];
+    subtractRows(U, f, testRows[k], sum);
     trainSum.push(sum);
     nTrain.push(N - testRows[k].length);
   }
-  const foldSumY = new Float64Array(K * f);
-  const foldNY = new Int32Array(K);
-  const delta = new Float64Array(f);
   const fpr = opts.fpr ?? 0.1;
   const topFraction = opts.top ?? fpr;
   if (!(fpr > 0 && fpr < 1) || !(topFraction > 0 && topFraction < 1)) throw new RangeError(`fpr (${fpr}) and top (${topFraction}) must lie strictly between 0 and 1`);
-  const largestFold = Math.max(...testRows.map((r) => r.length));
-  const posBuf = new Float64Array(largestFold);
-  const negBuf = new Float64Array(largestFold);
-  // Each fold's rows in ascending order, and a buffer for those labelled Y.
-  const foldRows = testRows.map((r) => Int32Array.from(r).sort());
-  const yRows = new Int32Array(largestFold);
-  /** Out-of-fold AUC, and the share of Y test rows scoring above the X test rows' (1 - fpr) quantile. */
-  const cvStats = (isY: Uint8Array): { auc: number; tpr: number; top: number } => {
-    foldSumY.fill(0);
-    foldNY.fill(0);
-    const totalY = new Float64Array(f);
-    let nY = 0;
-    // Each fold's Y rows in ascending order (as a walk over all rows adds them), four per pass
-    // over the fold's sums: the same additions in the same order, a quarter of the loads and stores.
-    for (let k = 0; k < K; k++) {
-      const rows = foldRows[k];
-      let m = 0;
-      for (let t = 0; t < rows.length; t++) if (isY[rows[t]]) yRows[m++] = rows[t];
-      foldNY[k] = m;
-      nY += m;
-      const ks = k * f;
-      let t = 0;
-      for (; t + 4 <= m; t += 4) {
-        const o0 = yRows[t] * f;
-        const o1 = yRows[t + 1] * f;
-        const o2 = yRows[t + 2] * f;
-        const o3 = yRows[t + 3] * f;
-        for (let c = 0; c < f; c++) foldSumY[ks + c] = foldSumY[ks + c] + U[o0 + c] + U[o1 + c] + U[o2 + c] + U[o3 + c];
-      }
-      for (; t < m; t++) {
-        const o = yRows[t] * f;
-        for (let c = 0; c < f; c++) foldSumY[ks + c] += U[o + c];
-      }
-    }
-    for (let k = 0; k < K; k++) for (let c = 0; c < f; c++) totalY[c] += foldSumY[k * f + c];
-    let uSum = 0;
-    let pairs = 0;
-    let tprHits = 0;
-    let tprRows = 0;
-    let topY = 0;
-    let topAll = 0;
-    for (let k = 0; k < K; k++) {
-      const ny = nY - foldNY[k];
-      const nx = nTrain[k] - ny;
-      if (ny === 0 || nx === 0) continue;
-      for (let c = 0; c < f; c++) {
-        const sy = totalY[c] - foldSumY[k * f + c];
-        delta[c] = sy / ny - (trainSum[k][c] - sy) / nx;
-      }
-      const rows = testRows[k];
-      let np = 0;
-      let nn = 0;
-      // Four rows at a time: four independent sums (each in the order of one row alone) keep
-      // the floating-point unit busy where one sum waits on its previous addition.
-      let t = 0;
-      for (; t + 4 <= rows.length; t += 4) {
-        const o0 = rows[t] * f;
-        const o1 = rows[t + 1] * f;
-        const o2 = rows[t + 2] * f;
-        const o3 = rows[t + 3] * f;
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let c = 0; c < f; c++) {
-          const dc = delta[c];
-          s0 += U[o0 + c] * dc;
-          s1 += U[o1 + c] * dc;
-          s2 += U[o2 + c] * dc;
-          s3 += U[o3 + c] * dc;
-        }
-        if (isY[rows[t]]) posBuf[np++] = s0;
-        else negBuf[nn++] = s0;
-        if (isY[rows[t + 1]]) posBuf[np++] = s1;
-        else negBuf[nn++] = s1;
-        if (isY[rows[t + 2]]) posBuf[np++] = s2;
-        else negBuf[nn++] = s2;
-        if (isY[rows[t + 3]]) posBuf[np++] = s3;
-        else negBuf[nn++] = s3;
-      }
-      for (; t < rows.length; t++) {
-        const i = rows[t];
-        const o = i * f;
-        let s = 0;
-        for (let c = 0; c < f; c++) s += U[o + c] * delta[c];
-        if (isY[i]) posBuf[np++] = s;
-        else negBuf[nn++] = s;
-      }
-      const negSorted = negBuf.subarray(0, nn).sort();
-      const posSorted = posBuf.subarray(0, np).sort();
-      // Top share: Y rows among the fold's top-scored `top` share of test rows (merge from the top).
-      let topK = Math.min(rows.length, Math.max(1, opts.topMinRows ?? 1, Math.round(topFraction * rows.length)));
-      let ip = posSorted.length - 1;
-      let ineg = negSorted.length - 1;
-      topAll += topK;
-      while (topK-- > 0) {
-        if (ineg < 0 || (ip >= 0 && posSorted[ip] >= negSorted[ineg])) {
-          ip--;
-          topY++;
-        } else ineg--;
-      }
-      if (np === 0 || nn === 0) continue;
-      // Y rows scoring above X's (1 - fpr) quantile in this fold.
-      const cut = negSorted[Math.min(negSorted.length - 1, Math.max(0, Math.ceil((1 - fpr) * negSorted.length) - 1))];
-      let above = 0;
-      for (let t = posSorted.length - 1; t >= 0 && posSorted[t] > cut; t--) above++;
-      tprHits += above;
-      tprRows += posSorted.length;
-      uSum += countU(posSorted, negSorted);
-      pairs += np * nn;
-    }
-    return { auc: pairs ? uSum / pairs : 0.5, tpr: tprRows ? tprHits / tprRows : 0, top: topAll ? topY / topAll : 0 };
-  };
-
-  const labels = new Uint8Array(N);
-  for (let i = n; i < N; i++) labels[i] = 1;
-  const observed = cvStats(labels);
   const B = opts.labelings ? opts.labelings.length : opts.permutations;
   const tops = new Float64Array(B + 1);
   const aucs = new Float64Array(B + 1);
-  tops[0] = observed.top;
-  aucs[0] = observed.auc;
-  for (let b = 1; b <= B; b++) {
-    if (opts.labelings) {
-      if (opts.labelings[b - 1].length !== N) throw new RangeError(`labeling ${b - 1} has ${opts.labelings[b - 1].length} entries, expected ${N}`);
-      labels.set(opts.labelings[b - 1]);
-    } else shuffleInPlace(labels, opts.rng);
-    const st = cvStats(labels);
-    tops[b] = st.top;
-    aucs[b] = st.auc;
+  const tprs = new Float64Array(B + 1);
+  // Each fold's rows in ascending order.
+  const foldRows = testRows.map((r) => Int32Array.from(r).sort());
+  const largestFold = Math.max(...testRows.map((r) => r.length));
+  // Draw 0 is the observed labelling (x first, then y), draws 1..B the relabellings.
+  const labels = new Uint8Array(N);
+  for (let i = n; i < N; i++) labels[i] = 1;
+  const draws: Uint8Array[] = [];
+  // The draws are processed in blocks, and every pass over the whitened rows serves the whole
+  // block: a block's cross-validations read each row of U once from memory instead of once per
+  // draw. Each draw's sums are the same additions in the same order as one draw alone (Y rows
+  // of a fold in ascending order, each score summed over the features in order), so the
+  // statistics are bit-identical to a draw-by-draw walk.
+  const P = Math.max(1, Math.min(B + 1, DRAW_BLOCK));
+  const sumY = new Float64Array(P * K * f);
+  const nYFold = new Int32Array(P * K);
+  const delta = new Float64Array(P * f);
+  const fitted = new Uint8Array(P);
+  // The draws of the block with a discriminant in the current fold (both classes among its training rows).
+  const fit = new Int32Array(P);
+  const scores = new Float64Array(P * largestFold);
+  const posBuf = new Float64Array(largestFold);
+  const negBuf = new Float64Array(largestFold);
+  const yRows = new Int32Array(largestFold);
+  // Per draw of the block: U sum, pairs, TPR hits, TPR rows, Y rows on top, rows on top.
+  const acc = new Float64Array(P * 6);
+  // Rows each fold's top share counts among.
+  const topRows = foldRows.map((r) => Math.min(r.length, Math.max(1, opts.topMinRows ?? 1, Math.round(topFraction * r.length))));
+  // Rows per chunk: a chunk of U (about 256 KiB) stays in cache while every draw of the block uses it.
+  const chunk = Math.max(4, (Math.floor(32768 / Math.max(1, f)) >> 2) << 2);
+  for (let b0 = 0; b0 <= B; b0 += P) {
+    const nb = Math.min(P, B + 1 - b0);
+    draws.length = 0;
+    for (let b = b0; b < b0 + nb; b++) {
+      if (b === 0) draws.push(Uint8Array.from(labels));
+      else if (opts.labelings) {
+        const lab = opts.labelings[b - 1];
+        if (lab.length !== N) throw new RangeError(`labeling ${b - 1} has ${lab.length} entries, expected ${N}`);
+        draws.push(lab);
+      } else {
+        shuffleInPlace(labels, opts.rng);
+        draws.push(Uint8Array.from(labels));
+      }
+    }
+    // Class sums of each fold's Y rows, row chunk by row chunk, every draw adding its Y rows of
+    // the chunk in ascending order, four per pass over its sums.
+    sumY.fill(0, 0, nb * K * f);
+    nYFold.fill(0, 0, nb * K);
+    for (let k = 0; k < K; k++) {
+      const rows = foldRows[k];
+      for (let r0 = 0; r0 < rows.length; r0 += chunk) {
+        const r1 = Math.min(rows.length, r0 + chunk);
+        for (let p = 0; p < nb; p++) {
+          nYFold[p * K + k] += addYRows(U, f, rows, r0, r1, draws[p], yRows, sumY, (p * K + k) * f);
+        }
+      }
+    }
+    // Y totals over the folds (fold by fold, as one draw alone), kept in the draw's fold-0 slot's
+    // place would overwrite it: a separate buffer per draw.
+    const totalY = new Float64Array(nb * f);
+    const nY = new Int32Array(nb);
+    for (let p = 0; p < nb; p++) {
+      for (let k = 0; k < K; k++) {
+        const ks = (p * K + k) * f;
+        for (let c = 0; c < f; c++) totalY[p * f + c] += sumY[ks + c];
+        nY[p] += nYFold[p * K + k];
+      }
+    }
+    acc.fill(0);
+    for (let k = 0; k < K; k++) {
+      const rows = foldRows[k];
+      const len = rows.length;
+      const tsum = trainSum[k];
+      let nFit = 0;
+      for (let p = 0; p < nb; p++) {
+        const ny = nY[p] - nYFold[p * K + k];
+        const nx = nTrain[k] - ny;
+        fitted[p] = ny === 0 || nx === 0 ? 0 : 1;
+        if (!fitted[p]) continue;
+        fit[nFit++] = p;
+        const ks = (p * K + k) * f;
+        for (let c = 0; c < f; c++) {
+          const sy = totalY[p * f + c] - sumY[ks + c];
+          delta[p * f + c] = sy / ny - (tsum[c] - sy) / nx;
+        }
+      }
+      // Out-of-fold scores, chunk by chunk, four rows and two draws at a time: eight
+      // independent sums, each in the order of one row alone.
+      for (let r0 = 0; r0 < len; r0 += chunk) {
+        const r1 = Math.min(len, r0 + chunk);
+        let q = 0;
+        for (; q + 2 <= nFit; q += 2) {
+          const pa = fit[q];
+          const pb = fit[q + 1];
+          scoreRows2(U, f, rows, r0, r1, delta, pa * f, pb * f, scores, pa * largestFold, pb * largestFold);
+        }
+        if (q < nFit) scoreRows(U, f, rows, r0, r1, delta, fit[q] * f, scores, fit[q] * largestFold);
+      }
+      for (let p = 0; p < nb; p++) {
+        if (!fitted[p]) continue;
+        foldStats(scores, p * largestFold, rows, draws[p], posBuf, negBuf, topRows[k], fpr, acc, p * 6);
+      }
+    }
+    for (let p = 0; p < nb; p++) {
+      const [uSum, pairs, tprHits, tprRows, topY, topAll] = acc.subarray(p * 6, p * 6 + 6);
+      aucs[b0 + p] = pairs ? uSum / pairs : 0.5;
+      tprs[b0 + p] = tprRows ? tprHits / tprRows : 0;
+      tops[b0 + p] = topAll ? topY / topAll : 0;
+    }
   }
+  const observed = { auc: aucs[0], tpr: tprs[0], top: tops[0] };
   // Permutation p-value of every draw (the observed one is draw 0): share of draws at least as large.
   const pTop = upperShares(tops);
   const pAuc = upperShares(aucs);
@@ -327,4 +276,42 @@ function countU(pos: Float64Array, neg: Float64Array): number {
     u += lo + 0.5 * (hi - lo);
   }
   return u;
+}
+
+/**
+ * One fold's statistics for one draw from its test rows' scores (scores[at + t] for rows[t]),
+ * added to acc[a..a+6): U statistic, pairs, Y rows above X's (1 - fpr) quantile, Y rows, Y rows
+ * among the `topK` top-scored, topK.
+ */
+function foldStats(scores: Float64Array, at: number, rows: Int32Array, isY: Uint8Array, posBuf: Float64Array, negBuf: Float64Array, topK: number, fpr: number, acc: Float64Array, a: number): void {
+  const len = rows.length;
+  let np = 0;
+  let nn = 0;
+  for (let t = 0; t < len; t++) {
+    if (isY[rows[t]]) posBuf[np++] = scores[at + t];
+    else negBuf[nn++] = scores[at + t];
+  }
+  const negSorted = negBuf.subarray(0, nn).sort();
+  const posSorted = posBuf.subarray(0, np).sort();
+  // Top share: Y rows among the fold's top-scored `top` share of test rows (merge from the top).
+  let ip = np - 1;
+  let ineg = nn - 1;
+  let topY = 0;
+  acc[a + 5] += topK;
+  while (topK-- > 0) {
+    if (ineg < 0 || (ip >= 0 && posSorted[ip] >= negSorted[ineg])) {
+      ip--;
+      topY++;
+    } else ineg--;
+  }
+  acc[a + 4] += topY;
+  if (np === 0 || nn === 0) return;
+  // Y rows scoring above X's (1 - fpr) quantile in this fold.
+  const cut = negSorted[Math.min(nn - 1, Math.max(0, Math.ceil((1 - fpr) * nn) - 1))];
+  let above = 0;
+  for (let t = np - 1; t >= 0 && posSorted[t] > cut; t--) above++;
+  acc[a + 2] += above;
+  acc[a + 3] += np;
+  acc[a] += countU(posSorted, negSorted);
+  acc[a + 1] += np * nn;
 }

@@ -1,0 +1,340 @@
+/**
+ * Kernels of the domain classifier (classifier.ts), written out by hand in plain TypeScript:
+ * the project has no BLAS, and a library product (a dgemm or a blocked triangular solve)
+ * would sum in its own order, while every sum here keeps the order of the straightforward
+ * row-by-row walk, so that results stay bit-identical to it. They only reorder loops for
+ * the cache and keep several independent sums in registers.
+ */
+
+/**
+ * Upper triangle (c >= a) of X^T X for the row-major N x f matrix X: cov[a * f + c] =
+ * sum over rows i = 0, 1, ..., N - 1, in that order, of X[i][a] * X[i][c], starting from 0
+ * (the same additions as a walk over the rows). Entries below the diagonal are left with
+ * partial sums (the caller mirrors the upper triangle).
+ *
+ * Works on the transposed X in chunks of rows that stay in cache, 2 x 4 entries at a time
+ * held in registers across the chunk: every value read serves two or four products where
+ * a row-by-row walk loads and stores an entry of cov for each product group.
+ */
+export function crossProductUpper(X: Float64Array, N: number, f: number): Float64Array {
+  const cov = new Float64Array(f * f);
+  if (N === 0 || f === 0) return cov;
+  // Rows per chunk: f columns of the chunk take about 256 KiB.
+  const R = Math.max(16, Math.min(N, Math.floor(32768 / f)));
+  const T = new Float64Array(f * R);
+  for (let i0 = 0; i0 < N; i0 += R) {
+    const r = Math.min(R, N - i0);
+    // T[c * r + t] = X[i0 + t][c]
+    for (let t = 0; t < r; t++) {
+      const o = (i0 + t) * f;
+      for (let c = 0; c < f; c++) T[c * r + t] = X[o + c];
+    }
+    let a = 0;
+    for (; a + 2 <= f; a += 2) {
+      let c = a & ~3;
+      for (; c + 4 <= f; c += 4) tile2x4(T, r, a, c, cov, f);
+      for (; c < f; c++) {
+        tile1(T, r, a, c, cov, f);
+        tile1(T, r, a + 1, c, cov, f);
+      }
+    }
+    for (; a < f; a++) for (let c = a; c < f; c++) tile1(T, r, a, c, cov, f);
+  }
+  return cov;
+}
+
+function tile2x4(T: Float64Array, r: number, a: number, c: number, cov: Float64Array, f: number): void {
+  const ta = a * r;
+  const tb = ta + r;
+  const t0 = c * r;
+  const t1 = t0 + r;
+  const t2 = t1 + r;
+  const t3 = t2 + r;
+  const ra = a * f + c;
+  const rb = ra + f;
+  let s00 = cov[ra];
+  let s01 = cov[ra + 1];
+  let s02 = cov[ra + 2];
+  let s03 = cov[ra + 3];
+  let s10 = cov[rb];
+  let s11 = cov[rb + 1];
+  let s12 = cov[rb + 2];
+  let s13 = cov[rb + 3];
+  for (let t = 0; t < r; t++) {
+    const xa = T[ta + t];
+    const xb = T[tb + t];
+    const y0 = T[t0 + t];
+    const y1 = T[t1 + t];
+    const y2 = T[t2 + t];
+    const y3 = T[t3 + t];
+    s00 += xa * y0;
+    s01 += xa * y1;
+    s02 += xa * y2;
+    s03 += xa * y3;
+    s10 += xb * y0;
+    s11 += xb * y1;
+    s12 += xb * y2;
+    s13 += xb * y3;
+  }
+  cov[ra] = s00;
+  cov[ra + 1] = s01;
+  cov[ra + 2] = s02;
+  cov[ra + 3] = s03;
+  cov[rb] = s10;
+  cov[rb + 1] = s11;
+  cov[rb + 2] = s12;
+  cov[rb + 3] = s13;
+}
+
+function tile1(T: Float64Array, r: number, a: number, c: number, cov: Float64Array, f: number): void {
+  const ta = a * r;
+  const tc = c * r;
+  let s = cov[a * f + c];
+  for (let t = 0; t < r; t++) s += T[ta + t] * T[tc + t];
+  cov[a * f + c] = s;
+}
+
+/**
+ * Solves L u = b in place for each of the `rows` rows b of the row-major `B` (rows x p), L
+ * lower-triangular from `cholesky` (matrix.ts): each row gets exactly the operations of
+ * matrix.ts's forwardSolveInPlace (u_i = (b_i - L_i0 u_0 - L_i1 u_1 - ... ) / L_ii, in that
+ * order). Four rows and two unknowns at a time: every entry of L read serves four rows, every
+ * entry of u two unknowns.
+ */
+export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, rows: number): void {
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const o0 = r * p;
+    const o1 = o0 + p;
+    const o2 = o1 + p;
+    const o3 = o2 + p;
+    let i = 0;
+    for (; i + 2 <= p; i += 2) {
+      const li = i * p;
+      const lj = li + p;
+      let s0 = B[o0 + i];
+      let s1 = B[o1 + i];
+      let s2 = B[o2 + i];
+      let s3 = B[o3 + i];
+      let t0 = B[o0 + i + 1];
+      let t1 = B[o1 + i + 1];
+      let t2 = B[o2 + i + 1];
+      let t3 = B[o3 + i + 1];
+      for (let k = 0; k < i; k++) {
+        const a = L[li + k];
+        const b = L[lj + k];
+        const u0 = B[o0 + k];
+        const u1 = B[o1 + k];
+        const u2 = B[o2 + k];
+        const u3 = B[o3 + k];
+        s0 -= a * u0;
+        s1 -= a * u1;
+        s2 -= a * u2;
+        s3 -= a * u3;
+        t0 -= b * u0;
+        t1 -= b * u1;
+        t2 -= b * u2;
+        t3 -= b * u3;
+      }
+      const d = L[li + i];
+      const u0 = s0 / d;
+      const u1 = s1 / d;
+      const u2 = s2 / d;
+      const u3 = s3 / d;
+      B[o0 + i] = u0;
+      B[o1 + i] = u1;
+      B[o2 + i] = u2;
+      B[o3 + i] = u3;
+      const b = L[lj + i];
+      const e = L[lj + i + 1];
+      B[o0 + i + 1] = (t0 - b * u0) / e;
+      B[o1 + i + 1] = (t1 - b * u1) / e;
+      B[o2 + i + 1] = (t2 - b * u2) / e;
+      B[o3 + i + 1] = (t3 - b * u3) / e;
+    }
+    for (; i < p; i++) {
+      const li = i * p;
+      let s0 = B[o0 + i];
+      let s1 = B[o1 + i];
+      let s2 = B[o2 + i];
+      let s3 = B[o3 + i];
+      for (let k = 0; k < i; k++) {
+        const a = L[li + k];
+        s0 -= a * B[o0 + k];
+        s1 -= a * B[o1 + k];
+        s2 -= a * B[o2 + k];
+        s3 -= a * B[o3 + k];
+      }
+      const d = L[li + i];
+      B[o0 + i] = s0 / d;
+      B[o1 + i] = s1 / d;
+      B[o2 + i] = s2 / d;
+      B[o3 + i] = s3 / d;
+    }
+  }
+  for (; r < rows; r++) {
+    const o = r * p;
+    for (let i = 0; i < p; i++) {
+      let s = B[o + i];
+      const li = i * p;
+      for (let k = 0; k < i; k++) s -= L[li + k] * B[o + k];
+      B[o + i] = s / L[li + i];
+    }
+  }
+}
+
+/**
+ * Scores of rows[r0..r1) under two discriminants at once: sa[t] = U[rows[t]] . delta[da..da+f)
+ * and sb[t] = U[rows[t]] . delta[db..db+f), each summed over the features in order from 0 (as
+ * one row alone), four rows at a time: every feature read of U serves both, every entry of
+ * the discriminants four rows.
+ */
+export function scoreRows2(U: Float64Array, f: number, rows: Int32Array, r0: number, r1: number, delta: Float64Array, da: number, db: number, scores: Float64Array, sa: number, sb: number): void {
+  let t = r0;
+  for (; t + 4 <= r1; t += 4) {
+    const o0 = rows[t] * f;
+    const o1 = rows[t + 1] * f;
+    const o2 = rows[t + 2] * f;
+    const o3 = rows[t + 3] * f;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let b0 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let b3 = 0;
+    for (let c = 0; c < f; c++) {
+      const x = delta[da + c];
+      const y = delta[db + c];
+      const u0 = U[o0 + c];
+      const u1 = U[o1 + c];
+      const u2 = U[o2 + c];
+      const u3 = U[o3 + c];
+      a0 += u0 * x;
+      a1 += u1 * x;
+      a2 += u2 * x;
+      a3 += u3 * x;
+      b0 += u0 * y;
+      b1 += u1 * y;
+      b2 += u2 * y;
+      b3 += u3 * y;
+    }
+    scores[sa + t] = a0;
+    scores[sa + t + 1] = a1;
+    scores[sa + t + 2] = a2;
+    scores[sa + t + 3] = a3;
+    scores[sb + t] = b0;
+    scores[sb + t + 1] = b1;
+    scores[sb + t + 2] = b2;
+    scores[sb + t + 3] = b3;
+  }
+  for (; t < r1; t++) {
+    const o = rows[t] * f;
+    let a = 0;
+    let b = 0;
+    for (let c = 0; c < f; c++) {
+      const u = U[o + c];
+      a += u * delta[da + c];
+      b += u * delta[db + c];
+    }
+    scores[sa + t] = a;
+    scores[sb + t] = b;
+  }
+}
+
+/** scores[at + t] = U[rows[t]] . delta[d..d+f) for t in [r0, r1), summed over the features in order, four rows at a time. */
+export function scoreRows(U: Float64Array, f: number, rows: Int32Array, r0: number, r1: number, delta: Float64Array, d: number, scores: Float64Array, at: number): void {
+  let t = r0;
+  for (; t + 4 <= r1; t += 4) {
+    const o0 = rows[t] * f;
+    const o1 = rows[t + 1] * f;
+    const o2 = rows[t + 2] * f;
+    const o3 = rows[t + 3] * f;
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let c = 0; c < f; c++) {
+      const dc = delta[d + c];
+      s0 += U[o0 + c] * dc;
+      s1 += U[o1 + c] * dc;
+      s2 += U[o2 + c] * dc;
+      s3 += U[o3 + c] * dc;
+    }
+    scores[at + t] = s0;
+    scores[at + t + 1] = s1;
+    scores[at + t + 2] = s2;
+    scores[at + t + 3] = s3;
+  }
+  for (; t < r1; t++) {
+    const o = rows[t] * f;
+    let s = 0;
+    for (let c = 0; c < f; c++) s += U[o + c] * delta[d + c];
+    scores[at + t] = s;
+  }
+}
+
+/**
+ * Standardises the columns of the row-major N x f matrix X in place: (x - mean) / sd, sd with
+ * N - 1 (1 for a constant column). Means and squared deviations are summed row by row (each
+ * column's sums in the order of a column-by-column walk, without its cache misses).
+ */
+export function standardiseColumns(X: Float64Array, N: number, f: number): void {
+  const mu = new Float64Array(f);
+  const sd = new Float64Array(f);
+  for (let i = 0; i < N; i++) {
+    const o = i * f;
+    for (let c = 0; c < f; c++) mu[c] += X[o + c];
+  }
+  for (let c = 0; c < f; c++) mu[c] /= N;
+  for (let i = 0; i < N; i++) {
+    const o = i * f;
+    for (let c = 0; c < f; c++) {
+      const d = X[o + c] - mu[c];
+      sd[c] += d ** 2;
+    }
+  }
+  for (let c = 0; c < f; c++) sd[c] = Math.sqrt(sd[c] / Math.max(1, N - 1)) || 1;
+  for (let i = 0; i < N; i++) {
+    const o = i * f;
+    for (let c = 0; c < f; c++) X[o + c] = (X[o + c] - mu[c]) / sd[c];
+  }
+}
+
+/** Column sums of the row-major N x f matrix U, row by row from 0. */
+export function columnSums(U: Float64Array, N: number, f: number): Float64Array {
+  const total = new Float64Array(f);
+  for (let i = 0; i < N; i++) {
+    const o = i * f;
+    for (let c = 0; c < f; c++) total[c] += U[o + c];
+  }
+  return total;
+}
+
+/** sum -= U[i] for each row i of `rows`, in their order. */
+export function subtractRows(U: Float64Array, f: number, rows: Int32Array, sum: Float64Array): void {
+  for (let t = 0; t < rows.length; t++) {
+    const o = rows[t] * f;
+    for (let c = 0; c < f; c++) sum[c] -= U[o + c];
+  }
+}
+
+/** Adds to sum[at..at+f) the rows of U among rows[r0..r1) labelled Y, in ascending order, four per pass; returns their count. */
+export function addYRows(U: Float64Array, f: number, rows: Int32Array, r0: number, r1: number, isY: Uint8Array, yRows: Int32Array, sum: Float64Array, at: number): number {
+  let m = 0;
+  for (let t = r0; t < r1; t++) if (isY[rows[t]]) yRows[m++] = rows[t];
+  let t = 0;
+  for (; t + 4 <= m; t += 4) {
+    const o0 = yRows[t] * f;
+    const o1 = yRows[t + 1] * f;
+    const o2 = yRows[t + 2] * f;
+    const o3 = yRows[t + 3] * f;
+    for (let c = 0; c < f; c++) sum[at + c] = sum[at + c] + U[o0 + c] + U[o1 + c] + U[o2 + c] + U[o3 + c];
+  }
+  for (; t < m; t++) {
+    const o = yRows[t] * f;
+    for (let c = 0; c < f; c++) sum[at + c] += U[o + c];
+  }
+  return m;
+}
