@@ -162,9 +162,50 @@ export function project(m: Matrix, pr: SparseProjection): Matrix {
   const { k, start, index, weight } = pr;
   const out = zeros(rows, k);
   const o = out.data;
-  // Four rows at a time: each index and weight read serves four rows, and the four sums
-  // (each in the order of one row alone) do not wait on one another.
+  // Eight rows at a time, transposed first (xt[j * 8 + r] = row r's entry j): the eight
+  // entries that one index reads are then one cache line instead of eight far apart (a
+  // 1536-wide row block is 96 KB, beyond L1), each index and weight read serves eight rows,
+  // and the eight sums (each in the order of one row alone) do not wait on one another.
+  const xt = new Float64Array(cols * 8);
   let i = 0;
+  for (; i + 8 <= rows; i += 8) {
+    for (let r = 0; r < 8; r++) {
+      const src = (i + r) * cols;
+      for (let j = 0; j < cols; j++) xt[j * 8 + r] = data[src + j];
+    }
+    for (let c = 0; c < k; c++) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let t = start[c]; t < start[c + 1]; t++) {
+        const x = index[t] * 8;
+        const w = weight[t];
+        s0 += xt[x] * w;
+        s1 += xt[x + 1] * w;
+        s2 += xt[x + 2] * w;
+        s3 += xt[x + 3] * w;
+        s4 += xt[x + 4] * w;
+        s5 += xt[x + 5] * w;
+        s6 += xt[x + 6] * w;
+        s7 += xt[x + 7] * w;
+      }
+      const q = i * k + c;
+      o[q] = s0;
+      o[q + k] = s1;
+      o[q + 2 * k] = s2;
+      o[q + 3 * k] = s3;
+      o[q + 4 * k] = s4;
+      o[q + 5 * k] = s5;
+      o[q + 6 * k] = s6;
+      o[q + 7 * k] = s7;
+    }
+  }
+  // Then four rows at a time, then one.
   for (; i + 4 <= rows; i += 4) {
     const r0 = i * cols;
     const r1 = r0 + cols;
