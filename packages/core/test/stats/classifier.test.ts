@@ -1,0 +1,381 @@
+import { describe, expect, it } from 'vitest';
+import { domainClassifierTest, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
+import { addYRows, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
+import { cholesky, forwardSolveRowsInPlace } from '../../src/stats/matrix.js';
+import { upperShares } from '../../src/stats/multiple.js';
+import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
+import type { Matrix } from '../../src/monitors/types.js';
+
+// The classifier's figures feed the embedding monitor's decision, whose power was measured
+// (bench/power.ts): a speed-up must leave every figure bit-identical. Reference: the
+// straightforward draw-by-draw walk (one cross-validation per relabelling, row by row), as the
+// classifier was before its kernels were blocked.
+
+function data(n: number, m: number, f: number, seed: number, shift: number): { x: Matrix; y: Matrix } {
+  const rng = new Mulberry32(seed);
+  const mix = Float64Array.from({ length: 3 * f }, () => gaussian(rng));
+  const make = (rows: number, sh: number): Matrix => {
+    const d = new Float64Array(rows * f);
+    for (let i = 0; i < rows; i++) {
+      const z = [gaussian(rng), gaussian(rng), gaussian(rng)];
+      for (let c = 0; c < f; c++) {
+        let v = 0.5 * gaussian(rng) + (c === 1 ? 5 : 0) + (sh && i % 8 === 0 && c % 3 === 0 ? sh : 0);
+        for (let k = 0; k < 3; k++) v += 0.3 * z[k] * mix[k * f + c];
+        d[i * f + c] = v;
+      }
+    }
+    return { rows, cols: f, data: d };
+  };
+  return { x: make(n, 0), y: make(m, shift) };
+}
+
+function relabellings(n: number, m: number, B: number, seed: number): Uint8Array[] {
+  const rng = new Mulberry32(seed);
+  const base = new Uint8Array(n + m).fill(1, n);
+  return Array.from({ length: B }, () => shuffleInPlace(Uint8Array.from(base), rng));
+}
+
+const plain = (r: DomainClassifierResult) => ({ ...r, permutation: { top: Array.from(r.permutation.top), auc: Array.from(r.permutation.auc) } });
+
+describe('domain classifier: bit-identical to the draw-by-draw walk', () => {
+  const cases: [string, number, number, number, number, Partial<DomainClassifierOptions>][] = [
+    ['shared relabellings, as the embedding monitor calls it', 150, 150, 24, 0.8, { top: 0.05, topMinRows: 4, ridge: 2 }],
+    ['odd sizes and dimension, drawn shuffles, min-p of both statistics', 103, 77, 13, 1, { statistic: 'both', fpr: 0.2 }],
+    ['rows and dimension above the kernels\' tile and chunk sizes, no shift', 700, 600, 131, 0, { statistic: 'auc', folds: 4 }],
+    ['a handful of rows (folds with one class only)', 5, 4, 3, 1, { folds: 3 }],
+    ['one feature', 40, 33, 1, 1, {}],
+  ];
+  for (const [name, n, m, f, shift, extra] of cases)
+    it(name, () => {
+      const { x, y } = data(n, m, f, n + m + f, shift);
+      // 39 draws: two full blocks of 16 and an odd remainder
+      const B = 38;
+      const labelings = name.startsWith('shared') ? relabellings(n, m, B, 9) : undefined;
+      const seeded = (): DomainClassifierOptions => ({ permutations: B, rng: new Mulberry32(17), labelings, ...extra });
+      const a = seeded();
+      const b = seeded();
+      expect(plain(domainClassifierTest(x, y, a))).toStrictEqual(plain(referenceClassifierTest(x, y, b)));
+      // the same draws taken from the generator: both leave it in the same state
+      expect(a.rng.next()).toBe(b.rng.next());
+    });
+});
+
+// The statistics are rank-based and may hide a last-bit change of a score: the kernels
+// themselves are compared value by value with the row-by-row walks they replace.
+describe('classifier kernels: the same sums in the same order', () => {
+  const same = (a: Float64Array, b: Float64Array) => {
+    expect(a.length).toBe(b.length);
+    for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) expect([i, a[i]]).toEqual([i, b[i]]);
+  };
+  for (const [N, f] of [
+    [301, 131],
+    [9, 5],
+    [64, 1],
+  ])
+    it(`${N} rows x ${f} features`, () => {
+      const X = Float64Array.from(data(N, 0, f, N + f, 0).x.data);
+      standardiseColumns(X, N, f);
+      const cov = new Float64Array(f * f);
+      for (let i = 0; i < N; i++) for (let a = 0; a < f; a++) for (let c = a; c < f; c++) cov[a * f + c] += X[i * f + a] * X[i * f + c];
+      const fast = crossProductUpper(X, N, f);
+      let differ = 0;
+      for (let a = 0; a < f; a++) for (let c = a; c < f; c++) if (!Object.is(fast[a * f + c], cov[a * f + c])) differ++;
+      expect(differ).toBe(0);
+      for (let a = 0; a < f; a++)
+        for (let c = a; c < f; c++) {
+          const v = cov[a * f + c] / (N - 1) + (a === c ? 0.5 : 0);
+          cov[a * f + c] = v;
+          cov[c * f + a] = v;
+        }
+      const L = cholesky(cov, f);
+      const U = Float64Array.from(X);
+      forwardSolveRowsInPlace(L, f, U, N);
+      const V = Float64Array.from(X);
+      forwardSolveRows(L, f, V, N);
+      same(V, U);
+      const rows = Int32Array.from({ length: N }, (_, i) => (i * 7) % N);
+      const delta = Float64Array.from({ length: 2 * f }, (_, c) => Math.sin(c + 1));
+      const dot = new Float64Array(2 * N);
+      for (let t = 0; t < N; t++)
+        for (let d = 0; d < 2; d++) {
+          let s = 0;
+          for (let c = 0; c < f; c++) s += U[rows[t] * f + c] * delta[d * f + c];
+          dot[d * N + t] = s;
+        }
+      const two = new Float64Array(2 * N);
+      scoreRows2(U, f, rows, 0, N >> 1, delta, 0, f, two, 0, N);
+      scoreRows2(U, f, rows, N >> 1, N, delta, 0, f, two, 0, N);
+      same(two, dot);
+      const one = new Float64Array(2 * N);
+      scoreRows(U, f, rows, 0, N, delta, 0, one, 0);
+      scoreRows(U, f, rows, 0, N, delta, f, one, N);
+      same(one, dot);
+      const isY = Uint8Array.from({ length: N }, (_, i) => (i % 3 === 0 || i % 5 === 0 ? 1 : 0));
+      const sorted = Int32Array.from(rows).sort();
+      const sumY = new Float64Array(f);
+      let m = 0;
+      for (const i of sorted)
+        if (isY[i]) {
+          m++;
+          for (let c = 0; c < f; c++) sumY[c] += U[i * f + c];
+        }
+      const chunked = new Float64Array(f + 3);
+      const buf = new Int32Array(N);
+      const half = N >> 1;
+      expect(addYRows(U, f, sorted, 0, half, isY, buf, chunked, 3) + addYRows(U, f, sorted, half, N, isY, buf, chunked, 3)).toBe(m);
+      same(chunked.subarray(3), sumY);
+    });
+});
+
+function referenceClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifierOptions): DomainClassifierResult {
+  if (x.cols !== y.cols) throw new RangeError('samples differ in dimension');
+  const f = x.cols;
+  const n = x.rows;
+  const N = n + y.rows;
+  const K = Math.max(2, Math.min(opts.folds ?? 5, Math.floor(N / 2)));
+
+  // Pooled, standardised features.
+  const X = new Float64Array(N * f);
+  X.set(x.data, 0);
+  X.set(y.data, n * f);
+  // Column means and standard deviations, summed row by row (each column's sums in the
+  // same order as a column-by-column walk, without its cache misses).
+  const mu = new Float64Array(f);
+  const sd = new Float64Array(f);
+  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) mu[c] += X[i * f + c];
+  for (let c = 0; c < f; c++) mu[c] /= N;
+  for (let i = 0; i < N; i++)
+    for (let c = 0; c < f; c++) {
+      const d = X[i * f + c] - mu[c];
+      sd[c] += d ** 2;
+    }
+  for (let c = 0; c < f; c++) sd[c] = Math.sqrt(sd[c] / Math.max(1, N - 1)) || 1;
+  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) X[i * f + c] = (X[i * f + c] - mu[c]) / sd[c];
+
+  // Folds: a random partition of the pooled rows (label-free).
+  const order = shuffleInPlace(Int32Array.from({ length: N }, (_, i) => i), opts.rng);
+  const fold = new Int32Array(N);
+  order.forEach((row, pos) => (fold[row] = pos % K));
+  const testRows: Int32Array[] = [];
+  for (let k = 0; k < K; k++) testRows.push(Int32Array.from(order.filter((_, pos) => pos % K === k)));
+
+  // One regularised covariance of all pooled rows, S + ridge I with ridge 0.1 + f / N
+  // (label-free: permutations leave it unchanged, so the test stays exact). Rows are
+  // whitened once, u = L^-1 x with L L^T = S + ridge I; the discriminant of a fold,
+  // w = (S + ridge I)^-1 (mean_Y - mean_X) over its training rows, scores a row
+  // x . w = u . (difference of the whitened training means). A permutation then costs
+  // O((n+m) f); the fit costs O((n+m) f^2) once.
+  const cov = new Float64Array(f * f);
+  // Four rows per pass over cov: the same sums in the same order (row by row) with a quarter
+  // of the loads and stores of cov.
+  let i4 = 0;
+  for (; i4 + 4 <= N; i4 += 4) {
+    const o0 = i4 * f;
+    const o1 = o0 + f;
+    const o2 = o1 + f;
+    const o3 = o2 + f;
+    for (let a = 0; a < f; a++) {
+      const x0 = X[o0 + a];
+      const x1 = X[o1 + a];
+      const x2 = X[o2 + a];
+      const x3 = X[o3 + a];
+      const ra = a * f;
+      for (let c = a; c < f; c++) cov[ra + c] = cov[ra + c] + x0 * X[o0 + c] + x1 * X[o1 + c] + x2 * X[o2 + c] + x3 * X[o3 + c];
+    }
+  }
+  for (; i4 < N; i4++) {
+    const o = i4 * f;
+    for (let a = 0; a < f; a++) {
+      const xa = X[o + a];
+      if (xa === 0) continue;
+      const ra = a * f;
+      for (let c = a; c < f; c++) cov[ra + c] += xa * X[o + c];
+    }
+  }
+  const ridge = opts.ridge ?? 0.1 + f / N;
+  for (let a = 0; a < f; a++)
+    for (let c = a; c < f; c++) {
+      const v = cov[a * f + c] / Math.max(1, N - 1) + (a === c ? ridge : 0);
+      cov[a * f + c] = v;
+      cov[c * f + a] = v;
+    }
+  const L = cholesky(cov, f);
+  const U = Float64Array.from(X);
+  forwardSolveRowsInPlace(L, f, U, N);
+  const total = new Float64Array(f);
+  for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += U[i * f + c];
+  const trainSum: Float64Array[] = [];
+  const nTrain: number[] = [];
+  for (let k = 0; k < K; k++) {
+    const sum = Float64Array.from(total);
+    for (const i of testRows[k]) for (let c = 0; c < f; c++) sum[c] -= U[i * f + c];
+    trainSum.push(sum);
+    nTrain.push(N - testRows[k].length);
+  }
+  const foldSumY = new Float64Array(K * f);
+  const foldNY = new Int32Array(K);
+  const delta = new Float64Array(f);
+  const fpr = opts.fpr ?? 0.1;
+  const topFraction = opts.top ?? fpr;
+  if (!(fpr > 0 && fpr < 1) || !(topFraction > 0 && topFraction < 1)) throw new RangeError(`fpr (${fpr}) and top (${topFraction}) must lie strictly between 0 and 1`);
+  const largestFold = Math.max(...testRows.map((r) => r.length));
+  const posBuf = new Float64Array(largestFold);
+  const negBuf = new Float64Array(largestFold);
+  // Each fold's rows in ascending order, and a buffer for those labelled Y.
+  const foldRows = testRows.map((r) => Int32Array.from(r).sort());
+  const yRows = new Int32Array(largestFold);
+  /** Out-of-fold AUC, and the share of Y test rows scoring above the X test rows' (1 - fpr) quantile. */
+  const cvStats = (isY: Uint8Array): { auc: number; tpr: number; top: number } => {
+    foldSumY.fill(0);
+    foldNY.fill(0);
+    const totalY = new Float64Array(f);
+    let nY = 0;
+    // Each fold's Y rows in ascending order (as a walk over all rows adds them), four per pass
+    // over the fold's sums: the same additions in the same order, a quarter of the loads and stores.
+    for (let k = 0; k < K; k++) {
+      const rows = foldRows[k];
+      let m = 0;
+      for (let t = 0; t < rows.length; t++) if (isY[rows[t]]) yRows[m++] = rows[t];
+      foldNY[k] = m;
+      nY += m;
+      const ks = k * f;
+      let t = 0;
+      for (; t + 4 <= m; t += 4) {
+        const o0 = yRows[t] * f;
+        const o1 = yRows[t + 1] * f;
+        const o2 = yRows[t + 2] * f;
+        const o3 = yRows[t + 3] * f;
+        for (let c = 0; c < f; c++) foldSumY[ks + c] = foldSumY[ks + c] + U[o0 + c] + U[o1 + c] + U[o2 + c] + U[o3 + c];
+      }
+      for (; t < m; t++) {
+        const o = yRows[t] * f;
+        for (let c = 0; c < f; c++) foldSumY[ks + c] += U[o + c];
+      }
+    }
+    for (let k = 0; k < K; k++) for (let c = 0; c < f; c++) totalY[c] += foldSumY[k * f + c];
+    let uSum = 0;
+    let pairs = 0;
+    let tprHits = 0;
+    let tprRows = 0;
+    let topY = 0;
+    let topAll = 0;
+    for (let k = 0; k < K; k++) {
+      const ny = nY - foldNY[k];
+      const nx = nTrain[k] - ny;
+      if (ny === 0 || nx === 0) continue;
+      for (let c = 0; c < f; c++) {
+        const sy = totalY[c] - foldSumY[k * f + c];
+        delta[c] = sy / ny - (trainSum[k][c] - sy) / nx;
+      }
+      const rows = testRows[k];
+      let np = 0;
+      let nn = 0;
+      // Four rows at a time: four independent sums (each in the order of one row alone) keep
+      // the floating-point unit busy where one sum waits on its previous addition.
+      let t = 0;
+      for (; t + 4 <= rows.length; t += 4) {
+        const o0 = rows[t] * f;
+        const o1 = rows[t + 1] * f;
+        const o2 = rows[t + 2] * f;
+        const o3 = rows[t + 3] * f;
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let c = 0; c < f; c++) {
+          const dc = delta[c];
+          s0 += U[o0 + c] * dc;
+          s1 += U[o1 + c] * dc;
+          s2 += U[o2 + c] * dc;
+          s3 += U[o3 + c] * dc;
+        }
+        if (isY[rows[t]]) posBuf[np++] = s0;
+        else negBuf[nn++] = s0;
+        if (isY[rows[t + 1]]) posBuf[np++] = s1;
+        else negBuf[nn++] = s1;
+        if (isY[rows[t + 2]]) posBuf[np++] = s2;
+        else negBuf[nn++] = s2;
+        if (isY[rows[t + 3]]) posBuf[np++] = s3;
+        else negBuf[nn++] = s3;
+      }
+      for (; t < rows.length; t++) {
+        const i = rows[t];
+        const o = i * f;
+        let s = 0;
+        for (let c = 0; c < f; c++) s += U[o + c] * delta[c];
+        if (isY[i]) posBuf[np++] = s;
+        else negBuf[nn++] = s;
+      }
+      const negSorted = negBuf.subarray(0, nn).sort();
+      const posSorted = posBuf.subarray(0, np).sort();
+      // Top share: Y rows among the fold's top-scored `top` share of test rows (merge from the top).
+      let topK = Math.min(rows.length, Math.max(1, opts.topMinRows ?? 1, Math.round(topFraction * rows.length)));
+      let ip = posSorted.length - 1;
+      let ineg = negSorted.length - 1;
+      topAll += topK;
+      while (topK-- > 0) {
+        if (ineg < 0 || (ip >= 0 && posSorted[ip] >= negSorted[ineg])) {
+          ip--;
+          topY++;
+        } else ineg--;
+      }
+      if (np === 0 || nn === 0) continue;
+      // Y rows scoring above X's (1 - fpr) quantile in this fold.
+      const cut = negSorted[Math.min(negSorted.length - 1, Math.max(0, Math.ceil((1 - fpr) * negSorted.length) - 1))];
+      let above = 0;
+      for (let t = posSorted.length - 1; t >= 0 && posSorted[t] > cut; t--) above++;
+      tprHits += above;
+      tprRows += posSorted.length;
+      uSum += countU(posSorted, negSorted);
+      pairs += np * nn;
+    }
+    return { auc: pairs ? uSum / pairs : 0.5, tpr: tprRows ? tprHits / tprRows : 0, top: topAll ? topY / topAll : 0 };
+  };
+
+  const labels = new Uint8Array(N);
+  for (let i = n; i < N; i++) labels[i] = 1;
+  const observed = cvStats(labels);
+  const B = opts.labelings ? opts.labelings.length : opts.permutations;
+  const tops = new Float64Array(B + 1);
+  const aucs = new Float64Array(B + 1);
+  tops[0] = observed.top;
+  aucs[0] = observed.auc;
+  for (let b = 1; b <= B; b++) {
+    if (opts.labelings) {
+      if (opts.labelings[b - 1].length !== N) throw new RangeError(`labeling ${b - 1} has ${opts.labelings[b - 1].length} entries, expected ${N}`);
+      labels.set(opts.labelings[b - 1]);
+    } else shuffleInPlace(labels, opts.rng);
+    const st = cvStats(labels);
+    tops[b] = st.top;
+    aucs[b] = st.auc;
+  }
+  // Permutation p-value of every draw (the observed one is draw 0): share of draws at least as large.
+  const pTop = upperShares(tops);
+  const pAuc = upperShares(aucs);
+  const stat = opts.statistic ?? 'top';
+  let p: number;
+  if (stat === 'top') p = pTop[0];
+  else if (stat === 'auc') p = pAuc[0];
+  else {
+    const minP = Float64Array.from(pTop, (v, j) => Math.min(v, pAuc[j]));
+    let atMost = 0;
+    for (let j = 0; j <= B; j++) if (minP[j] <= minP[0]) atMost++;
+    p = atMost / (B + 1);
+  }
+  return { ...observed, fpr, top_fraction: topFraction, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B, permutation: { top: tops, auc: aucs } };
+}
+
+/** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */
+function countU(pos: Float64Array, neg: Float64Array): number {
+  let u = 0;
+  let lo = 0; // neg[0..lo) < current pos
+  let hi = 0; // neg[0..hi) <= current pos
+  for (let i = 0; i < pos.length; i++) {
+    const v = pos[i];
+    while (lo < neg.length && neg[lo] < v) lo++;
+    if (hi < lo) hi = lo;
+    while (hi < neg.length && neg[hi] <= v) hi++;
+    u += lo + 0.5 * (hi - lo);
+  }
+  return u;
+}
