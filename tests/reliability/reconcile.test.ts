@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { Worker } from 'bullmq';
-import { PgliteDb, Queues, getDecision, jobIds, migrate, recordRunStarted, registry } from '@driftwatch/core';
+import { PgliteDb, Queues, enqueueEmbeddings, getDecision, jobIds, migrate, recordRunStarted, registry } from '@driftwatch/core';
 import { actionProcessor } from '@driftwatch/workers';
 import { reconcile, syncJobSchedulers } from '@driftwatch/scheduler';
 import { registerProcessor } from '../../packages/core/src/queues/worker.js';
@@ -112,5 +112,26 @@ describe('two deployments on one Redis and prefix', () => {
     // A's own job runs.
     await a.queues.add('safety', { decision_id: da.id }, { jobId: jobIds.action(da.id, 'aaaaaaaaaaaa') });
     await waitFor(async () => (await getDecision(a.db, da.id))?.state === 'succeeded', "A's own action to run", 60_000);
+  });
+
+  it("embed jobs of the same interaction ids in two databases are two jobs, neither mistaken for the other's", async () => {
+    const prefix = uniquePrefix('twodeps-embed');
+    const a = await setup('aaaaaaaaaaaa', prefix);
+    const b = await setup('bbbbbbbbbbbb', prefix);
+    // Both databases stored interactions 1 to 5 without an embedding, and queue their embedding in batches of 3.
+    const ids = [1, 2, 3, 4, 5];
+    expect(jobIds.embed(ids, 'aaaaaaaaaaaa')).not.toBe(jobIds.embed(ids, 'bbbbbbbbbbbb'));
+    expect(await enqueueEmbeddings(a.queues, ids, 3)).toBe(2);
+    expect(await enqueueEmbeddings(b.queues, ids, 3)).toBe(2);
+    // Re-queueing the same range (the pending sweep) is still a no-op within one database.
+    await enqueueEmbeddings(b.queues, ids, 3);
+    const jobs = await a.queues.get('embed').getJobs(['waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed']);
+    const seen = jobs.map((j) => [j.id, (j.data as { owner?: string }).owner, (j.data as { interaction_ids: number[] }).interaction_ids.join(',')]).sort();
+    expect(seen).toEqual([
+      [jobIds.embed([1, 2, 3], 'aaaaaaaaaaaa'), 'aaaaaaaaaaaa', '1,2,3'],
+      [jobIds.embed([4, 5], 'aaaaaaaaaaaa'), 'aaaaaaaaaaaa', '4,5'],
+      [jobIds.embed([1, 2, 3], 'bbbbbbbbbbbb'), 'bbbbbbbbbbbb', '1,2,3'],
+      [jobIds.embed([4, 5], 'bbbbbbbbbbbb'), 'bbbbbbbbbbbb', '4,5'],
+    ].sort());
   });
 });

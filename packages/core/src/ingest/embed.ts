@@ -18,7 +18,7 @@ export async function enqueueEmbeddings(queues: Queues, ids: number[], batch: nu
   let jobs = 0;
   for (let k = 0; k < ids.length; k += batch) {
     const part = ids.slice(k, k + batch);
-    await queues.add('embed', { interaction_ids: part }, { jobId: jobIds.embed(part) });
+    await queues.add('embed', { interaction_ids: part }, { jobId: jobIds.embed(part, queues.owner) });
     jobs++;
   }
   return jobs;

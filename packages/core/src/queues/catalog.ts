@@ -63,7 +63,8 @@ export const jobIds = {
   trigger: (run: string, owner?: string) => `trigger.${owned(owner, run)}`,
   monitor: (run: string, kind: string, owner?: string) => `monitor.${owned(owner, run)}.${kind}`,
   action: (decisionId: number, owner?: string) => `decision.${owned(owner, String(decisionId))}`,
-  embed: (ids: number[]) => `embed.${ids[0]}.${ids[ids.length - 1]}.${ids.length}`,
+  /** One range of interaction ids: the same range in two databases is two different jobs. */
+  embed: (ids: number[], owner?: string) => `embed.${owned(owner, `${ids[0]}.${ids[ids.length - 1]}.${ids.length}`)}`,
 };
 
 /** A run id from a model and the tick time: letters, digits and . _ - only. */
