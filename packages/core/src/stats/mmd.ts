@@ -68,7 +68,11 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
   const N = n + m;
   const D = opts.features ?? 128;
   const scales = opts.scales ?? [0.5, 1, 2];
-  const pooled = { rows: N, cols: p, data: new Float64Array(N * p) };
+  const F = 2 * D;
+  const small = Math.min(n, m);
+  // The pooled rows, phi and the relabelling sums live in the SIMD kernel's memory when there is one (see mmdKernel), else in the JS heap.
+  const kernel = mmdKernel(N, p, D, small);
+  const pooled = { rows: N, cols: p, data: kernel ? kernel.pooled : new Float64Array(N * p) };
   pooled.data.set(x.data, 0);
   pooled.data.set(y.data, n * p);
   const bandwidth = opts.bandwidth ?? medianDistance(pooled, opts.rng);
@@ -78,13 +82,59 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
     const s = 1 / (scales[r % scales.length] * bandwidth);
     for (let c = 0; c < p; c++) w[r * p + c] = gaussian(opts.rng) * s;
   }
-  const F = 2 * D;
-  const small = Math.min(n, m);
-  // phi lives in the SIMD kernel's memory when there is one (see rowSumKernel), else in the JS heap.
-  const kernel = rowSumKernel(N, F, small);
   const phi = kernel ? kernel.phi : new Float32Array(N * F);
   const norm = 1 / Math.sqrt(D);
-  const pd = pooled.data;
+  if (kernel) kernel.features(w, N, p, D, norm);
+  else featuresJs(pooled.data, w, N, p, D, phi, norm);
+  const total = new Float64Array(F);
+  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) total[f] += phi[i * F + f];
+
+  // Sum over the smaller side only; the other side's sum is total - that.
+  const large = N - small;
+  const sumX = new Float64Array(F);
+  const idx = new Int32Array(N);
+  // Observed: the smaller sample's rows first.
+  const xIsSmall = n <= m;
+  for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
+  const observed = subsetStatistic(phi, F, idx, small, large, total, sumX, kernel);
+  const B = opts.labelings ? opts.labelings.length : opts.permutations;
+  const stats = new Float64Array(B + 1);
+  stats[0] = observed;
+  let atLeast = 0;
+  let mean = 0;
+  let sq = 0;
+  for (let b = 0; b < B; b++) {
+    if (opts.labelings) {
+      // The rows labelled as the smaller side first.
+      const lab = opts.labelings[b];
+      if (lab.length !== N) throw new RangeError(`labeling ${b} has ${lab.length} entries, expected ${N}`);
+      const want = xIsSmall ? 0 : 1;
+      let k = 0;
+      for (let i = 0; i < N; i++) if (lab[i] === want) idx[k++] = i;
+      if (k !== small) throw new RangeError(`labeling ${b} has ${N - k} ones, expected ${m}`);
+      for (let i = 0; i < N; i++) if (lab[i] !== want) idx[k++] = i;
+    } else partialShuffle(idx, small, opts.rng);
+    const t = subsetStatistic(phi, F, idx, small, large, total, sumX, kernel);
+    stats[b + 1] = t;
+    if (t >= observed) atLeast++;
+    mean += t;
+    sq += t * t;
+  }
+  mean /= B || 1;
+  const sd = Math.sqrt(Math.max(0, sq / (B || 1) - mean * mean));
+  return {
+    mmd2: observed,
+    p_value: (1 + atLeast) / (B + 1),
+    bandwidth,
+    permutations: B,
+    standardized: sd > 0 ? (observed - mean) / sd : 0,
+    permutation: stats,
+  };
+}
+
+/** phi = [cos(w_r . x_i), sin(w_r . x_i)] * norm for every row i and feature r, phi row-major (N x 2D). */
+function featuresJs(pd: Float64Array, w: Float64Array, N: number, p: number, D: number, phi: Float32Array, norm: number): void {
+  const F = 2 * D;
   // Four rows and two features at a time: eight independent dot products per pass, each
   // summed over c in the order of one row and one feature alone (bit-identical to one at a
   // time), with each w entry read once for four rows and each row entry once for two features.
@@ -174,54 +224,10 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
       phi[i * F + 2 * r + 1] = Math.sin(t) * norm;
     }
   }
-  const total = new Float64Array(F);
-  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) total[f] += phi[i * F + f];
-
-  // Sum over the smaller side only; the other side's sum is total - that.
-  const large = N - small;
-  const sumX = new Float64Array(F);
-  const idx = new Int32Array(N);
-  // Observed: the smaller sample's rows first.
-  const xIsSmall = n <= m;
-  for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
-  const observed = subsetStatistic(phi, F, idx, small, large, total, sumX, kernel);
-  const B = opts.labelings ? opts.labelings.length : opts.permutations;
-  const stats = new Float64Array(B + 1);
-  stats[0] = observed;
-  let atLeast = 0;
-  let mean = 0;
-  let sq = 0;
-  for (let b = 0; b < B; b++) {
-    if (opts.labelings) {
-      // The rows labelled as the smaller side first.
-      const lab = opts.labelings[b];
-      if (lab.length !== N) throw new RangeError(`labeling ${b} has ${lab.length} entries, expected ${N}`);
-      const want = xIsSmall ? 0 : 1;
-      let k = 0;
-      for (let i = 0; i < N; i++) if (lab[i] === want) idx[k++] = i;
-      if (k !== small) throw new RangeError(`labeling ${b} has ${N - k} ones, expected ${m}`);
-      for (let i = 0; i < N; i++) if (lab[i] !== want) idx[k++] = i;
-    } else partialShuffle(idx, small, opts.rng);
-    const t = subsetStatistic(phi, F, idx, small, large, total, sumX, kernel);
-    stats[b + 1] = t;
-    if (t >= observed) atLeast++;
-    mean += t;
-    sq += t * t;
-  }
-  mean /= B || 1;
-  const sd = Math.sqrt(Math.max(0, sq / (B || 1) - mean * mean));
-  return {
-    mmd2: observed,
-    p_value: (1 + atLeast) / (B + 1),
-    bandwidth,
-    permutations: B,
-    standardized: sd > 0 ? (observed - mean) / sd : 0,
-    permutation: stats,
-  };
 }
 
 /** ||mean phi(rows idx[0..k)) - mean phi(the other rows)||^2. */
-function subsetStatistic(phi: Float32Array, F: number, idx: Int32Array, k: number, rest: number, total: Float64Array, sum: Float64Array, kernel: RowSumKernel | null): number {
+function subsetStatistic(phi: Float32Array, F: number, idx: Int32Array, k: number, rest: number, total: Float64Array, sum: Float64Array, kernel: MmdKernel | null): number {
   if (kernel) {
     kernel.idx.set(idx.subarray(0, k));
     kernel.sum.fill(0);
@@ -265,13 +271,17 @@ function sumRowsJs(phi: Float32Array, F: number, idx: Int32Array, k: number, sum
   }
 }
 
-interface RowSumKernel {
-  /** N x F features, row-major, in the kernel's memory at offset 0. */
+interface MmdKernel {
+  /** The pooled rows (N x p, row-major). */
+  pooled: Float64Array;
+  /** N x 2D features, row-major. */
   phi: Float32Array;
   idx: Int32Array;
   sum: Float64Array;
   idxOffset: number;
   sumOffset: number;
+  /** featuresJs through the `dots` export: fills phi from pooled and w. */
+  features: (w: Float64Array, N: number, p: number, D: number, norm: number) => void;
   /** sumRows(phiOffset, rowBytes, idxOffset, k, sumOffset, featureBytes): sumRowsJs in WebAssembly. */
   sumRows: (phi: number, rowBytes: number, idx: number, k: number, sum: number, featureBytes: number) => void;
 }
@@ -286,47 +296,84 @@ interface WasmApi {
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
+type Dots = (x: number, p: number, rows: number, wp: number, pairs: number, out: number) => void;
 
-let rowSumModule: { memory: WasmMemory; sumRows: RowSumKernel['sumRows'] } | null | undefined;
+let mmdModule: { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null | undefined;
 
 /**
- * The relabelling sums (sumRowsJs, most of this test's time) in WebAssembly with 128-bit
- * SIMD: two features per instruction (f64x2.add of two float32 features promoted to
- * float64), four rows per pass over the sums. Each lane is an IEEE double addition like the
- * JS one, in the same order (sum + row 0 + row 1 + ... per feature), so the statistics are
- * bit-identical; it runs about 3x faster than the JS loop, which V8 does not vectorise.
- * No numeric package in the dependency tree has a SIMD kernel (ml-matrix is plain JS), and
- * the module is 200 bytes, so it is assembled here from its instruction list (readable, no
- * binary file, no build step). Null, and the JS loop runs, where WebAssembly SIMD is
- * unavailable or phi would not fit in 2 GB.
+ * The two loops that take nearly all of this test's time, in WebAssembly with 128-bit SIMD:
+ * - `dots`: the N x D dot products w_r . x_i of the random features, two features per
+ *   instruction (f64x2: w_r[c], w_r+1[c] times x_i[c]), four rows per pass;
+ * - `sumRows`: the relabelling sums, two features per instruction (f64x2.add of two
+ *   float32 features promoted to float64), four rows per pass over the sums.
+ * Each lane does the IEEE double multiplication and addition that the JS loop does
+ * (featuresJs, sumRowsJs), in the same order (each dot product over c in order, each sum
+ * over the rows in order), with no fused multiply-add, so every statistic, p-value and
+ * permutation array is bit-identical to the JS loops'; they run 2-3x faster, as V8 does not
+ * vectorise JS. No numeric package in the dependency tree has such a kernel (ml-matrix is
+ * plain JS), and the module is a few hundred bytes, so it is assembled here from its
+ * instruction list (readable, no binary file, no build step). Null, and the JS loops run,
+ * where WebAssembly SIMD is unavailable or the arrays would not fit in 2 GB.
  */
-function rowSumKernel(N: number, F: number, k: number): RowSumKernel | null {
-  if (rowSumModule === undefined) rowSumModule = compileRowSum();
-  if (!rowSumModule || F % 2 !== 0) return null;
-  const idxOffset = N * F * 4;
-  const sumOffset = Math.ceil((idxOffset + k * 4) / 16) * 16;
+function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null {
+  if (mmdModule === undefined) mmdModule = compileMmd();
+  if (!mmdModule) return null;
+  const F = 2 * D;
+  const pairs = Math.ceil(D / 2);
+  const align = (x: number) => Math.ceil(x / 16) * 16;
+  const pooledOffset = 0;
+  const wOffset = align(pooledOffset + N * p * 8);
+  const dotsOffset = align(wOffset + pairs * p * 16);
+  const phiOffset = align(dotsOffset + N * pairs * 16);
+  const idxOffset = align(phiOffset + N * F * 4);
+  const sumOffset = align(idxOffset + k * 4);
   const bytes = sumOffset + F * 8;
   if (bytes > 2 ** 31) return null;
-  const { memory, sumRows } = rowSumModule;
+  const { memory, sumRows, dots } = mmdModule;
   const have = memory.buffer.byteLength;
   if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
-  return { phi: new Float32Array(memory.buffer, 0, N * F), idx: new Int32Array(memory.buffer, idxOffset, k), sum: new Float64Array(memory.buffer, sumOffset, F), idxOffset, sumOffset, sumRows };
+  const buffer = memory.buffer;
+  const phi = new Float32Array(buffer, phiOffset, N * F);
+  const wp = new Float64Array(buffer, wOffset, pairs * p * 2);
+  const out = new Float64Array(buffer, dotsOffset, N * pairs * 2);
+  const features = (w: Float64Array, rows: number, cols: number, features: number, norm: number) => {
+    // w's rows r and r + 1 interleaved: wp[(q p + c) 2 + lane] = w[(2 q + lane) p + c] (a zero row pads an odd D).
+    wp.fill(0);
+    for (let r = 0; r < features; r++) for (let c = 0; c < cols; c++) wp[((r >> 1) * cols + c) * 2 + (r & 1)] = w[r * cols + c];
+    dots(pooledOffset, cols, rows, wOffset, pairs, dotsOffset);
+    for (let i = 0; i < rows; i++)
+      for (let r = 0; r < features; r++) {
+        const t = out[i * pairs * 2 + r];
+        phi[i * F + 2 * r] = Math.cos(t) * norm;
+        phi[i * F + 2 * r + 1] = Math.sin(t) * norm;
+      }
+  };
+  return {
+    pooled: new Float64Array(buffer, pooledOffset, N * p),
+    phi,
+    idx: new Int32Array(buffer, idxOffset, k),
+    sum: new Float64Array(buffer, sumOffset, F),
+    idxOffset,
+    sumOffset,
+    features,
+    sumRows: (phiAt, rowBytes, idx, count, sum, featureBytes) => sumRows(phiAt + phiOffset, rowBytes, idx, count, sum, featureBytes),
+  };
 }
 
-function compileRowSum(): { memory: WasmMemory; sumRows: RowSumKernel['sumRows'] } | null {
+function compileMmd(): { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null {
   const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
     const memory = new wasm.Memory({ initial: 1 });
-    const instance = new wasm.Instance(new wasm.Module(rowSumWasm()), { m: { mem: memory } });
-    return { memory, sumRows: instance.exports.sumRows as RowSumKernel['sumRows'] };
+    const instance = new wasm.Instance(new wasm.Module(mmdWasm()), { m: { mem: memory } });
+    return { memory, sumRows: instance.exports.sumRows as MmdKernel['sumRows'], dots: instance.exports.dots as Dots };
   } catch {
     return null;
   }
 }
 
 /**
- * The module: imports memory m.mem, exports
+ * The module: imports memory m.mem, exports (addresses in bytes; f64x2 = two float64 lanes)
  *   sumRows(phi, rowBytes, idx, k, sum, fBytes):
  *     t = 0
  *     while t + 4 <= k:            // four rows per pass, then one
@@ -335,8 +382,17 @@ function compileRowSum(): { memory: WasmMemory; sumRows: RowSumKernel['sumRows']
  *         f64x2[sum + 2 f] = f64x2[sum + 2 f] + promote(f32x2[o_0 + f]) + ... + promote(f32x2[o_3 + f])
  *       t += 4
  *     the same with one row while t + 1 <= k
+ *   dots(x, p, rows, wp, pairs, out):
+ *     i = 0
+ *     while i + 4 <= rows:         // four rows per pass, then one
+ *       o_r = x + (i + r) p 8
+ *       for q < pairs:
+ *         acc_r = 0 (f64x2)
+ *         for c < p: acc_r = acc_r + f64x2[wp + (q p + c) 16] * splat(f64[o_r + 8 c])
+ *         f64x2[out + ((i + r) pairs + q) 16] = acc_r
+ *       i += 4
  */
-function rowSumWasm(): Uint8Array {
+function mmdWasm(): Uint8Array {
   const uleb = (n: number): number[] => {
     const out: number[] = [];
     do {
@@ -369,48 +425,70 @@ function rowSumWasm(): Uint8Array {
   const gtU = [0x4b];
   const geU = [0x4f];
   const loadI32 = (offset: number) => [0x28, 2, ...uleb(offset)];
+  const loadF64 = [0x2b, 3, 0];
   const loadV128 = [0xfd, ...uleb(0), 3, 0];
   const storeV128 = [0xfd, ...uleb(11), 3, 0];
+  const zeroV128 = [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)];
+  const splatF64x2 = [0xfd, ...uleb(20)];
   const load64Zero = [0xfd, ...uleb(93), 3, 0];
   const promoteLow = [0xfd, ...uleb(95)];
   const addF64x2 = [0xfd, ...uleb(240)];
+  const mulF64x2 = [0xfd, ...uleb(242)];
   const block = [0x02, 0x40];
   const loop = [0x03, 0x40];
   const end = [0x0b];
   const br = (depth: number) => [0x0c, ...uleb(depth)];
   const brIf = (depth: number) => [0x0d, ...uleb(depth)];
-  // Parameters 0..5: phi, rowBytes, idx, k, sum, fBytes; locals 6: t, 7..10: o_0..o_3, 11: f.
-  const [PHI, ROW_BYTES, IDX, K, SUM, F_BYTES, T, F] = [0, 1, 2, 3, 4, 5, 6, 11];
-  const o = (r: number) => 7 + r;
-  const rowOffset = (r: number) => [...get(PHI), ...get(IDX), ...get(T), ...i32(2), ...shl, ...add, ...loadI32(4 * r), ...get(ROW_BYTES), ...mul, ...add, ...set(o(r))];
-  const sumAddress = [...get(SUM), ...get(F), ...i32(1), ...shl, ...add];
-  const addRow = (r: number) => [...get(o(r)), ...get(F), ...add, ...load64Zero, ...promoteLow, ...addF64x2];
-  const featureLoop = (rows: number) => [
-    ...i32(0), ...set(F),
+  /** for (; counter + step <= limit (unsigned);) { body; counter += step } */
+  const whileFits = (counter: number, step: number, limit: number, body: number[]) => [
     ...block, ...loop,
-    ...get(F), ...get(F_BYTES), ...geU, ...brIf(1),
-    ...sumAddress, ...sumAddress, ...loadV128,
-    ...Array.from({ length: rows }, (_, r) => addRow(r)).flat(),
-    ...storeV128,
-    ...get(F), ...i32(8), ...add, ...set(F), ...br(0),
+    ...get(counter), ...i32(step), ...add, ...get(limit), ...gtU, ...brIf(1),
+    ...body,
+    ...get(counter), ...i32(step), ...add, ...set(counter), ...br(0),
     ...end, ...end,
   ];
-  const rowLoop = (rows: number) => [
-    ...block, ...loop,
-    ...get(T), ...i32(rows), ...add, ...get(K), ...gtU, ...brIf(1),
-    ...Array.from({ length: rows }, (_, r) => rowOffset(r)).flat(),
-    ...featureLoop(rows),
-    ...get(T), ...i32(rows), ...add, ...set(T), ...br(0),
-    ...end, ...end,
-  ];
-  const body = [...vec([[6, 0x7f]]), ...rowLoop(4), ...rowLoop(1), ...end];
+
+  // sumRows. Parameters 0..5: phi, rowBytes, idx, k, sum, fBytes; i32 locals 6: t, 7..10: o_0..o_3, 11: f.
+  const S = { phi: 0, rowBytes: 1, idx: 2, k: 3, sum: 4, fBytes: 5, t: 6, o: 7, f: 11 };
+  const rowOffset = (r: number) => [...get(S.phi), ...get(S.idx), ...get(S.t), ...i32(2), ...shl, ...add, ...loadI32(4 * r), ...get(S.rowBytes), ...mul, ...add, ...set(S.o + r)];
+  const sumAddress = [...get(S.sum), ...get(S.f), ...i32(1), ...shl, ...add];
+  const addRow = (r: number) => [...get(S.o + r), ...get(S.f), ...add, ...load64Zero, ...promoteLow, ...addF64x2];
+  const sumPass = (rows: number) =>
+    whileFits(S.t, rows, S.k, [
+      ...Array.from({ length: rows }, (_, r) => rowOffset(r)).flat(),
+      ...i32(0), ...set(S.f),
+      ...whileFits(S.f, 8, S.fBytes, [...sumAddress, ...sumAddress, ...loadV128, ...Array.from({ length: rows }, (_, r) => addRow(r)).flat(), ...storeV128]),
+    ]);
+  const sumRowsBody = [...vec([[6, 0x7f]]), ...sumPass(4), ...sumPass(1), ...end];
+
+  // dots. Parameters 0..5: x, p, rows, wp, pairs, out; i32 locals 6: i, 7: q, 8: c, 9: wq, 10..13: o_0..o_3;
+  // v128 locals 14: wv, 15..18: acc_0..acc_3.
+  const P = { x: 0, p: 1, rows: 2, wp: 3, pairs: 4, out: 5, i: 6, q: 7, c: 8, wq: 9, o: 10, wv: 14, acc: 15 };
+  const xRow = (r: number) => [...get(P.x), ...get(P.i), ...i32(r), ...add, ...get(P.p), ...mul, ...i32(3), ...shl, ...add, ...set(P.o + r)];
+  const multiplyAdd = (r: number) => [...get(P.acc + r), ...get(P.wv), ...get(P.o + r), ...get(P.c), ...i32(3), ...shl, ...add, ...loadF64, ...splatF64x2, ...mulF64x2, ...addF64x2, ...set(P.acc + r)];
+  const storeAcc = (r: number) => [...get(P.out), ...get(P.i), ...i32(r), ...add, ...get(P.pairs), ...mul, ...get(P.q), ...add, ...i32(4), ...shl, ...add, ...get(P.acc + r), ...storeV128];
+  const dotPass = (rows: number) =>
+    whileFits(P.i, rows, P.rows, [
+      ...Array.from({ length: rows }, (_, r) => xRow(r)).flat(),
+      ...i32(0), ...set(P.q),
+      ...whileFits(P.q, 1, P.pairs, [
+        ...get(P.wp), ...get(P.q), ...get(P.p), ...mul, ...i32(4), ...shl, ...add, ...set(P.wq),
+        ...Array.from({ length: rows }, (_, r) => [...zeroV128, ...set(P.acc + r)]).flat(),
+        ...i32(0), ...set(P.c),
+        ...whileFits(P.c, 1, P.p, [...get(P.wq), ...get(P.c), ...i32(4), ...shl, ...add, ...loadV128, ...set(P.wv), ...Array.from({ length: rows }, (_, r) => multiplyAdd(r)).flat()]),
+        ...Array.from({ length: rows }, (_, r) => storeAcc(r)).flat(),
+      ]),
+    ]);
+  const dotsBody = [...vec([[8, 0x7f], [5, 0x7b]]), ...i32(0), ...set(P.i), ...dotPass(4), ...dotPass(1), ...end];
+
+  const i32x6 = Array.from({ length: 6 }, () => [0x7f]);
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, vec([[0x60, ...vec(Array.from({ length: 6 }, () => [0x7f])), 0]])), // type: (i32 x 6) -> ()
+    ...section(1, vec([[0x60, ...vec(i32x6), 0]])), // type 0: (i32 x 6) -> ()
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0]])), // one function of type 0
-    ...section(7, vec([[...name('sumRows'), 0x00, 0]])), // export it
-    ...section(10, vec([[...uleb(body.length), ...body]])),
+    ...section(3, vec([[0], [0]])), // two functions of type 0
+    ...section(7, vec([[...name('sumRows'), 0x00, 0], [...name('dots'), 0x00, 1]])),
+    ...section(10, vec([[...uleb(sumRowsBody.length), ...sumRowsBody], [...uleb(dotsBody.length), ...dotsBody]])),
   ]);
 }
 
