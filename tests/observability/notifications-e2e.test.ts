@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PgliteDb, migrate, type Db } from '@driftwatch/core';
 import { dropPrefix, REDIS_URL, runCli, tempDir, testConfig, uniquePrefix, writeYaml } from '../helpers/env.js';
-import { spawnDriftwatch, waitFor, type FleetProcess } from '../helpers/fleet.js';
+import { deployment, redisFixture, spawnDriftwatch, waitFor, type FleetProcess } from '../helpers/fleet.js';
 import { seedWindows } from '../helpers/seed.js';
 
 /**
@@ -51,7 +51,6 @@ describe('webhook notifications from a real pipeline', () => {
     // The receiver: records every request; while `holding`, answers none of them (a slow webhook).
     const received: Received[] = [];
     let holding = true;
-    let answered = 0;
     const held: (() => void)[] = [];
     const server: Server = createServer((req, res) => {
       let body = '';
@@ -59,7 +58,6 @@ describe('webhook notifications from a real pipeline', () => {
       req.on('end', () => {
         received.push({ path: req.url ?? '', headers: req.headers, body, at: Date.now() });
         const answer = () => {
-          answered++;
           if (!res.destroyed) res.writeHead(204).end();
         };
         if (holding) held.push(answer);
@@ -111,6 +109,9 @@ describe('webhook notifications from a real pipeline', () => {
       OPENAI_API_KEY: undefined,
       REDIS_URL,
     };
+    // The test's own view of the queues (the notify jobs), on the fleet's prefix.
+    const fx = redisFixture(prefix, deployment());
+    closers.push(() => fx.cleanup());
     const fleet: FleetProcess = await spawnDriftwatch(['start'], env, { readyTimeoutMs: 180_000 });
     closers.push(() => fleet.stop());
     const api = `http://127.0.0.1:${fleet.ready.http_port}`;
@@ -126,16 +127,21 @@ describe('webhook notifications from a real pipeline', () => {
     // 1. The run (through `start`, as an operator runs it), while the webhook answers nothing.
     const run = await runCli(['run-once'], env, { timeoutMs: 600_000 });
     expect(run.code, run.stderr).toBe(0);
-    // The run finished while no delivery had been answered: it did not wait on the webhook.
-    expect(answered).toBe(0);
     const summary = JSON.parse(run.stdout).runs[0] as { run_id: string; decisions: { id: number; action: string; state: string }[]; action_jobs: unknown[] };
     expect(summary.decisions.map((d) => `${d.action} ${d.state}`).sort()).toEqual(['finetune awaiting_approval', 'reindex awaiting_approval']);
     expect(summary.action_jobs).toEqual([]);
-    // The drift notification reached the receiver (before or after the run ended), unanswered until now.
-    await waitFor(() => ofType('drift_detected').length === 1, 'the drift_detected delivery', 120_000);
-    expect(answered).toBe(0);
+    // The run has finished, and its drift notification is not delivered: the webhook has answered nothing
+    // yet, so its notify job cannot have completed. The run did not wait on the webhook.
+    const notifyJobs = await fx.queues.get('notify').getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
+    const driftJob = notifyJobs.find((j) => j.data.notification.type === 'drift_detected');
+    expect(driftJob, 'the drift_detected notify job').toBeDefined();
+    expect(await driftJob!.getState()).toMatch(/^(waiting|active|delayed|prioritized)$/);
+    // It did reach the receiver, which holds its answer.
+    await waitFor(() => ofType('drift_detected').length === 1, 'the drift_detected request', 120_000);
+    expect(held.length).toBeGreaterThan(0);
     release();
-    expect(answered).toBeGreaterThan(0);
+    // Answered now, the delivery completes (retried through the queue if the held attempt timed out).
+    await waitFor(async () => (await driftJob!.getState()) === 'completed', 'the drift_detected notify job to complete', 120_000, 100);
 
     const drift = ofType('drift_detected')[0];
     expect(drift).toMatchObject({ id: `drift.${summary.run_id}`, model: 'support-bot', details: { run_id: summary.run_id } });
