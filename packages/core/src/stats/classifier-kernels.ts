@@ -12,8 +12,9 @@
  * (the same additions as a walk over the rows). Entries below the diagonal are left with
  * partial sums (the caller mirrors the upper triangle).
  *
- * Works on the transposed X in chunks of rows that stay in cache, 2 x 4 entries at a time
- * held in registers across the chunk: every value read serves two or four products where
+ * Works on the transposed X in chunks of rows that stay in cache, 3 x 4 entries at a time
+ * held in registers across the chunk (3 x 4 measured fastest of 2 x 4 to 5 x 3 in V8):
+ * every value read serves three or four products where
  * a row-by-row walk loads and stores an entry of cov for each product group.
  */
 export function crossProductUpper(X: Float64Array, N: number, f: number): Float64Array {
@@ -30,28 +31,28 @@ export function crossProductUpper(X: Float64Array, N: number, f: number): Float6
       for (let c = 0; c < f; c++) T[c * r + t] = X[o + c];
     }
     let a = 0;
-    for (; a + 2 <= f; a += 2) {
+    for (; a + 3 <= f; a += 3) {
       let c = a & ~3;
-      for (; c + 4 <= f; c += 4) tile2x4(T, r, a, c, cov, f);
-      for (; c < f; c++) {
-        tile1(T, r, a, c, cov, f);
-        tile1(T, r, a + 1, c, cov, f);
-      }
+      for (; c + 4 <= f; c += 4) tile3x4(T, r, a, c, cov, f);
+      for (; c < f; c++) for (let j = 0; j < 3; j++) tile1(T, r, a + j, c, cov, f);
     }
     for (; a < f; a++) for (let c = a; c < f; c++) tile1(T, r, a, c, cov, f);
   }
   return cov;
 }
 
-function tile2x4(T: Float64Array, r: number, a: number, c: number, cov: Float64Array, f: number): void {
+/** cov[(a + i) * f + c + j] += sum over t of T[(a + i) * r + t] * T[(c + j) * r + t], t ascending, for i < 3, j < 4. */
+function tile3x4(T: Float64Array, r: number, a: number, c: number, cov: Float64Array, f: number): void {
   const ta = a * r;
   const tb = ta + r;
+  const tc = tb + r;
   const t0 = c * r;
   const t1 = t0 + r;
   const t2 = t1 + r;
   const t3 = t2 + r;
   const ra = a * f + c;
   const rb = ra + f;
+  const rc = rb + f;
   let s00 = cov[ra];
   let s01 = cov[ra + 1];
   let s02 = cov[ra + 2];
@@ -60,21 +61,30 @@ function tile2x4(T: Float64Array, r: number, a: number, c: number, cov: Float64A
   let s11 = cov[rb + 1];
   let s12 = cov[rb + 2];
   let s13 = cov[rb + 3];
+  let s20 = cov[rc];
+  let s21 = cov[rc + 1];
+  let s22 = cov[rc + 2];
+  let s23 = cov[rc + 3];
   for (let t = 0; t < r; t++) {
-    const xa = T[ta + t];
-    const xb = T[tb + t];
     const y0 = T[t0 + t];
     const y1 = T[t1 + t];
     const y2 = T[t2 + t];
     const y3 = T[t3 + t];
+    const xa = T[ta + t];
     s00 += xa * y0;
     s01 += xa * y1;
     s02 += xa * y2;
     s03 += xa * y3;
+    const xb = T[tb + t];
     s10 += xb * y0;
     s11 += xb * y1;
     s12 += xb * y2;
     s13 += xb * y3;
+    const xc = T[tc + t];
+    s20 += xc * y0;
+    s21 += xc * y1;
+    s22 += xc * y2;
+    s23 += xc * y3;
   }
   cov[ra] = s00;
   cov[ra + 1] = s01;
@@ -84,6 +94,10 @@ function tile2x4(T: Float64Array, r: number, a: number, c: number, cov: Float64A
   cov[rb + 1] = s11;
   cov[rb + 2] = s12;
   cov[rb + 3] = s13;
+  cov[rc] = s20;
+  cov[rc + 1] = s21;
+  cov[rc + 2] = s22;
+  cov[rc + 3] = s23;
 }
 
 function tile1(T: Float64Array, r: number, a: number, c: number, cov: Float64Array, f: number): void {
@@ -98,8 +112,8 @@ function tile1(T: Float64Array, r: number, a: number, c: number, cov: Float64Arr
  * Solves L u = b in place for each of the `rows` rows b of the row-major `B` (rows x p), L
  * lower-triangular from `cholesky` (matrix.ts): each row gets exactly the operations of
  * matrix.ts's forwardSolveInPlace (u_i = (b_i - L_i0 u_0 - L_i1 u_1 - ... ) / L_ii, in that
- * order). Four rows and two unknowns at a time: every entry of L read serves four rows, every
- * entry of u two unknowns.
+ * order). Four rows and three unknowns at a time: every entry of L read serves four rows,
+ * every entry of u three unknowns.
  */
 export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, rows: number): void {
   let r = 0;
@@ -109,9 +123,10 @@ export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, ro
     const o2 = o1 + p;
     const o3 = o2 + p;
     let i = 0;
-    for (; i + 2 <= p; i += 2) {
+    for (; i + 3 <= p; i += 3) {
       const li = i * p;
       const lj = li + p;
+      const lk = lj + p;
       let s0 = B[o0 + i];
       let s1 = B[o1 + i];
       let s2 = B[o2 + i];
@@ -120,22 +135,32 @@ export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, ro
       let t1 = B[o1 + i + 1];
       let t2 = B[o2 + i + 1];
       let t3 = B[o3 + i + 1];
+      let w0 = B[o0 + i + 2];
+      let w1 = B[o1 + i + 2];
+      let w2 = B[o2 + i + 2];
+      let w3 = B[o3 + i + 2];
       for (let k = 0; k < i; k++) {
-        const a = L[li + k];
-        const b = L[lj + k];
         const u0 = B[o0 + k];
         const u1 = B[o1 + k];
         const u2 = B[o2 + k];
         const u3 = B[o3 + k];
+        const a = L[li + k];
         s0 -= a * u0;
         s1 -= a * u1;
         s2 -= a * u2;
         s3 -= a * u3;
+        const b = L[lj + k];
         t0 -= b * u0;
         t1 -= b * u1;
         t2 -= b * u2;
         t3 -= b * u3;
+        const c = L[lk + k];
+        w0 -= c * u0;
+        w1 -= c * u1;
+        w2 -= c * u2;
+        w3 -= c * u3;
       }
+      // The last terms of unknowns i + 1 and i + 2, in order, as each unknown is solved.
       const d = L[li + i];
       const u0 = s0 / d;
       const u1 = s1 / d;
@@ -147,10 +172,21 @@ export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, ro
       B[o3 + i] = u3;
       const b = L[lj + i];
       const e = L[lj + i + 1];
-      B[o0 + i + 1] = (t0 - b * u0) / e;
-      B[o1 + i + 1] = (t1 - b * u1) / e;
-      B[o2 + i + 1] = (t2 - b * u2) / e;
-      B[o3 + i + 1] = (t3 - b * u3) / e;
+      const v0 = (t0 - b * u0) / e;
+      const v1 = (t1 - b * u1) / e;
+      const v2 = (t2 - b * u2) / e;
+      const v3 = (t3 - b * u3) / e;
+      B[o0 + i + 1] = v0;
+      B[o1 + i + 1] = v1;
+      B[o2 + i + 1] = v2;
+      B[o3 + i + 1] = v3;
+      const g = L[lk + i];
+      const h = L[lk + i + 1];
+      const q = L[lk + i + 2];
+      B[o0 + i + 2] = (w0 - g * u0 - h * v0) / q;
+      B[o1 + i + 2] = (w1 - g * u1 - h * v1) / q;
+      B[o2 + i + 2] = (w2 - g * u2 - h * v2) / q;
+      B[o3 + i + 2] = (w3 - g * u3 - h * v3) / q;
     }
     for (; i < p; i++) {
       const li = i * p;
@@ -180,6 +216,82 @@ export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, ro
       for (let k = 0; k < i; k++) s -= L[li + k] * B[o + k];
       B[o + i] = s / L[li + i];
     }
+  }
+}
+
+/**
+ * Scores of rows[r0..r1) under three discriminants at once: scores[sa + t] = U[rows[t]] .
+ * delta[da..da+f), likewise (db, sb) and (dc, sc), each summed over the features in order
+ * from 0 (as one row alone), four rows at a time: every feature read of U serves three
+ * draws, every entry of a discriminant four rows.
+ */
+export function scoreRows3(U: Float64Array, f: number, rows: Int32Array, r0: number, r1: number, delta: Float64Array, da: number, db: number, dc: number, scores: Float64Array, sa: number, sb: number, sc: number): void {
+  let t = r0;
+  for (; t + 4 <= r1; t += 4) {
+    const o0 = rows[t] * f;
+    const o1 = rows[t + 1] * f;
+    const o2 = rows[t + 2] * f;
+    const o3 = rows[t + 3] * f;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    let b0 = 0;
+    let b1 = 0;
+    let b2 = 0;
+    let b3 = 0;
+    let c0 = 0;
+    let c1 = 0;
+    let c2 = 0;
+    let c3 = 0;
+    for (let c = 0; c < f; c++) {
+      const u0 = U[o0 + c];
+      const u1 = U[o1 + c];
+      const u2 = U[o2 + c];
+      const u3 = U[o3 + c];
+      const x = delta[da + c];
+      a0 += u0 * x;
+      a1 += u1 * x;
+      a2 += u2 * x;
+      a3 += u3 * x;
+      const y = delta[db + c];
+      b0 += u0 * y;
+      b1 += u1 * y;
+      b2 += u2 * y;
+      b3 += u3 * y;
+      const z = delta[dc + c];
+      c0 += u0 * z;
+      c1 += u1 * z;
+      c2 += u2 * z;
+      c3 += u3 * z;
+    }
+    scores[sa + t] = a0;
+    scores[sa + t + 1] = a1;
+    scores[sa + t + 2] = a2;
+    scores[sa + t + 3] = a3;
+    scores[sb + t] = b0;
+    scores[sb + t + 1] = b1;
+    scores[sb + t + 2] = b2;
+    scores[sb + t + 3] = b3;
+    scores[sc + t] = c0;
+    scores[sc + t + 1] = c1;
+    scores[sc + t + 2] = c2;
+    scores[sc + t + 3] = c3;
+  }
+  for (; t < r1; t++) {
+    const o = rows[t] * f;
+    let a = 0;
+    let b = 0;
+    let e = 0;
+    for (let c = 0; c < f; c++) {
+      const u = U[o + c];
+      a += u * delta[da + c];
+      b += u * delta[db + c];
+      e += u * delta[dc + c];
+    }
+    scores[sa + t] = a;
+    scores[sb + t] = b;
+    scores[sc + t] = e;
   }
 }
 
@@ -320,11 +432,26 @@ export function subtractRows(U: Float64Array, f: number, rows: Int32Array, sum: 
   }
 }
 
-/** Adds to sum[at..at+f) the rows of U among rows[r0..r1) labelled Y, in ascending order, four per pass; returns their count. */
+/**
+ * Adds to sum[at..at+f) the rows of U among rows[r0..r1) labelled Y, in ascending order, eight
+ * per pass over the sums (left to right: the same additions as one row at a time); returns
+ * their count.
+ */
 export function addYRows(U: Float64Array, f: number, rows: Int32Array, r0: number, r1: number, isY: Uint8Array, yRows: Int32Array, sum: Float64Array, at: number): number {
   let m = 0;
   for (let t = r0; t < r1; t++) if (isY[rows[t]]) yRows[m++] = rows[t];
   let t = 0;
+  for (; t + 8 <= m; t += 8) {
+    const o0 = yRows[t] * f;
+    const o1 = yRows[t + 1] * f;
+    const o2 = yRows[t + 2] * f;
+    const o3 = yRows[t + 3] * f;
+    const o4 = yRows[t + 4] * f;
+    const o5 = yRows[t + 5] * f;
+    const o6 = yRows[t + 6] * f;
+    const o7 = yRows[t + 7] * f;
+    for (let c = 0; c < f; c++) sum[at + c] = sum[at + c] + U[o0 + c] + U[o1 + c] + U[o2 + c] + U[o3 + c] + U[o4 + c] + U[o5 + c] + U[o6 + c] + U[o7 + c];
+  }
   for (; t + 4 <= m; t += 4) {
     const o0 = yRows[t] * f;
     const o1 = yRows[t + 1] * f;

@@ -1,11 +1,11 @@
 import type { Matrix, Rng } from '../monitors/types.js';
-import { addYRows, columnSums, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns, subtractRows } from './classifier-kernels.js';
+import { addYRows, columnSums, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
 import { cholesky } from './matrix.js';
 import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
 
 /** Draws (observed labelling and relabellings) whose cross-validations share each pass over the whitened rows. */
-const DRAW_BLOCK = 16;
+const DRAW_BLOCK = 18;
 
 export interface DomainClassifierOptions {
   /** Label permutations B for the p-value; the smallest attainable p-value is 1/(B+1). */
@@ -222,17 +222,19 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
           delta[p * f + c] = sy / ny - (tsum[c] - sy) / nx;
         }
       }
-      // Out-of-fold scores, chunk by chunk, four rows and two draws at a time: eight
+      // Out-of-fold scores, chunk by chunk, four rows and three draws at a time: twelve
       // independent sums, each in the order of one row alone.
       for (let r0 = 0; r0 < len; r0 += chunk) {
         const r1 = Math.min(len, r0 + chunk);
         let q = 0;
-        for (; q + 2 <= nFit; q += 2) {
+        for (; q + 3 <= nFit; q += 3) {
           const pa = fit[q];
           const pb = fit[q + 1];
-          scoreRows2(U, f, rows, r0, r1, delta, pa * f, pb * f, scores, pa * largestFold, pb * largestFold);
+          const pc = fit[q + 2];
+          scoreRows3(U, f, rows, r0, r1, delta, pa * f, pb * f, pc * f, scores, pa * largestFold, pb * largestFold, pc * largestFold);
         }
-        if (q < nFit) scoreRows(U, f, rows, r0, r1, delta, fit[q] * f, scores, fit[q] * largestFold);
+        if (q + 2 === nFit) scoreRows2(U, f, rows, r0, r1, delta, fit[q] * f, fit[q + 1] * f, scores, fit[q] * largestFold, fit[q + 1] * largestFold);
+        else if (q < nFit) scoreRows(U, f, rows, r0, r1, delta, fit[q] * f, scores, fit[q] * largestFold);
       }
       for (let p = 0; p < nb; p++) {
         if (!fitted[p]) continue;
