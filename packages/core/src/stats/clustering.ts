@@ -47,7 +47,10 @@ function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): n
     let d = 0;
     const oi = i * cols;
     const oc = c * cols;
-    for (let j = 0; j < cols; j++) d += (data[oi + j] - data[oc + j]) * (data[oi + j] - data[oc + j]);
+    for (let j = 0; j < cols; j++) {
+      const x = data[oi + j] - data[oc + j];
+      d += x * x;
+    }
     return d;
   };
   // Sum starting from the first entry (ml-spectra-processing xSum), and ml-matrix's sum from 0 (the same value).
@@ -61,7 +64,8 @@ function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): n
   let closest = new Float64Array(n);
   for (let i = 0; i < n; i++) closest[i] = sq(i, first);
   const cumulative = new Float64Array(n);
-  const candidate = new Float64Array(n);
+  let candidate = new Float64Array(n);
+  let spare = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     // random.choice(n, { replace: true, size: trials, probabilities: closest / sum }).
     const scale = 1 / total(closest);
@@ -88,11 +92,18 @@ function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): n
       if (pot < bestPot) {
         best = pick;
         bestPot = pot;
-        bestDistances = Float64Array.from(candidate);
+        // Keep this candidate's distances; the next candidate writes into the other buffer.
+        bestDistances = candidate;
+        candidate = spare;
+        spare = bestDistances;
       }
     }
     centres.push(best >= 0 ? best : picks[0]);
-    closest = bestDistances;
+    if (bestDistances !== closest) {
+      // closest becomes the chosen distances; its old buffer is free again.
+      spare = closest;
+      closest = bestDistances;
+    }
   }
   return centres.map((i) => rows[i].slice());
 }
