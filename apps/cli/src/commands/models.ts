@@ -1,5 +1,20 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { PermanentError, getPolicyInForce, getServingState, rollbackModel, rollbackPolicy, type PolicyInForce, type ServingState } from '@driftwatch/core';
+import {
+  PermanentError,
+  Queues,
+  deploymentId,
+  getPolicyInForce,
+  getServingState,
+  notifyRollback,
+  probeRedis,
+  redisAddress,
+  redisConnection,
+  rollbackModel,
+  rollbackPolicy,
+  type Db,
+  type PolicyInForce,
+  type ServingState,
+} from '@driftwatch/core';
 import { loadSettings, openDatabase, type Settings } from '../runtime.js';
 import { remoteFor, remoteRollback, remoteServing } from '../remote.js';
 
@@ -121,6 +136,7 @@ export async function rollbackCommand(args: string[], io: Io): Promise<number> {
     const by = (values.by as string | undefined) ?? process.env.USER ?? 'cli';
     const req = { model: name, to: values.to as string | undefined, by, reason: (values.reason as string | undefined) ?? 'manual rollback (CLI)', base_model: base };
     const out = remote ? await remoteRollback<Awaited<ReturnType<typeof rollbackModel>>>(remote, 'model', name, req) : await rollbackModel(database!.db, req);
+    if (!remote) await notifyFromCli(s, database!.db, io, { model: name, kind: 'model', from: out.from.version ?? 'base', to: out.to.version ?? 'base', by, reason: req.reason, decision_id: Number(out.decision.id) });
     if (values.json) io.stdout(JSON.stringify(out, null, 2) + '\n');
     else
       io.stdout(
@@ -151,6 +167,7 @@ export async function policyCommand(args: string[], io: Io): Promise<number> {
     const by = (values.by as string | undefined) ?? process.env.USER ?? 'cli';
     const req = { model: name, by, reason: (values.reason as string | undefined) ?? 'manual policy rollback (CLI)' };
     const out = remote ? await remoteRollback<Awaited<ReturnType<typeof rollbackPolicy>>>(remote, 'policy', name, req) : await rollbackPolicy(database!.db, req);
+    if (!remote) await notifyFromCli(s, database!.db, io, { model: name, kind: 'policy', from: `v${out.from.version}`, to: `v${out.to.version}`, by, reason: req.reason, decision_id: Number(out.decision.id) });
     if (values.json) io.stdout(JSON.stringify(out, null, 2) + '\n');
     else
       io.stdout(
@@ -159,5 +176,31 @@ export async function policyCommand(args: string[], io: Io): Promise<number> {
     return 0;
   } finally {
     await database?.close();
+  }
+}
+
+/**
+ * The rollback notification of a rollback done here, on the database directly (the HTTP
+ * route notifies by itself): queued on the configured Redis for the fleet's workers to
+ * deliver, as every notification is. Only when a webhook subscribes to rollbacks; a Redis
+ * that does not answer is one warning line, never a failed rollback.
+ */
+async function notifyFromCli(s: Settings, db: Db, io: Io, r: Parameters<typeof notifyRollback>[1]): Promise<void> {
+  if (!(s.config.notifications?.webhooks ?? []).some((h) => h.events.includes('rollback'))) return;
+  const url = redisAddress(s.env);
+  const warn = (why: string) => io.stderr(`warning: the rollback is done, but its webhook notification was not queued: ${why}\n`);
+  if (!url) return warn('no REDIS_URL is set for the workers that deliver notifications');
+  try {
+    await probeRedis(url, 3_000);
+  } catch (e) {
+    return warn((e as Error).message);
+  }
+  const conn = redisConnection(url, 'producer');
+  const queues = new Queues(conn, s.env.DRIFTWATCH_QUEUE_PREFIX, s.deployment, await deploymentId(db));
+  try {
+    if ((await notifyRollback({ config: s.config, queues, logger: s.logger }, r)) === 0) warn('queueing failed (see the log line above)');
+  } finally {
+    await queues.close();
+    conn.disconnect();
   }
 }
