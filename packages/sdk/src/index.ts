@@ -20,7 +20,16 @@ export interface DriftwatchOptions {
   maxAttempts?: number;
   /** First backoff, ms [250]; doubles per attempt, jittered, at most 30 s. */
   backoffMs?: number;
-  /** Flush when the process is about to exit (beforeExit) [true]. */
+  /**
+   * Flush when the event loop drains and the process is about to exit (Node's `beforeExit`)
+   * [true]; the process then stays up until the events are delivered or given up
+   * (maxAttempts). This does not cover `process.exit()` or a signal: Node runs no
+   * asynchronous work then, and the SDK installs no signal handler (that would change how
+   * the application exits). An application that ends on SIGTERM (containers, systemd) calls
+   * `await client.shutdown()` in its own handler:
+   *
+   *     process.on('SIGTERM', async () => { await server.close(); await dw.shutdown(); process.exit(0); });
+   */
   flushOnExit?: boolean;
   /** Told about events the server rejected (400, 409) or that could not be delivered. Never throws into your code. */
   onError?: (e: { id: string | null; status: number; message: string }) => void;
@@ -60,7 +69,9 @@ export class Driftwatch {
   private timer: NodeJS.Timeout | null = null;
   private inflight: Promise<void> | null = null;
   private readonly o: Required<Omit<DriftwatchOptions, 'apiKey' | 'onError' | 'fetch'>> & Pick<DriftwatchOptions, 'apiKey' | 'onError'> & { fetch: typeof fetch };
-  private readonly exitHook = () => void this.flush();
+  private readonly exitHook = () => {
+    if (this.queue.length || this.inflight) void this.keepingAlive(() => this.flush());
+  };
   private closed = false;
 
   constructor(opts: DriftwatchOptions) {
@@ -68,7 +79,8 @@ export class Driftwatch {
       flushIntervalMs: 1000, maxBatch: 100, maxQueue: 10_000, maxAttempts: 6, backoffMs: 250, flushOnExit: true,
       ...opts, baseUrl: opts.baseUrl.replace(/\/+$/, ''), fetch: opts.fetch ?? globalThis.fetch.bind(globalThis),
     };
-    if (this.o.flushOnExit) process.once('beforeExit', this.exitHook);
+    // Not once: beforeExit comes again whenever the loop drains, and the hook does nothing when nothing waits.
+    if (this.o.flushOnExit) process.on('beforeExit', this.exitHook);
   }
 
   /** Queue events; each returns its event id (use it for feedback). */
@@ -187,11 +199,28 @@ export class Driftwatch {
     }
   }
 
-  /** Flushes and stops the timer and the exit hook. */
+  /**
+   * Flushes (keeping the process alive until delivered or given up, so it is safe to await
+   * in a SIGTERM handler before process.exit()) and stops the timer and the exit hook.
+   */
   async shutdown(): Promise<void> {
-    await this.flush();
+    await this.keepingAlive(() => this.flush());
     this.closed = true;
     process.removeListener('beforeExit', this.exitHook);
+  }
+
+  /**
+   * Runs work with a ref'd timer held: a pending promise does not keep Node running and
+   * the SDK's own timers (flush interval, retry backoff) are unref'd so that they never hold
+   * the application open, so without this an exit flush waiting out a 429 would be cut short.
+   */
+  private async keepingAlive<T>(work: () => Promise<T>): Promise<T> {
+    const hold = setInterval(() => {}, 60_000);
+    try {
+      return await work();
+    } finally {
+      clearInterval(hold);
+    }
   }
 
   /** See wrapOpenAI(). */
