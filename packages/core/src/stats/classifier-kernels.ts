@@ -465,3 +465,20 @@ export function addYRows(U: Float64Array, f: number, rows: Int32Array, r0: numbe
   }
   return m;
 }
+
+/** dst[d + c] += src[s + c] for c < f. */
+export function addInto(dst: Float64Array, d: number, src: Float64Array, s: number, f: number): void {
+  for (let c = 0; c < f; c++) dst[d + c] += src[s + c];
+}
+
+/**
+ * A fold's discriminant in whitened space: the training rows' Y mean less their X mean, from the
+ * draw's Y total less the fold's Y sum (sy, over ny rows) and the fold's training sum (over
+ * ny + nx rows): out[o + c] = sy / ny - (train[c] - sy) / nx.
+ */
+export function meanDifference(totalY: Float64Array, t: number, foldY: Float64Array, s: number, train: Float64Array, ny: number, nx: number, out: Float64Array, o: number, f: number): void {
+  for (let c = 0; c < f; c++) {
+    const sy = totalY[t + c] - foldY[s + c];
+    out[o + c] = sy / ny - (train[c] - sy) / nx;
+  }
+}

@@ -1,5 +1,5 @@
 import type { Matrix, Rng } from '../monitors/types.js';
-import { addYRows, columnSums, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
+import { addInto, addYRows, columnSums, meanDifference, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
 import { cholesky } from './matrix.js';
 import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
@@ -152,6 +152,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const P = Math.max(1, Math.min(B + 1, DRAW_BLOCK));
   const sumY = new Float64Array(P * K * f);
   const nYFold = new Int32Array(P * K);
+  const totalY = new Float64Array(P * f);
+  const nY = new Int32Array(P);
   const delta = new Float64Array(P * f);
   const fitted = new Uint8Array(P);
   // The draws of the block with a discriminant in the current fold (both classes among its training rows).
@@ -181,7 +183,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       }
     }
     // Class sums of each fold's Y rows, row chunk by row chunk, every draw adding its Y rows of
-    // the chunk in ascending order, four per pass over its sums.
+    // the chunk in ascending order.
     sumY.fill(0, 0, nb * K * f);
     nYFold.fill(0, 0, nb * K);
     for (let k = 0; k < K; k++) {
@@ -193,14 +195,12 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         }
       }
     }
-    // Y totals over the folds (fold by fold, as one draw alone), kept in the draw's fold-0 slot's
-    // place would overwrite it: a separate buffer per draw.
-    const totalY = new Float64Array(nb * f);
-    const nY = new Int32Array(nb);
+    // Each draw's Y totals: its fold sums added fold by fold, as one draw alone.
+    totalY.fill(0);
+    nY.fill(0);
     for (let p = 0; p < nb; p++) {
       for (let k = 0; k < K; k++) {
-        const ks = (p * K + k) * f;
-        for (let c = 0; c < f; c++) totalY[p * f + c] += sumY[ks + c];
+        addInto(totalY, p * f, sumY, (p * K + k) * f, f);
         nY[p] += nYFold[p * K + k];
       }
     }
@@ -216,11 +216,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         fitted[p] = ny === 0 || nx === 0 ? 0 : 1;
         if (!fitted[p]) continue;
         fit[nFit++] = p;
-        const ks = (p * K + k) * f;
-        for (let c = 0; c < f; c++) {
-          const sy = totalY[p * f + c] - sumY[ks + c];
-          delta[p * f + c] = sy / ny - (tsum[c] - sy) / nx;
-        }
+        meanDifference(totalY, p * f, sumY, (p * K + k) * f, tsum, ny, nx, delta, p * f, f);
       }
       // Out-of-fold scores, chunk by chunk, four rows and three draws at a time: twelve
       // independent sums, each in the order of one row alone.
@@ -242,10 +238,11 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       }
     }
     for (let p = 0; p < nb; p++) {
-      const [uSum, pairs, tprHits, tprRows, topY, topAll] = acc.subarray(p * 6, p * 6 + 6);
-      aucs[b0 + p] = pairs ? uSum / pairs : 0.5;
-      tprs[b0 + p] = tprRows ? tprHits / tprRows : 0;
-      tops[b0 + p] = topAll ? topY / topAll : 0;
+      const a = p * 6;
+      // acc: U sum, pairs, TPR hits, TPR rows, Y rows on top, rows on top
+      aucs[b0 + p] = acc[a + 1] ? acc[a] / acc[a + 1] : 0.5;
+      tprs[b0 + p] = acc[a + 3] ? acc[a + 2] / acc[a + 3] : 0;
+      tops[b0 + p] = acc[a + 5] ? acc[a + 4] / acc[a + 5] : 0;
     }
   }
   const observed = { auc: aucs[0], tpr: tprs[0], top: tops[0] };
