@@ -340,7 +340,9 @@ function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null
     // w's rows r and r + 1 interleaved: wp[(q p + c) 2 + lane] = w[(2 q + lane) p + c] (a zero row pads an odd D).
     wp.fill(0);
     for (let r = 0; r < features; r++) for (let c = 0; c < cols; c++) wp[((r >> 1) * cols + c) * 2 + (r & 1)] = w[r * cols + c];
-    dots(pooledOffset, cols, rows, wOffset, pairs, dotsOffset);
+    // In calls of 64 rows: V8 first runs a WebAssembly function from its baseline compiler
+    // and switches to the optimised code only for later calls (no on-stack replacement).
+    for (let i0 = 0; i0 < rows; i0 += 64) dots(pooledOffset + i0 * cols * 8, cols, Math.min(64, rows - i0), wOffset, pairs, dotsOffset + i0 * pairs * 16);
     for (let i = 0; i < rows; i++)
       for (let r = 0; r < features; r++) {
         const t = out[i * pairs * 2 + r];
