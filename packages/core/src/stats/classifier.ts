@@ -1,4 +1,5 @@
 import type { Matrix, Rng } from '../monitors/types.js';
+import { classifierWasm } from './classifier-wasm.js';
 import { addInto, addYRows, columnSums, meanDifference, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
 import { cholesky } from './matrix.js';
 import { upperShares } from './multiple.js';
@@ -88,7 +89,13 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const K = Math.max(2, Math.min(opts.folds ?? 5, Math.floor(N / 2)));
 
   // Pooled, standardised features.
-  const X = new Float64Array(N * f);
+  const B = opts.labelings ? opts.labelings.length : opts.permutations;
+  const P = Math.max(1, Math.min(B + 1, DRAW_BLOCK));
+  // Fold k holds the rows at positions k, k + K, ... of a shuffle: the first is the largest.
+  const largestFold = Math.ceil(N / K);
+  // The WebAssembly kernels (classifier-wasm.ts) where available: the rows then live in its memory.
+  const wasm = classifierWasm(N, f, largestFold, P, K);
+  const X = wasm ? wasm.U : new Float64Array(N * f);
   X.set(x.data, 0);
   X.set(y.data, n * f);
   // Column means and standard deviations, summed row by row (each column's sums in the
@@ -133,13 +140,11 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const fpr = opts.fpr ?? 0.1;
   const topFraction = opts.top ?? fpr;
   if (!(fpr > 0 && fpr < 1) || !(topFraction > 0 && topFraction < 1)) throw new RangeError(`fpr (${fpr}) and top (${topFraction}) must lie strictly between 0 and 1`);
-  const B = opts.labelings ? opts.labelings.length : opts.permutations;
   const tops = new Float64Array(B + 1);
   const aucs = new Float64Array(B + 1);
   const tprs = new Float64Array(B + 1);
   // Each fold's rows in ascending order.
   const foldRows = testRows.map((r) => Int32Array.from(r).sort());
-  const largestFold = Math.max(...testRows.map((r) => r.length));
   // Draw 0 is the observed labelling (x first, then y), draws 1..B the relabellings.
   const labels = new Uint8Array(N);
   for (let i = n; i < N; i++) labels[i] = 1;
@@ -149,8 +154,9 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   // draw. Each draw's sums are the same additions in the same order as one draw alone (Y rows
   // of a fold in ascending order, each score summed over the features in order), so the
   // statistics are bit-identical to a draw-by-draw walk.
-  const P = Math.max(1, Math.min(B + 1, DRAW_BLOCK));
-  const sumY = new Float64Array(P * K * f);
+  const sumY = wasm ? wasm.sumY : new Float64Array(P * K * f);
+  // Each fold's rows at k x largestFold in the module's row indices.
+  if (wasm) foldRows.forEach((r, k) => wasm.rowIdx.set(r, k * largestFold));
   const nYFold = new Int32Array(P * K);
   const totalY = new Float64Array(P * f);
   const nY = new Int32Array(P);
@@ -191,7 +197,19 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       for (let r0 = 0; r0 < rows.length; r0 += chunk) {
         const r1 = Math.min(rows.length, r0 + chunk);
         for (let p = 0; p < nb; p++) {
-          nYFold[p * K + k] += addYRows(U, f, rows, r0, r1, draws[p], yRows, sumY, (p * K + k) * f);
+          if (!wasm) {
+            nYFold[p * K + k] += addYRows(U, f, rows, r0, r1, draws[p], yRows, sumY, (p * K + k) * f);
+            continue;
+          }
+          const isY = draws[p];
+          const yIdx = wasm.yIdx;
+          let m = 0;
+          for (let t = r0; t < r1; t++) if (isY[rows[t]]) yIdx[m++] = rows[t];
+          nYFold[p * K + k] += m;
+          const at = (p * K + k) * f;
+          wasm.sumRows(m, at);
+          // An odd last feature, which the module's pairs of features leave out: the same rows in order.
+          if (f & 1) for (let t = 0; t < m; t++) sumY[at + f - 1] += U[yIdx[t] * f + f - 1];
         }
       }
     }
@@ -220,6 +238,34 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
       }
       // Out-of-fold scores, chunk by chunk, four rows and three draws at a time: twelve
       // independent sums, each in the order of one row alone.
+      if (wasm) {
+        // Pairs of draws (an odd last one twice), their discriminants interleaved feature by feature.
+        const dpair = wasm.dpair;
+        const pairs = (nFit + 1) >> 1;
+        for (let j = 0; j < pairs; j++) {
+          const pa = fit[2 * j] * f;
+          const pb = fit[Math.min(2 * j + 1, nFit - 1)] * f;
+          const o = j * f * 2;
+          for (let c = 0; c < f; c++) {
+            dpair[o + 2 * c] = delta[pa + c];
+            dpair[o + 2 * c + 1] = delta[pb + c];
+          }
+        }
+        for (let r0 = 0; r0 < len; r0 += chunk) {
+          const r1 = Math.min(len, r0 + chunk);
+          for (let j = 0; j < pairs; j++) wasm.score(k * largestFold + r0, r1 - r0, j, r0);
+        }
+        const out = wasm.out;
+        for (let j = 0; j < pairs; j++) {
+          const sa = fit[2 * j] * largestFold;
+          const sb = fit[Math.min(2 * j + 1, nFit - 1)] * largestFold;
+          const o = j * largestFold * 2;
+          for (let t = 0; t < len; t++) {
+            scores[sa + t] = out[o + 2 * t];
+            scores[sb + t] = out[o + 2 * t + 1];
+          }
+        }
+      } else
       for (let r0 = 0; r0 < len; r0 += chunk) {
         const r1 = Math.min(len, r0 + chunk);
         let q = 0;

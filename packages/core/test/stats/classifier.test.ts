@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { domainClassifierTest, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
 import { addYRows, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
+import { classifierWasm, setClassifierWasm } from '../../src/stats/classifier-wasm.js';
 import { cholesky, forwardSolveRowsInPlace } from '../../src/stats/matrix.js';
 import { upperShares } from '../../src/stats/multiple.js';
 import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
@@ -45,19 +46,25 @@ describe('domain classifier: bit-identical to the draw-by-draw walk', () => {
     ['a handful of rows (folds with one class only)', 5, 4, 3, 1, { folds: 3 }],
     ['one feature', 40, 33, 1, 1, {}],
   ];
-  for (const [name, n, m, f, shift, extra] of cases)
-    it(name, () => {
-      const { x, y } = data(n, m, f, n + m + f, shift);
-      // 39 draws: two full blocks of 16 and an odd remainder
-      const B = 38;
-      const labelings = name.startsWith('shared') ? relabellings(n, m, B, 9) : undefined;
-      const seeded = (): DomainClassifierOptions => ({ permutations: B, rng: new Mulberry32(17), labelings, ...extra });
-      const a = seeded();
-      const b = seeded();
-      expect(plain(domainClassifierTest(x, y, a))).toStrictEqual(plain(referenceClassifierTest(x, y, b)));
-      // the same draws taken from the generator: both leave it in the same state
-      expect(a.rng.next()).toBe(b.rng.next());
-    });
+  for (const wasm of [true, false])
+    for (const [name, n, m, f, shift, extra] of cases)
+      it(`${name}${wasm ? '' : ' (JS kernels)'}`, () => {
+        const { x, y } = data(n, m, f, n + m + f, shift);
+        // 39 draws: two full blocks of 18 and an odd remainder
+        const B = 38;
+        const labelings = name.startsWith('shared') ? relabellings(n, m, B, 9) : undefined;
+        const seeded = (): DomainClassifierOptions => ({ permutations: B, rng: new Mulberry32(17), labelings, ...extra });
+        const a = seeded();
+        const b = seeded();
+        setClassifierWasm(wasm);
+        try {
+          expect(plain(domainClassifierTest(x, y, a))).toStrictEqual(plain(referenceClassifierTest(x, y, b)));
+        } finally {
+          setClassifierWasm(true);
+        }
+        // the same draws taken from the generator: both leave it in the same state
+        expect(a.rng.next()).toBe(b.rng.next());
+      });
 });
 
 // The statistics are rank-based and may hide a last-bit change of a score: the kernels
@@ -124,6 +131,49 @@ describe('classifier kernels: the same sums in the same order', () => {
       const half = N >> 1;
       expect(addYRows(U, f, sorted, 0, half, isY, buf, chunked, 3) + addYRows(U, f, sorted, half, N, isY, buf, chunked, 3)).toBe(m);
       same(chunked.subarray(3), sumY);
+    });
+});
+
+describe('classifier WebAssembly kernels: the same sums in the same order as the JS kernels', () => {
+  for (const [N, f] of [
+    [301, 131],
+    [40, 64],
+    [12, 1],
+  ])
+    it(`${N} rows x ${f} features`, () => {
+      const L = Math.ceil(N / 3);
+      const w = classifierWasm(N, f, L, 4, 3);
+      if (!w) return; // no WebAssembly SIMD here: the JS kernels run
+      for (let i = 0; i < N * f; i++) w.U[i] = Math.sin(i * 1.3) * 3 + (i % 7) / 3;
+      const U = Float64Array.from(w.U);
+      const rows = Int32Array.from({ length: L }, (_, i) => (i * 7 + 3) % N);
+      w.rowIdx.set(rows, L);
+      const delta = Float64Array.from({ length: 2 * f }, (_, i) => Math.cos(i * 0.7));
+      for (let c = 0; c < f; c++) {
+        w.dpair[(f + c) * 2] = delta[c];
+        w.dpair[(f + c) * 2 + 1] = delta[f + c];
+      }
+      const half = L >> 1;
+      w.score(L, half, 1, 0);
+      w.score(L + half, L - half, 1, half);
+      const ref = new Float64Array(2 * L);
+      scoreRows(U, f, rows, 0, L, delta, 0, ref, 0);
+      scoreRows(U, f, rows, 0, L, delta, f, ref, L);
+      let differ = 0;
+      for (let t = 0; t < L; t++) for (let lane = 0; lane < 2; lane++) if (!Object.is(w.out[(L + t) * 2 + lane], ref[lane * L + t])) differ++;
+      const ys = Int32Array.from({ length: N }, (_, i) => i).filter((i) => i % 3 === 0 || i % 5 === 0);
+      const m = Math.min(ys.length, L);
+      w.yIdx.set(ys.subarray(0, m));
+      const at = 2 * f;
+      for (let c = 0; c < f; c++) w.sumY[at + c] = c / 10;
+      w.sumRows(m, at);
+      if (f & 1) for (let t = 0; t < m; t++) w.sumY[at + f - 1] += U[ys[t] * f + f - 1];
+      const sum = Float64Array.from({ length: f }, (_, c) => c / 10);
+      const isY = new Uint8Array(N);
+      for (let t = 0; t < m; t++) isY[ys[t]] = 1;
+      addYRows(U, f, Int32Array.from({ length: N }, (_, i) => i), 0, N, isY, new Int32Array(N), sum, 0);
+      for (let c = 0; c < f; c++) if (!Object.is(w.sumY[at + c], sum[c])) differ++;
+      expect(differ).toBe(0);
     });
 });
 

@@ -1,0 +1,227 @@
+/**
+ * The domain classifier's two per-relabelling loops in WebAssembly with 128-bit SIMD
+ * (classifier.ts falls back to the JS kernels of classifier-kernels.ts where it is missing):
+ * - `score2`: out-of-fold scores under two discriminants at once, the two draws' entries of a
+ *   feature side by side in one f64x2 times the row's feature (splat), four rows per pass;
+ * - `sumRows`: class sums, two features per f64x2 addition, four rows per pass over the sums.
+ * Each lane does the IEEE double multiplication and addition of the JS loop, in the same order
+ * (each score over the features in order from 0, each sum over the rows in order), with no
+ * fused multiply-add, so every figure is bit-identical to the JS kernels'; V8 does not
+ * vectorise JS. No numeric package in the dependency tree has such a kernel (ml-matrix is plain
+ * JS), and the module is a few hundred bytes, so it is assembled here from its instruction
+ * list, with the encoding helpers of mmd.ts's module (no binary file, no build step).
+ */
+
+/** The part of the WebAssembly JS API used here (neither lib ES2023 nor @types/node 20 declares it). */
+interface WasmMemory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+
+let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel } | null | undefined;
+let enabled = true;
+
+/** Off: the classifier runs its JS kernels, as where WebAssembly is missing (tests compare the two). */
+export function setClassifierWasm(on: boolean): void {
+  enabled = on;
+}
+
+/** Views of one test's arrays in the module's memory, and the kernels on them (byte addresses). */
+export interface ClassifierWasm {
+  /** The pooled rows, N x f: standardised, then whitened in place. */
+  U: Float64Array;
+  /** Row indices: each fold's test rows from k x largestFold (filled by the caller). */
+  rowIdx: Int32Array;
+  /** The Y rows of one draw in a chunk. */
+  yIdx: Int32Array;
+  /** Class sums: P x K x f. */
+  sumY: Float64Array;
+  /** Two draws' discriminants interleaved per pair slot: pairs x f x 2. */
+  dpair: Float64Array;
+  /** Scores per pair slot: pairs x largestFold x 2 (row t of the call's first row, lane = draw). */
+  out: Float64Array;
+  /** score2 over rowIdx[at..at+count) with pair slot j, writing out[(j largestFold + first + t) 2 + lane] for t < count. */
+  score(at: number, count: number, j: number, first: number): void;
+  /** sumY[s..] += U rows yIdx[0..count), in order, for the first 2 floor(f / 2) features (the caller adds an odd last one). */
+  sumRows(count: number, s: number): void;
+}
+
+export function classifierWasm(N: number, f: number, largestFold: number, P: number, K: number): ClassifierWasm | null {
+  if (!enabled || f === 0) return null;
+  if (compiled === undefined) compiled = compile();
+  if (!compiled) return null;
+  const pairs = Math.ceil(P / 2);
+  const align = (x: number) => Math.ceil(x / 16) * 16;
+  const uAt = 0;
+  const rowAt = align(uAt + N * f * 8);
+  const yAt = align(rowAt + K * largestFold * 4);
+  const sumAt = align(yAt + largestFold * 4);
+  const dAt = align(sumAt + P * K * f * 8);
+  const outAt = align(dAt + pairs * f * 16);
+  const bytes = outAt + pairs * largestFold * 16;
+  if (bytes > 2 ** 31) return null;
+  const { memory, score2, sumRows } = compiled;
+  const have = memory.buffer.byteLength;
+  if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+  const buffer = memory.buffer;
+  const fBytes = f * 8;
+  const pairBytes = (f >> 1) * 16;
+  return {
+    U: new Float64Array(buffer, uAt, N * f),
+    rowIdx: new Int32Array(buffer, rowAt, K * largestFold),
+    yIdx: new Int32Array(buffer, yAt, largestFold),
+    sumY: new Float64Array(buffer, sumAt, P * K * f),
+    dpair: new Float64Array(buffer, dAt, pairs * f * 2),
+    out: new Float64Array(buffer, outAt, pairs * largestFold * 2),
+    score: (at, count, j, first) => score2(uAt, fBytes, rowAt + at * 4, count, dAt + j * f * 16, outAt + (j * largestFold + first) * 16),
+    sumRows: (count, s) => sumRows(uAt, fBytes, yAt, count, sumAt + s * 8, pairBytes),
+  };
+}
+
+function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel } | null {
+  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return null;
+  try {
+    const memory = new wasm.Memory({ initial: 1 });
+    const instance = new wasm.Instance(new wasm.Module(moduleBytes()), { m: { mem: memory } });
+    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The module: imports memory m.mem, exports (addresses in bytes; f64x2 = two float64 lanes)
+ *   score2(U, fBytes, idx, count, dp, out):
+ *     t = 0
+ *     while t + 4 <= count:        // four rows per pass, then one
+ *       o_r = U + i32[idx + 4 (t + r)] * fBytes   (r = 0..3)
+ *       acc_r = 0 (f64x2)
+ *       for c = 0; c < fBytes; c += 8: acc_r = acc_r + f64x2[dp + 2 c] * splat(f64[o_r + c])
+ *       f64x2[out + 16 (t + r)] = acc_r
+ *       t += 4
+ *   sumRows(U, fBytes, idx, count, sum, pairBytes):
+ *     t = 0
+ *     while t + 4 <= count:        // four rows per pass, then one
+ *       o_r = U + i32[idx + 4 (t + r)] * fBytes
+ *       for c = 0; c < pairBytes; c += 16:
+ *         f64x2[sum + c] = f64x2[sum + c] + f64x2[o_0 + c] + ... + f64x2[o_3 + c]
+ *       t += 4
+ */
+function moduleBytes(): Uint8Array {
+  const uleb = (n: number): number[] => {
+    const out: number[] = [];
+    do {
+      let b = n & 0x7f;
+      n >>>= 7;
+      if (n) b |= 0x80;
+      out.push(b);
+    } while (n);
+    return out;
+  };
+  const sleb = (n: number): number[] => {
+    const out: number[] = [];
+    for (;;) {
+      const b = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+      out.push(b | 0x80);
+    }
+  };
+  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+  const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+  const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+  const get = (i: number) => [0x20, ...uleb(i)];
+  const set = (i: number) => [0x21, ...uleb(i)];
+  const i32 = (v: number) => [0x41, ...sleb(v)];
+  const add = [0x6a];
+  const mul = [0x6c];
+  const shl = [0x74];
+  const gtU = [0x4b];
+  const loadI32 = (offset: number) => [0x28, 2, ...uleb(offset)];
+  const loadF64 = [0x2b, 3, 0];
+  const loadV128 = [0xfd, ...uleb(0), 3, 0];
+  const storeV128 = [0xfd, ...uleb(11), 3, 0];
+  const zeroV128 = [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)];
+  const splatF64x2 = [0xfd, ...uleb(20)];
+  const addF64x2 = [0xfd, ...uleb(240)];
+  const mulF64x2 = [0xfd, ...uleb(242)];
+  const block = [0x02, 0x40];
+  const loop = [0x03, 0x40];
+  const end = [0x0b];
+  const br = (depth: number) => [0x0c, ...uleb(depth)];
+  const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+  /** for (; counter + step <= limit (unsigned);) { body; counter += step } */
+  const whileFits = (counter: number, step: number, limit: number, body: number[]) => [
+    ...block,
+    ...loop,
+    ...get(counter),
+    ...i32(step),
+    ...add,
+    ...get(limit),
+    ...gtU,
+    ...brIf(1),
+    ...body,
+    ...get(counter),
+    ...i32(step),
+    ...add,
+    ...set(counter),
+    ...br(0),
+    ...end,
+    ...end,
+  ];
+  const times = (n: number, f: (r: number) => number[]) => Array.from({ length: n }, (_, r) => f(r)).flat();
+
+  // score2. Parameters 0..5: U, fBytes, idx, count, dp, out; i32 locals 6: t, 7: c, 8..11: o_0..o_3;
+  // v128 locals 12: wv, 13..16: acc_0..acc_3.
+  const S = { U: 0, fBytes: 1, idx: 2, count: 3, dp: 4, out: 5, t: 6, c: 7, o: 8, wv: 12, acc: 13 };
+  const rowOffset = (base: number, fBytes: number, idx: number, t: number, o: number) => (r: number) => [...get(base), ...get(idx), ...get(t), ...i32(2), ...shl, ...add, ...loadI32(4 * r), ...get(fBytes), ...mul, ...add, ...set(o + r)];
+  const multiplyAdd = (r: number) => [...get(S.acc + r), ...get(S.wv), ...get(S.o + r), ...get(S.c), ...add, ...loadF64, ...splatF64x2, ...mulF64x2, ...addF64x2, ...set(S.acc + r)];
+  const storeAcc = (r: number) => [...get(S.out), ...get(S.t), ...i32(r), ...add, ...i32(4), ...shl, ...add, ...get(S.acc + r), ...storeV128];
+  const scorePass = (rows: number) =>
+    whileFits(S.t, rows, S.count, [
+      ...times(rows, rowOffset(S.U, S.fBytes, S.idx, S.t, S.o)),
+      ...times(rows, (r) => [...zeroV128, ...set(S.acc + r)]),
+      ...i32(0),
+      ...set(S.c),
+      ...whileFits(S.c, 8, S.fBytes, [...get(S.dp), ...get(S.c), ...i32(1), ...shl, ...add, ...loadV128, ...set(S.wv), ...times(rows, multiplyAdd)]),
+      ...times(rows, storeAcc),
+    ]);
+  const scoreBody = [...vec([[6, 0x7f], [5, 0x7b]]), ...scorePass(4), ...scorePass(1), ...end];
+
+  // sumRows. Parameters 0..5: U, fBytes, idx, count, sum, pairBytes; i32 locals 6: t, 7..10: o_0..o_3, 11: c.
+  const R = { U: 0, fBytes: 1, idx: 2, count: 3, sum: 4, pairBytes: 5, t: 6, o: 7, c: 11 };
+  const sumAddress = [...get(R.sum), ...get(R.c), ...add];
+  const addRow = (r: number) => [...get(R.o + r), ...get(R.c), ...add, ...loadV128, ...addF64x2];
+  const sumPass = (rows: number) =>
+    whileFits(R.t, rows, R.count, [
+      ...times(rows, rowOffset(R.U, R.fBytes, R.idx, R.t, R.o)),
+      ...i32(0),
+      ...set(R.c),
+      ...whileFits(R.c, 16, R.pairBytes, [...sumAddress, ...sumAddress, ...loadV128, ...times(rows, addRow), ...storeV128]),
+    ]);
+  const sumBody = [...vec([[6, 0x7f]]), ...sumPass(4), ...sumPass(1), ...end];
+
+  const i32x6 = Array.from({ length: 6 }, () => [0x7f]);
+  return Uint8Array.from([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    1,
+    0,
+    0,
+    0,
+    ...section(1, vec([[0x60, ...vec(i32x6), 0]])), // type 0: (i32 x 6) -> ()
+    ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
+    ...section(3, vec([[0], [0]])), // two functions of type 0
+    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1]])),
+    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody]])),
+  ]);
+}
