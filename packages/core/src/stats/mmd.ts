@@ -331,7 +331,13 @@ function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null
   if (bytes > 2 ** 31) return null;
   const { memory, sumRows, dots } = mmdModule;
   const have = memory.buffer.byteLength;
-  if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+  if (bytes > have) {
+    try {
+      memory.grow(Math.ceil((bytes - have) / 65536));
+    } catch {
+      return null; // no room for the kernel's memory: the JS loops need less
+    }
+  }
   const buffer = memory.buffer;
   const phi = new Float32Array(buffer, phiOffset, N * F);
   const wp = new Float64Array(buffer, wOffset, pairs * p * 2);
