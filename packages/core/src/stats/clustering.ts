@@ -225,10 +225,24 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
 function pairwiseDistances(m: Matrix): Float64Array {
   const { rows, cols, data } = m;
   const dist = new Float64Array(rows * rows);
-  for (let i = 0; i < rows; i++) {
+  const pair = (i: number, j: number) => {
     const oi = i * cols;
-    // Four rows j at a time: four independent sums, each in the order of one pair alone.
-    let j = i + 1;
+    const oj = j * cols;
+    let s = 0;
+    for (let c = 0; c < cols; c++) {
+      const d = data[oi + c] - data[oj + c];
+      s += d * d;
+    }
+    dist[i * rows + j] = dist[j * rows + i] = Math.sqrt(s);
+  };
+  let i = 0;
+  // Two rows i, i + 1 against four rows j at a time: eight independent sums (each in the
+  // order of one pair alone), each column entry read once for the two or the four.
+  for (; i + 2 <= rows; i += 2) {
+    const a = i * cols;
+    const b = a + cols;
+    pair(i, i + 1);
+    let j = i + 2;
     for (; j + 4 <= rows; j += 4) {
       const o0 = j * cols;
       const o1 = o0 + cols;
@@ -238,31 +252,50 @@ function pairwiseDistances(m: Matrix): Float64Array {
       let s1 = 0;
       let s2 = 0;
       let s3 = 0;
+      let t0 = 0;
+      let t1 = 0;
+      let t2 = 0;
+      let t3 = 0;
       for (let c = 0; c < cols; c++) {
-        const x = data[oi + c];
-        const d0 = x - data[o0 + c];
-        const d1 = x - data[o1 + c];
-        const d2 = x - data[o2 + c];
-        const d3 = x - data[o3 + c];
+        const x = data[a + c];
+        const y = data[b + c];
+        const z0 = data[o0 + c];
+        const z1 = data[o1 + c];
+        const z2 = data[o2 + c];
+        const z3 = data[o3 + c];
+        const d0 = x - z0;
+        const d1 = x - z1;
+        const d2 = x - z2;
+        const d3 = x - z3;
+        const e0 = y - z0;
+        const e1 = y - z1;
+        const e2 = y - z2;
+        const e3 = y - z3;
         s0 += d0 * d0;
         s1 += d1 * d1;
         s2 += d2 * d2;
         s3 += d3 * d3;
+        t0 += e0 * e0;
+        t1 += e1 * e1;
+        t2 += e2 * e2;
+        t3 += e3 * e3;
       }
-      dist[i * rows + j] = dist[j * rows + i] = Math.sqrt(s0);
-      dist[i * rows + j + 1] = dist[(j + 1) * rows + i] = Math.sqrt(s1);
-      dist[i * rows + j + 2] = dist[(j + 2) * rows + i] = Math.sqrt(s2);
-      dist[i * rows + j + 3] = dist[(j + 3) * rows + i] = Math.sqrt(s3);
+      const ri = i * rows;
+      const rk = ri + rows;
+      dist[ri + j] = dist[j * rows + i] = Math.sqrt(s0);
+      dist[ri + j + 1] = dist[(j + 1) * rows + i] = Math.sqrt(s1);
+      dist[ri + j + 2] = dist[(j + 2) * rows + i] = Math.sqrt(s2);
+      dist[ri + j + 3] = dist[(j + 3) * rows + i] = Math.sqrt(s3);
+      dist[rk + j] = dist[j * rows + i + 1] = Math.sqrt(t0);
+      dist[rk + j + 1] = dist[(j + 1) * rows + i + 1] = Math.sqrt(t1);
+      dist[rk + j + 2] = dist[(j + 2) * rows + i + 1] = Math.sqrt(t2);
+      dist[rk + j + 3] = dist[(j + 3) * rows + i + 1] = Math.sqrt(t3);
     }
     for (; j < rows; j++) {
-      const oj = j * cols;
-      let s = 0;
-      for (let c = 0; c < cols; c++) {
-        const d = data[oi + c] - data[oj + c];
-        s += d * d;
-      }
-      dist[i * rows + j] = dist[j * rows + i] = Math.sqrt(s);
+      pair(i, j);
+      pair(i + 1, j);
     }
   }
+  // A last row alone has every pair already.
   return dist;
 }
