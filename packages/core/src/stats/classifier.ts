@@ -201,10 +201,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
             nYFold[p * K + k] += addYRows(U, f, rows, r0, r1, draws[p], yRows, sumY, (p * K + k) * f);
             continue;
           }
-          const isY = draws[p];
           const yIdx = wasm.yIdx;
-          let m = 0;
-          for (let t = r0; t < r1; t++) if (isY[rows[t]]) yIdx[m++] = rows[t];
+          const m = gatherY(draws[p], rows, r0, r1, yIdx);
           nYFold[p * K + k] += m;
           const at = (p * K + k) * f;
           wasm.sumRows(m, at);
@@ -242,29 +240,13 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         // Pairs of draws (an odd last one twice), their discriminants interleaved feature by feature.
         const dpair = wasm.dpair;
         const pairs = (nFit + 1) >> 1;
-        for (let j = 0; j < pairs; j++) {
-          const pa = fit[2 * j] * f;
-          const pb = fit[Math.min(2 * j + 1, nFit - 1)] * f;
-          const o = j * f * 2;
-          for (let c = 0; c < f; c++) {
-            dpair[o + 2 * c] = delta[pa + c];
-            dpair[o + 2 * c + 1] = delta[pb + c];
-          }
-        }
+        for (let j = 0; j < pairs; j++) interleave(delta, fit[2 * j] * f, fit[Math.min(2 * j + 1, nFit - 1)] * f, dpair, j * f * 2, f);
         for (let r0 = 0; r0 < len; r0 += chunk) {
           const r1 = Math.min(len, r0 + chunk);
           for (let j = 0; j < pairs; j++) wasm.score(k * largestFold + r0, r1 - r0, j, r0);
         }
         const out = wasm.out;
-        for (let j = 0; j < pairs; j++) {
-          const sa = fit[2 * j] * largestFold;
-          const sb = fit[Math.min(2 * j + 1, nFit - 1)] * largestFold;
-          const o = j * largestFold * 2;
-          for (let t = 0; t < len; t++) {
-            scores[sa + t] = out[o + 2 * t];
-            scores[sb + t] = out[o + 2 * t + 1];
-          }
-        }
+        for (let j = 0; j < pairs; j++) deinterleave(out, j * largestFold * 2, scores, fit[2 * j] * largestFold, fit[Math.min(2 * j + 1, nFit - 1)] * largestFold, len);
       } else
       for (let r0 = 0; r0 < len; r0 += chunk) {
         const r1 = Math.min(len, r0 + chunk);
@@ -321,6 +303,29 @@ function countU(pos: Float64Array, neg: Float64Array): number {
     u += lo + 0.5 * (hi - lo);
   }
   return u;
+}
+
+/** Writes to out the rows among rows[r0..r1) labelled Y, in order; returns their count. */
+function gatherY(isY: Uint8Array, rows: Int32Array, r0: number, r1: number, out: Int32Array): number {
+  let m = 0;
+  for (let t = r0; t < r1; t++) if (isY[rows[t]]) out[m++] = rows[t];
+  return m;
+}
+
+/** out[o + 2 c] = v[a + c], out[o + 2 c + 1] = v[b + c] for c < f. */
+function interleave(v: Float64Array, a: number, b: number, out: Float64Array, o: number, f: number): void {
+  for (let c = 0; c < f; c++) {
+    out[o + 2 * c] = v[a + c];
+    out[o + 2 * c + 1] = v[b + c];
+  }
+}
+
+/** out[a + t] = v[o + 2 t], out[b + t] = v[o + 2 t + 1] for t < len. */
+function deinterleave(v: Float64Array, o: number, out: Float64Array, a: number, b: number, len: number): void {
+  for (let t = 0; t < len; t++) {
+    out[a + t] = v[o + 2 * t];
+    out[b + t] = v[o + 2 * t + 1];
+  }
 }
 
 /**
