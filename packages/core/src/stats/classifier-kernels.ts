@@ -482,3 +482,37 @@ export function meanDifference(totalY: Float64Array, t: number, foldY: Float64Ar
     out[o + c] = sy / ny - (train[c] - sy) / nx;
   }
 }
+
+/**
+ * crossProductUpper on the WebAssembly kernel's memory (classifier-wasm.ts): X = wasm.U, the
+ * result in wasm.cov. The same sums in the same order (each entry over the rows in order from
+ * 0), 4 x 4 entries per call over a chunk of rows that stays in cache; the last f mod 4 columns
+ * and rows here.
+ */
+export function crossProductUpperWasm(wasm: { U: Float64Array; cov: Float64Array; covTile(i0: number, rows: number, a: number, c: number): void }, N: number, f: number): Float64Array {
+  const X = wasm.U;
+  const cov = wasm.cov;
+  cov.fill(0);
+  const R = Math.max(16, Math.min(N, Math.floor(32768 / Math.max(1, f))));
+  for (let i0 = 0; i0 < N; i0 += R) {
+    const r = Math.min(R, N - i0);
+    let a = 0;
+    for (; a + 4 <= f; a += 4) {
+      let c = a;
+      for (; c + 4 <= f; c += 4) wasm.covTile(i0, r, a, c);
+      for (; c < f; c++) for (let j = 0; j < 4; j++) entrySum(X, f, i0, r, a + j, c, cov);
+    }
+    for (; a < f; a++) for (let c = a; c < f; c++) entrySum(X, f, i0, r, a, c, cov);
+  }
+  return cov;
+}
+
+/** cov[a f + c] += X[i][a] X[i][c] over rows i0..i0+r-1 in order. */
+function entrySum(X: Float64Array, f: number, i0: number, r: number, a: number, c: number, cov: Float64Array): void {
+  let s = cov[a * f + c];
+  for (let t = 0; t < r; t++) {
+    const o = (i0 + t) * f;
+    s += X[o + a] * X[o + c];
+  }
+  cov[a * f + c] = s;
+}

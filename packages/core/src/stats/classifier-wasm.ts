@@ -24,7 +24,7 @@ interface WasmApi {
 }
 type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number) => void;
 
-let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel } | null | undefined;
+let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel } | null | undefined;
 let enabled = true;
 
 /** Off: the classifier runs its JS kernels, as where WebAssembly is missing (tests compare the two). */
@@ -48,6 +48,10 @@ export interface ClassifierWasm {
   out: Float64Array;
   /** score2 over rowIdx[at..at+count) with pair slot j, writing out[(j largestFold + first + t) 2 + lane] for t < count. */
   score(at: number, count: number, j: number, first: number): void;
+  /** The upper triangle of U^T U (f x f; covTile adds to it). */
+  cov: Float64Array;
+  /** cov[(a + j) f + c + q] += sum over rows i0..i0+rows-1, in order, of U[i][a + j] U[i][c + q], for j < 4, q < 4. */
+  covTile(i0: number, rows: number, a: number, c: number): void;
   /** sumY[s..] += U rows yIdx[0..count), in order, for the first 2 floor(f / 2) features (the caller adds an odd last one). */
   sumRows(count: number, s: number): void;
 }
@@ -64,9 +68,10 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
   const sumAt = align(yAt + largestFold * 4);
   const dAt = align(sumAt + P * K * f * 8);
   const outAt = align(dAt + pairs * f * 16);
-  const bytes = outAt + pairs * largestFold * 16;
+  const covAt = align(outAt + pairs * largestFold * 16);
+  const bytes = covAt + f * f * 8;
   if (bytes > 2 ** 31) return null;
-  const { memory, score2, sumRows } = compiled;
+  const { memory, score2, sumRows, covTile } = compiled;
   const have = memory.buffer.byteLength;
   if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
   const buffer = memory.buffer;
@@ -80,17 +85,19 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
     dpair: new Float64Array(buffer, dAt, pairs * f * 2),
     out: new Float64Array(buffer, outAt, pairs * largestFold * 2),
     score: (at, count, j, first) => score2(uAt, fBytes, rowAt + at * 4, count, dAt + j * f * 16, outAt + (j * largestFold + first) * 16),
+    cov: new Float64Array(buffer, covAt, f * f),
+    covTile: (i0, rows, a, c) => covTile(uAt + i0 * fBytes, fBytes, rows, a * 8, c * 8, covAt + (a * f + c) * 8),
     sumRows: (count, s) => sumRows(uAt, fBytes, yAt, count, sumAt + s * 8, pairBytes),
   };
 }
 
-function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel } | null {
+function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel } | null {
   const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
     const memory = new wasm.Memory({ initial: 1 });
     const instance = new wasm.Instance(new wasm.Module(moduleBytes()), { m: { mem: memory } });
-    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel };
+    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel, covTile: instance.exports.covTile as Kernel };
   } catch {
     return null;
   }
@@ -113,6 +120,12 @@ function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel } | nu
  *       for c = 0; c < pairBytes; c += 16:
  *         f64x2[sum + c] = f64x2[sum + c] + f64x2[o_0 + c] + ... + f64x2[o_3 + c]
  *       t += 4
+ *   covTile(X, fBytes, rows, aByte, cByte, at):   // a 4 x 4 tile of X^T X, two columns per f64x2
+ *     acc_jq = f64x2[at + j fBytes + 16 q]   (j = 0..3, q = 0..1)
+ *     for i < rows, o = X + i fBytes:
+ *       v_q = f64x2[o + cByte + 16 q]
+ *       acc_jq = acc_jq + splat(f64[o + aByte + 8 j]) * v_q
+ *     f64x2[at + j fBytes + 16 q] = acc_jq
  */
 function moduleBytes(): Uint8Array {
   const uleb = (n: number): number[] => {
@@ -208,6 +221,30 @@ function moduleBytes(): Uint8Array {
     ]);
   const sumBody = [...vec([[6, 0x7f]]), ...sumPass(4), ...sumPass(1), ...end];
 
+  // covTile. Parameters 0..5: X, fBytes, rows, aByte, cByte, at; i32 locals 6: i, 7: o;
+  // v128 locals 8..15: acc_jq (8 + 2 j + q), 16..17: v_q, 18: s.
+  const C = { X: 0, fBytes: 1, rows: 2, aByte: 3, cByte: 4, at: 5, i: 6, o: 7, acc: 8, v: 16, s: 18 };
+  const loadV128At = (offset: number) => [0xfd, ...uleb(0), 3, ...uleb(offset)];
+  const storeV128At = (offset: number) => [0xfd, ...uleb(11), 3, ...uleb(offset)];
+  const loadF64At = (offset: number) => [0x2b, 3, ...uleb(offset)];
+  const accAddress = (j: number) => [...get(C.at), ...get(C.fBytes), ...i32(j), ...mul, ...add];
+  const tileRow = [
+    ...times(2, (q) => [...get(C.o), ...get(C.cByte), ...add, ...loadV128At(16 * q), ...set(C.v + q)]),
+    ...times(4, (j) => [
+      ...get(C.o), ...get(C.aByte), ...add, ...loadF64At(8 * j), ...splatF64x2, ...set(C.s),
+      ...times(2, (q) => [...get(C.acc + 2 * j + q), ...get(C.s), ...get(C.v + q), ...mulF64x2, ...addF64x2, ...set(C.acc + 2 * j + q)]),
+    ]),
+    ...get(C.o), ...get(C.fBytes), ...add, ...set(C.o),
+  ];
+  const covBody = [
+    ...vec([[2, 0x7f], [11, 0x7b]]),
+    ...times(4, (j) => times(2, (q) => [...accAddress(j), ...loadV128At(16 * q), ...set(C.acc + 2 * j + q)])),
+    ...get(C.X), ...set(C.o),
+    ...whileFits(C.i, 1, C.rows, tileRow),
+    ...times(4, (j) => times(2, (q) => [...accAddress(j), ...get(C.acc + 2 * j + q), ...storeV128At(16 * q)])),
+    ...end,
+  ];
+
   const i32x6 = Array.from({ length: 6 }, () => [0x7f]);
   return Uint8Array.from([
     0x00,
@@ -220,8 +257,8 @@ function moduleBytes(): Uint8Array {
     0,
     ...section(1, vec([[0x60, ...vec(i32x6), 0]])), // type 0: (i32 x 6) -> ()
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [0]])), // two functions of type 0
-    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1]])),
-    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody]])),
+    ...section(3, vec([[0], [0], [0]])), // three functions of type 0
+    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1], [...name('covTile'), 0x00, 2]])),
+    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody], [...uleb(covBody.length), ...covBody]])),
   ]);
 }

@@ -1,6 +1,6 @@
 import type { Matrix, Rng } from '../monitors/types.js';
 import { classifierWasm } from './classifier-wasm.js';
-import { addInto, addYRows, columnSums, meanDifference, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
+import { addInto, addYRows, columnSums, crossProductUpper, crossProductUpperWasm, forwardSolveRows, meanDifference, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
 import { cholesky } from './matrix.js';
 import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
@@ -115,7 +115,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   // w = (S + ridge I)^-1 (mean_Y - mean_X) over its training rows, scores a row
   // x . w = u . (difference of the whitened training means). A permutation then costs
   // O((n+m) f); the fit costs O((n+m) f^2) once.
-  const cov = crossProductUpper(X, N, f);
+  const cov = wasm ? crossProductUpperWasm(wasm, N, f) : crossProductUpper(X, N, f);
   const ridge = opts.ridge ?? 0.1 + f / N;
   for (let a = 0; a < f; a++)
     for (let c = a; c < f; c++) {

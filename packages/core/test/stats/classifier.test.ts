@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { domainClassifierTest, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
-import { addYRows, crossProductUpper, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
+import { addYRows, crossProductUpper, crossProductUpperWasm, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
 import { classifierWasm, setClassifierWasm } from '../../src/stats/classifier-wasm.js';
 import { cholesky, forwardSolveRowsInPlace } from '../../src/stats/matrix.js';
 import { upperShares } from '../../src/stats/multiple.js';
@@ -173,6 +173,9 @@ describe('classifier WebAssembly kernels: the same sums in the same order as the
       for (let t = 0; t < m; t++) isY[ys[t]] = 1;
       addYRows(U, f, Int32Array.from({ length: N }, (_, i) => i), 0, N, isY, new Int32Array(N), sum, 0);
       for (let c = 0; c < f; c++) if (!Object.is(w.sumY[at + c], sum[c])) differ++;
+      const js = crossProductUpper(U, N, f);
+      const cov = crossProductUpperWasm(w, N, f);
+      for (let a = 0; a < f; a++) for (let c = a; c < f; c++) if (!Object.is(cov[a * f + c], js[a * f + c])) differ++;
       expect(differ).toBe(0);
     });
 });
