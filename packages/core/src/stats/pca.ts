@@ -14,7 +14,7 @@ export interface PcaFit {
 
 /**
  * Principal components by eigen-decomposition of the p x p covariance: O(n p^2)
- * for the covariance, then O(p^3) (Jacobi) when many components are asked for, or
+ * for the covariance, then O(p^3) (Householder + QL, matrix.symmetricEigen) when many components are asked for, or
  * O(p^2 q) per step of a subspace iteration when q is small next to p (q <= p / 4).
  * Meant for already-reduced data (p <= a few hundred); reduce 1536-d embeddings
  * first (see matrix.sparseProjection).
