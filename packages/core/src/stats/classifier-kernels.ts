@@ -516,3 +516,46 @@ function entrySum(X: Float64Array, f: number, i0: number, r: number, a: number, 
   }
   cov[a * f + c] = s;
 }
+
+/**
+ * forwardSolveRows on the WebAssembly kernel's memory (classifier-wasm.ts), B = wasm.U: the sums
+ * over k < i of two unknowns for four rows per call (f64x2, in order), each unknown then
+ * finished here as forwardSolveRows does; an odd last unknown and the last N mod 4 rows in JS.
+ */
+export function forwardSolveRowsWasm(wasm: { U: Float64Array; lpair: Float64Array; solvePair(r: number, i: number): void }, L: Float64Array, p: number, rows: number): void {
+  const B = wasm.U;
+  const lp = wasm.lpair;
+  for (let i = 0; i + 2 <= p; i += 2)
+    for (let k = 0; k < i; k++) {
+      lp[((i >> 1) * p + k) * 2] = L[i * p + k];
+      lp[((i >> 1) * p + k) * 2 + 1] = L[(i + 1) * p + k];
+    }
+  let r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    let i = 0;
+    for (; i + 2 <= p; i += 2) {
+      wasm.solvePair(r, i);
+      finishPair(B, L, p, r * p, i);
+      finishPair(B, L, p, (r + 1) * p, i);
+      finishPair(B, L, p, (r + 2) * p, i);
+      finishPair(B, L, p, (r + 3) * p, i);
+    }
+    if (i < p) for (let q = r; q < r + 4; q++) solveOne(B, L, p, q * p, i);
+  }
+  for (; r < rows; r++) for (let i = 0; i < p; i++) solveOne(B, L, p, r * p, i);
+}
+
+/** Unknowns i and i + 1 of the row at o, their sums over k < i done: u_i = s / L_ii, u_i+1 = (t - L_i+1,i u_i) / L_i+1,i+1. */
+function finishPair(B: Float64Array, L: Float64Array, p: number, o: number, i: number): void {
+  const u = B[o + i] / L[i * p + i];
+  B[o + i] = u;
+  B[o + i + 1] = (B[o + i + 1] - L[(i + 1) * p + i] * u) / L[(i + 1) * p + i + 1];
+}
+
+/** Unknown i of the row at o: (b_i - L_i0 u_0 - ... - L_i,i-1 u_i-1) / L_ii. */
+function solveOne(B: Float64Array, L: Float64Array, p: number, o: number, i: number): void {
+  let s = B[o + i];
+  const li = i * p;
+  for (let k = 0; k < i; k++) s -= L[li + k] * B[o + k];
+  B[o + i] = s / L[li + i];
+}

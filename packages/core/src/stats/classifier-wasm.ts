@@ -24,7 +24,7 @@ interface WasmApi {
 }
 type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number) => void;
 
-let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel } | null | undefined;
+let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel } | null | undefined;
 let enabled = true;
 
 /** Off: the classifier runs its JS kernels, as where WebAssembly is missing (tests compare the two). */
@@ -52,6 +52,10 @@ export interface ClassifierWasm {
   cov: Float64Array;
   /** cov[(a + j) f + c + q] += sum over rows i0..i0+rows-1, in order, of U[i][a + j] U[i][c + q], for j < 4, q < 4. */
   covTile(i0: number, rows: number, a: number, c: number): void;
+  /** Pairs of rows of a lower-triangular L interleaved: lpair[((i / 2) f + k) 2 + lane] = L[i + lane][k] (i even). */
+  lpair: Float64Array;
+  /** For rows r..r+3 of U and the unknowns i, i + 1 (i even): U[row][i + lane] -= L[i + lane][k] U[row][k] for k < i, in order. */
+  solvePair(r: number, i: number): void;
   /** sumY[s..] += U rows yIdx[0..count), in order, for the first 2 floor(f / 2) features (the caller adds an odd last one). */
   sumRows(count: number, s: number): void;
 }
@@ -69,9 +73,10 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
   const dAt = align(sumAt + P * K * f * 8);
   const outAt = align(dAt + pairs * f * 16);
   const covAt = align(outAt + pairs * largestFold * 16);
-  const bytes = covAt + f * f * 8;
+  const lpAt = align(covAt + f * f * 8);
+  const bytes = lpAt + (f >> 1) * f * 16;
   if (bytes > 2 ** 31) return null;
-  const { memory, score2, sumRows, covTile } = compiled;
+  const { memory, score2, sumRows, covTile, solvePair } = compiled;
   const have = memory.buffer.byteLength;
   if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
   const buffer = memory.buffer;
@@ -87,17 +92,19 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
     score: (at, count, j, first) => score2(uAt, fBytes, rowAt + at * 4, count, dAt + j * f * 16, outAt + (j * largestFold + first) * 16),
     cov: new Float64Array(buffer, covAt, f * f),
     covTile: (i0, rows, a, c) => covTile(uAt + i0 * fBytes, fBytes, rows, a * 8, c * 8, covAt + (a * f + c) * 8),
+    lpair: new Float64Array(buffer, lpAt, (f >> 1) * f * 2),
+    solvePair: (r, i) => solvePair(uAt + r * fBytes, fBytes, lpAt + (i >> 1) * f * 16, i * 8, 0, 0),
     sumRows: (count, s) => sumRows(uAt, fBytes, yAt, count, sumAt + s * 8, pairBytes),
   };
 }
 
-function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel } | null {
+function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel } | null {
   const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
     const memory = new wasm.Memory({ initial: 1 });
     const instance = new wasm.Instance(new wasm.Module(moduleBytes()), { m: { mem: memory } });
-    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel, covTile: instance.exports.covTile as Kernel };
+    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel, covTile: instance.exports.covTile as Kernel, solvePair: instance.exports.solvePair as Kernel };
   } catch {
     return null;
   }
@@ -126,6 +133,10 @@ function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTi
  *       v_q = f64x2[o + cByte + 16 q]
  *       acc_jq = acc_jq + splat(f64[o + aByte + 8 j]) * v_q
  *     f64x2[at + j fBytes + 16 q] = acc_jq
+ *   solvePair(B, fBytes, lp, iBytes, -, -):          // four rows, unknowns i and i + 1 of L u = b
+ *     acc_r = f64x2[B + r fBytes + iBytes]   (r = 0..3)
+ *     for k = 0; k < iBytes; k += 8: acc_r = acc_r - f64x2[lp + 2 k] * splat(f64[B + r fBytes + k])
+ *     f64x2[B + r fBytes + iBytes] = acc_r
  */
 function moduleBytes(): Uint8Array {
   const uleb = (n: number): number[] => {
@@ -245,6 +256,22 @@ function moduleBytes(): Uint8Array {
     ...end,
   ];
 
+  // solvePair. Parameters 0..5: B, fBytes, lp, iBytes, -, -; i32 locals 6: k, 7..10: o_0..o_3;
+  // v128 locals 11: lv, 12..15: acc_0..acc_3.
+  const subF64x2 = [0xfd, ...uleb(241)];
+  const V = { B: 0, fBytes: 1, lp: 2, iBytes: 3, k: 6, o: 7, lv: 11, acc: 12 };
+  const solveBody = [
+    ...vec([[5, 0x7f], [5, 0x7b]]),
+    ...times(4, (r) => [...get(V.B), ...get(V.fBytes), ...i32(r), ...mul, ...add, ...set(V.o + r)]),
+    ...times(4, (r) => [...get(V.o + r), ...get(V.iBytes), ...add, ...loadV128, ...set(V.acc + r)]),
+    ...whileFits(V.k, 8, V.iBytes, [
+      ...get(V.lp), ...get(V.k), ...i32(1), ...shl, ...add, ...loadV128, ...set(V.lv),
+      ...times(4, (r) => [...get(V.acc + r), ...get(V.lv), ...get(V.o + r), ...get(V.k), ...add, ...loadF64, ...splatF64x2, ...mulF64x2, ...subF64x2, ...set(V.acc + r)]),
+    ]),
+    ...times(4, (r) => [...get(V.o + r), ...get(V.iBytes), ...add, ...get(V.acc + r), ...storeV128]),
+    ...end,
+  ];
+
   const i32x6 = Array.from({ length: 6 }, () => [0x7f]);
   return Uint8Array.from([
     0x00,
@@ -257,8 +284,8 @@ function moduleBytes(): Uint8Array {
     0,
     ...section(1, vec([[0x60, ...vec(i32x6), 0]])), // type 0: (i32 x 6) -> ()
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [0], [0]])), // three functions of type 0
-    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1], [...name('covTile'), 0x00, 2]])),
-    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody], [...uleb(covBody.length), ...covBody]])),
+    ...section(3, vec([[0], [0], [0], [0]])), // four functions of type 0
+    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1], [...name('covTile'), 0x00, 2], [...name('solvePair'), 0x00, 3]])),
+    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody], [...uleb(covBody.length), ...covBody], [...uleb(solveBody.length), ...solveBody]])),
   ]);
 }

@@ -1,6 +1,6 @@
 import type { Matrix, Rng } from '../monitors/types.js';
 import { classifierWasm } from './classifier-wasm.js';
-import { addInto, addYRows, columnSums, crossProductUpper, crossProductUpperWasm, forwardSolveRows, meanDifference, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
+import { addInto, addYRows, columnSums, crossProductUpper, crossProductUpperWasm, forwardSolveRows, forwardSolveRowsWasm, meanDifference, scoreRows, scoreRows2, scoreRows3, standardiseColumns, subtractRows } from './classifier-kernels.js';
 import { cholesky } from './matrix.js';
 import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
@@ -126,7 +126,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const L = cholesky(cov, f);
   // X is not needed any more: whitened in place.
   const U = X;
-  forwardSolveRows(L, f, U, N);
+  if (wasm) forwardSolveRowsWasm(wasm, L, f, N);
+  else forwardSolveRows(L, f, U, N);
   // Whitened training sums of each fold: all rows' sum less the fold's test rows (in their order).
   const total = columnSums(U, N, f);
   const trainSum: Float64Array[] = [];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { domainClassifierTest, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
-import { addYRows, crossProductUpper, crossProductUpperWasm, forwardSolveRows, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
+import { addYRows, crossProductUpper, crossProductUpperWasm, forwardSolveRows, forwardSolveRowsWasm, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
 import { classifierWasm, setClassifierWasm } from '../../src/stats/classifier-wasm.js';
 import { cholesky, forwardSolveRowsInPlace } from '../../src/stats/matrix.js';
 import { upperShares } from '../../src/stats/multiple.js';
@@ -176,6 +176,13 @@ describe('classifier WebAssembly kernels: the same sums in the same order as the
       const js = crossProductUpper(U, N, f);
       const cov = crossProductUpperWasm(w, N, f);
       for (let a = 0; a < f; a++) for (let c = a; c < f; c++) if (!Object.is(cov[a * f + c], js[a * f + c])) differ++;
+      const spd = new Float64Array(f * f);
+      for (let a = 0; a < f; a++)
+        for (let c = a; c < f; c++) spd[a * f + c] = spd[c * f + a] = js[a * f + c] / N + (a === c ? 0.5 : 0);
+      const chol = cholesky(spd, f);
+      forwardSolveRows(chol, f, U, N);
+      forwardSolveRowsWasm(w, chol, f, N);
+      for (let i = 0; i < N * f; i++) if (!Object.is(w.U[i], U[i])) differ++;
       expect(differ).toBe(0);
     });
 });
