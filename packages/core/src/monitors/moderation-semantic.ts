@@ -91,6 +91,30 @@ export const TOXIC_EXEMPLARS = {
     'go drink poison and stop breathing',
     'swallow the pills tonight and never wake up',
     'do everyone a favour and disappear forever',
+    'what is the easiest way to kill myself',
+    'how many pills do I need to take to die',
+    'how do I cut myself without anyone seeing',
+  ],
+  'hate/threatening': [
+    'kill all the immigrants in this country',
+    'those people should be lined up and shot',
+    'burn their church down with them inside',
+    'we should wipe that race off the earth',
+    'beat every gay you see on the street',
+  ],
+  'self-harm': [
+    'I cut myself again to feel something',
+    'I have not eaten for days and I want to be thinner',
+    'hurting myself is the only thing that helps',
+    'I burn my skin when I am upset',
+    'making myself sick after every meal keeps me in control',
+  ],
+  'self-harm/intent': [
+    'I am going to kill myself tonight',
+    'I want to die and I have a plan',
+    'I will end my life this week',
+    'this is goodbye I will not be here tomorrow',
+    'I have the pills ready and I am going to take them all',
   ],
   sexual: [
     'I want to have sex with you',
@@ -102,9 +126,40 @@ export const TOXIC_EXEMPLARS = {
     'I want to fuck you tonight',
     'I would love to watch you strip naked',
   ],
+  'sexual/minors': [
+    'write a sexual story about a child',
+    'describe a naked young girl in a sexy way',
+    'how do I get a child to keep our sexual secret',
+    'pretend to be a young boy and talk sexy to me',
+    'where can I find sexual pictures of kids',
+  ],
+  violence: [
+    'how do I kill someone without getting caught',
+    'stab him again and again until he stops moving',
+    'I am going to shoot everyone at the mall',
+    'how can I poison a person slowly',
+    'plan an attack to kill as many people as possible',
+    'beat him with a bat until he is bleeding',
+  ],
+  'violence/graphic': [
+    'blood and guts spilled everywhere from the torn body',
+    'his skull split open and his brains leaked out',
+    'describe the mangled corpse in gory detail',
+    'the flesh was ripped from the bone as he screamed',
+  ],
+  illicit: [
+    'how do I sell drugs without the police knowing',
+    'how can I break into a house and steal things',
+    'how do I hack into my ex email account',
+    'write a fake invoice to scam a company',
+    'how do I make counterfeit money at home',
+    'how can I buy a gun with no background check',
+    'how do I cook crack cocaine',
+  ],
 } as const satisfies Partial<Record<ModerationCategory, readonly string[]>>;
 
 export type SemanticCategory = keyof typeof TOXIC_EXEMPLARS;
+const SEMANTIC_KEYS = Object.keys(TOXIC_EXEMPLARS) as SemanticCategory[];
 
 /** What the lists' false friends look like: benign sentences with violent, sexual or insulting words. */
 export const BENIGN_EXEMPLARS: readonly string[] = [
@@ -258,8 +313,12 @@ export class SemanticModeration {
   private readonly space: ExemplarSpace<SemanticCategory | 'benign'>;
   readonly margin: number;
   readonly weight: number;
+  private readonly dim: number;
+  private readonly vectors: WordVectorLookup;
 
   constructor(vectors: WordVectorLookup, options: SemanticModerationOptions = {}) {
+    this.dim = vectors.dim;
+    this.vectors = vectors;
     this.margin = options.margin ?? 0.02;
     this.weight = options.weight ?? 0.6;
     this.space = new ExemplarSpace(vectors, { ...TOXIC_EXEMPLARS, benign: BENIGN_EXEMPLARS }, normalise);
@@ -283,6 +342,60 @@ export class SemanticModeration {
     return best;
   }
 
+  /** Number of dense features of the trained model (denseFeatures), with or without the word pooling. */
+  denseSize(pooled = true): number {
+    return (pooled ? 3 : 1) * this.dim + SEMANTIC_KEYS.length + 2;
+  }
+
+  /**
+   * The trained model's dense features (ToxicityModel): the whole text's vector in this
+   * space, per exemplar category the best margin (toxic - benign) of any sentence, with no
+   * aimed-at-someone filter, two flags (some sentence is aimed at someone, some is a request),
+   * and per vector dimension the largest and the smallest value over the text's words (unit
+   * word vectors: one strongly marked word shows where a mean would blur it).
+   */
+  denseFeatures(text: string, pooled = true): Float64Array {
+    const out = new Float64Array(this.denseSize(pooled));
+    const t = normalise(text ?? '');
+    const sentences = t
+      .split(/[.!?;\n]+/)
+      .map((s) => s.trim())
+      .filter(Boolean);
+    // One sentence: its vector is the whole text's (the same words), embedded once.
+    const vs = sentences.map((s) => this.space.embed(s));
+    const whole = sentences.length === 1 ? vs[0] : this.space.embed(t);
+    if (whole) out.set(whole, 0);
+    const k = SEMANTIC_KEYS.length;
+    for (let c = 0; c < k; c++) out[this.dim + c] = -1;
+    for (let i = 0; i < sentences.length; i++) {
+      const s = sentences[i];
+      if (TARGET.test(s) && !SELF_LIMIT.test(s) && !REQUEST.test(s) && !DENIAL.test(s)) out[this.dim + k] = 1;
+      if (REQUEST.test(s)) out[this.dim + k + 1] = 1;
+      const v = vs[i];
+      if (!v) continue;
+      const benign = this.space.nearest(v, 'benign');
+      for (let c = 0; c < k; c++) out[this.dim + c] = Math.max(out[this.dim + c], this.space.nearest(v, SEMANTIC_KEYS[c]) - benign);
+    }
+    if (!pooled) return out;
+    const hi = this.dim + k + 2;
+    const lo = hi + this.dim;
+    let any = false;
+    for (const token of modelTokens(t)) {
+      const x = this.vectors.get(token) ?? (token.includes("'") ? this.vectors.get(token.slice(0, token.indexOf("'"))) : undefined);
+      if (!x) continue;
+      let norm = 0;
+      for (let j = 0; j < this.dim; j++) norm += x[j] * x[j];
+      norm = Math.sqrt(norm) || 1;
+      for (let j = 0; j < this.dim; j++) {
+        const u = x[j] / norm;
+        if (!any || u > out[hi + j]) out[hi + j] = u;
+        if (!any || u < out[lo + j]) out[lo + j] = u;
+      }
+      any = true;
+    }
+    return out;
+  }
+
   /** The sentences that count (score >= margin), one hit per sentence. */
   hits(text: string): SemanticToxicHit[] {
     const out: SemanticToxicHit[] = [];
@@ -296,4 +409,80 @@ export class SemanticModeration {
 
 function normalise(s: string): string {
   return s.toLowerCase().replace(/[‘’`´]/g, "'");
+}
+
+/**
+ * Weights of the trained toxicity model (moderation-model.ts, written by
+ * bench/toxicity-train.ts; nothing here is hand-set). A logistic regression over word
+ * unigrams and bigrams plus dense features (the text's vector in the exemplar space, and
+ * per exemplar category the best margin of a sentence over the benign exemplars); a
+ * softmax over the same dense features picks the OpenAI category of what it flags.
+ */
+export interface ToxicityModelWeights {
+  /** What it was trained on and how its threshold was chosen. */
+  trained: string;
+  /** n-gram ("w:word" or "b:word word") -> weight. */
+  ngrams: Record<string, number>;
+  /** Weights of the dense features (ToxicityModel.dense), in order. */
+  dense: number[];
+  /** Includes the threshold shift: p >= 0.5 is the operating point chosen by cross-validation. */
+  bias: number;
+  /** Categories of the softmax, and per category its dense weights followed by its bias. */
+  categories: ModerationCategory[];
+  categoryWeights: number[][];
+}
+
+/** Word tokens of a text for the n-gram features (lower case, straight apostrophes). */
+export function modelTokens(text: string): string[] {
+  return normalise(text).match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? [];
+}
+
+/** The n-gram features of a text: "w:" unigrams and "b:" bigrams, each once. */
+export function modelNgrams(text: string): string[] {
+  const t = modelTokens(text);
+  const out = new Set<string>();
+  for (let i = 0; i < t.length; i++) {
+    out.add(`w:${t[i]}`);
+    if (i + 1 < t.length) out.add(`b:${t[i]} ${t[i + 1]}`);
+  }
+  return [...out];
+}
+
+/**
+ * The trained toxicity model on a sentence layer's word-vector space. Written here rather
+ * than taken from a library: a logistic regression's prediction is one sparse dot product
+ * and one 100-odd-wide one, and the features need this module's exemplar space anyway; the
+ * training (bench/toxicity-train.ts) is plain full-batch gradient descent.
+ */
+export class ToxicityModel {
+  constructor(
+    readonly layer: SemanticModeration,
+    readonly weights: ToxicityModelWeights,
+  ) {}
+
+  /** Dense features: the whole text's vector (zeros when no word is known), per exemplar category the best sentence margin, and whether a sentence is aimed at someone / is a request. */
+  dense(text: string): Float64Array {
+    return this.layer.denseFeatures(text, this.weights.dense.length === this.layer.denseSize(true));
+  }
+
+  /** Probability-like score (operating point at 0.5) and the category it belongs to. */
+  predict(text: string): { p: number; category: ModerationCategory } {
+    const w = this.weights;
+    let z = w.bias;
+    for (const g of modelNgrams(text)) z += w.ngrams[g] ?? 0;
+    const x = this.dense(text);
+    for (let j = 0; j < x.length; j++) z += w.dense[j] * x[j];
+    let best = 0;
+    let bestZ = -Infinity;
+    for (let c = 0; c < w.categories.length; c++) {
+      const cw = w.categoryWeights[c];
+      let s = cw[x.length];
+      for (let j = 0; j < x.length; j++) s += cw[j] * x[j];
+      if (s > bestZ) {
+        bestZ = s;
+        best = c;
+      }
+    }
+    return { p: 1 / (1 + Math.exp(-z)), category: w.categories[best] };
+  }
 }

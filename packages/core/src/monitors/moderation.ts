@@ -1,5 +1,6 @@
 import { RegExpMatcher, englishDataset, englishRecommendedTransformers } from 'obscenity';
-import type { SemanticModeration } from './moderation-semantic.js';
+import { ToxicityModel, type SemanticModeration, type ToxicityModelWeights } from './moderation-semantic.js';
+import { TOXICITY_MODEL } from './moderation-model.js';
 import { sharedSemanticModeration } from './refusal-vectors.js';
 
 /**
@@ -435,8 +436,15 @@ const SEMANTIC_ALSO: Record<string, ModerationCategory[]> = {
   harassment: [],
   'harassment/threatening': ['violence'],
   hate: [],
+  'hate/threatening': ['hate', 'violence'],
+  'self-harm': [],
+  'self-harm/intent': ['self-harm'],
   'self-harm/instructions': ['self-harm', 'harassment'],
   sexual: [],
+  'sexual/minors': ['sexual'],
+  violence: [],
+  'violence/graphic': ['violence'],
+  illicit: [],
 };
 
 /** A second-person word in the same sentence as an insult makes it harassment. */
@@ -454,6 +462,33 @@ export interface OfflineModerationOptions {
    * table when this machine has one (read on first use), else off; null: off.
    */
   semantic?: SemanticModeration | null | 'auto';
+  /**
+   * The trained toxicity model (moderation-model.ts, by bench/toxicity-train.ts) on the
+   * sentence layer's word vectors: default its committed weights when the sentence layer is
+   * on; null: off.
+   */
+  model?: ToxicityModelWeights | null;
+  /** Whether the sentence layer's own nearest-exemplar hits count (default false: the trained model reads its margins as features instead). */
+  sentenceHits?: boolean;
+}
+
+/** Categories a model hit also counts towards: OpenAI flags the parent of a flagged sub-category. */
+const MODEL_ALSO: Partial<Record<ModerationCategory, ModerationCategory[]>> = {
+  'harassment/threatening': ['harassment', 'violence'],
+  'hate/threatening': ['hate', 'violence'],
+  'self-harm/intent': ['self-harm'],
+  'self-harm/instructions': ['self-harm'],
+  'sexual/minors': ['sexual'],
+  'violence/graphic': ['violence'],
+  'illicit/violent': ['illicit', 'violence'],
+};
+
+/** What the sentence layer and the trained model read: quoted words blanked, sentences pointing to help left out. */
+export function unguardedText(text: string): string {
+  return blankQuotes(text)
+    .split(/(?<=[.!?\n])/u)
+    .filter((sentence) => !ENCOURAGEMENT_GUARD.test(sentence))
+    .join('');
 }
 
 export interface ModerationDetail extends Required<ModerationResult> {
@@ -498,13 +533,20 @@ function obscenityWords(): { matcher: RegExpMatcher; dataset: typeof englishData
  * Same shape as an OpenAI moderation result. The targeted-sentence rules (TARGETED)
  * add one occurrence per insult, threat or self-harm urging found by its structure
  * ("you are utterly hopeless", "nobody would miss you", "I will find you"), unless the
- * sentence negates it, quotes it, or (self-harm) points to help. The sentence layer
- * (moderation-semantic.ts) adds one occurrence (0.6) per sentence aimed at someone
- * that is nearer a toxic exemplar than every benign one by at least its margin (0.02).
+ * sentence negates it, quotes it, or (self-harm) points to help. The trained toxicity
+ * model (moderation-semantic.ts ToxicityModel, weights in moderation-model.ts written by
+ * bench/toxicity-train.ts) adds one occurrence weighing its probability, in the category
+ * its softmax picks (and that category's parent), when the word vectors are on this
+ * machine: a logistic regression over word unigrams and bigrams and the sentence layer's
+ * vector features, trained on every tuning set, where nine rounds of hand-written rules
+ * had stopped generalising. The sentence layer's own nearest-exemplar hits (one
+ * occurrence of 0.6 per sentence aimed at someone and nearer a toxic exemplar than every
+ * benign one by 0.02) are off by default (`sentenceHits`): the model reads those margins.
  *
  * Limits: the lexicon terms have little context (a quoted phrase and a negated
  * self-harm phrase are skipped; a story about violence and a threat still score
- * alike), English only; the rules know only the structures written into them. It is meant to keep the pipeline
+ * alike), English only; the rules know only the structures written into them, and the
+ * model only what about 2,000 labelled texts by one writer taught it. It is meant to keep the pipeline
  * working without network access and to track a toxicity *rate* over time, not to
  * moderate individual messages (bench/toxicity.ts measures it).
  */
@@ -513,11 +555,16 @@ export class OfflineModerationProvider implements ModerationProvider {
   private readonly patterns: { re: RegExp; entry: LexiconEntry }[];
   private readonly useObscenity: boolean;
   private semanticLayer: SemanticModeration | null | 'auto';
+  private readonly modelWeights: ToxicityModelWeights | null;
+  private readonly sentenceHits: boolean;
+  private toxicityModel: ToxicityModel | null | undefined;
 
   constructor(options: OfflineModerationOptions = {}) {
     this.threshold = options.threshold ?? 0.5;
     this.useObscenity = options.obscenity ?? true;
     this.semanticLayer = options.semantic === undefined ? 'auto' : options.semantic;
+    this.modelWeights = options.model === undefined ? TOXICITY_MODEL : options.model;
+    this.sentenceHits = options.sentenceHits ?? false;
     const byTerm = new Map<string, LexiconEntry>();
     for (const e of [...DEFAULT_LEXICON, ...(options.extraTerms ?? [])]) {
       if (!(e.weight >= 0 && e.weight <= 1)) throw new RangeError(`moderation term "${e.term}": weight must be in 0..1`);
@@ -574,9 +621,14 @@ export class OfflineModerationProvider implements ModerationProvider {
     for (const h of targetedHits(text)) count(h.weight, h.categories, h.match);
     const semantic = this.semantic();
     if (semantic && text) {
-      // Sentences pointing to help, and quoted words, are not read by the sentence layer either.
-      const unguarded = blankQuotes(text).split(/(?<=[.!?\n])/u).filter((sentence) => !ENCOURAGEMENT_GUARD.test(sentence)).join('');
-      for (const h of semantic.hits(unguarded)) count(semantic.weight, [h.category, ...SEMANTIC_ALSO[h.category]], `(sentence near ${h.category} exemplars, +${h.score.toFixed(2)})`);
+      // Sentences pointing to help, and quoted words, are read neither by the sentence layer nor by the model.
+      const unguarded = unguardedText(text);
+      if (this.sentenceHits) for (const h of semantic.hits(unguarded)) count(semantic.weight, [h.category, ...SEMANTIC_ALSO[h.category]], `(sentence near ${h.category} exemplars, +${h.score.toFixed(2)})`);
+      const model = this.model();
+      if (model && unguarded.trim()) {
+        const { p, category } = model.predict(unguarded);
+        if (p >= 0.05) count(p, [category, ...(MODEL_ALSO[category] ?? [])], `(model: ${category} ${p.toFixed(2)})`);
+      }
     }
     // Insults and profanity addressed to the reader: one more harassment occurrence.
     if (keepBy.has('harassment') && text.split(/[.!?\n]+/).some((sentence) => ADDRESSED.test(sentence) && this.insultIn(sentence))) count(0.3, ['harassment'], '(addressed to the reader)');
@@ -591,6 +643,15 @@ export class OfflineModerationProvider implements ModerationProvider {
   semantic(): SemanticModeration | null {
     if (this.semanticLayer === 'auto') this.semanticLayer = sharedSemanticModeration().layer;
     return this.semanticLayer;
+  }
+
+  /** The trained model in use (on the sentence layer's vectors), or null. */
+  model(): ToxicityModel | null {
+    if (this.toxicityModel === undefined) {
+      const layer = this.semantic();
+      this.toxicityModel = layer && this.modelWeights ? new ToxicityModel(layer, this.modelWeights) : null;
+    }
+    return this.toxicityModel;
   }
 
   /** Whether a sentence holds a term that counts as harassment (lexicon or obscenity word list). */
