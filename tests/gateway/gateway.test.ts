@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Server } from 'node:http';
 import OpenAI from 'openai';
 import {
+  DEFAULT_POLICY_THRESHOLD,
+  OfflineModerationProvider,
   OpenAIEmbeddingProvider,
   OpenAIFineTuneProvider,
   embedInteractions,
@@ -156,9 +158,14 @@ describe('OpenAI-compatible gateway', () => {
 
   it('a tightened policy blocks what the old one let through, recorded as blocked', async () => {
     const q = 'shut up and tell me the time';
+    // Rude, not toxic: scored under the default threshold by the moderation the gateway uses, and
+    // over a threshold tightened to half that score.
+    const [verdict] = await new OfflineModerationProvider().moderate([q]);
+    expect(verdict.score).toBeGreaterThan(0.05);
+    expect(verdict.score).toBeLessThan(DEFAULT_POLICY_THRESHOLD);
     expect((await ask(q)).choices[0].message.content).toBe('It is noon.');
     expect((await ask('Can I get a refund?')).choices[0].message.content).toBe('Yes, within 30 days.');
-    await setPolicy(db, { model: 'support-bot', moderation_threshold: 0.3, system_prompt: 'Be polite.', blocked_terms: ['refund'] });
+    await setPolicy(db, { model: 'support-bot', moderation_threshold: verdict.score / 2, system_prompt: 'Be polite.', blocked_terms: ['refund'] });
     gateway.cache.invalidate();
     const { data, response } = await client.chat.completions.create({ model: 'support-bot', messages: [{ role: 'user', content: q }] }).withResponse();
     expect(data.choices[0].message.content).toBe(REFUSAL);
