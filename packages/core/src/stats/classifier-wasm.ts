@@ -78,7 +78,12 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
   if (bytes > 2 ** 31) return null;
   const { memory, score2, sumRows, covTile, solvePair } = compiled;
   const have = memory.buffer.byteLength;
-  if (bytes > have) memory.grow(Math.ceil((bytes - have) / 65536));
+  if (bytes > have)
+    try {
+      memory.grow(Math.ceil((bytes - have) / 65536));
+    } catch {
+      return null; // no memory for it: the JS kernels
+    }
   const buffer = memory.buffer;
   const fBytes = f * 8;
   const pairBytes = (f >> 1) * 16;
