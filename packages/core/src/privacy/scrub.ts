@@ -72,7 +72,9 @@ const DETECTORS: Detector[] = [
   { kind: 'secret', re: /\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[A-Z0-9]{16}\b/g },
   { kind: 'secret', re: /\baws_?secret(?:_access)?_?key\b["']?\s*[:=]\s*["']?[A-Za-z0-9/+=]{40}\b/gi },
   { kind: 'secret', re: /\b(?:gh[pousr]_[A-Za-z0-9]{30,}|xox[abposr]-[A-Za-z0-9-]{10,})/g },
-  { kind: 'email', re: /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
+  // The local part starts where a run of its characters starts: without the lookbehind a long
+  // run with no '@' (a token, a hex dump) is rescanned from each of its characters, quadratic.
+  { kind: 'email', re: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g },
   { kind: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/gi, valid: ibanValid },
   { kind: 'card', re: /(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])/g, valid: (m) => luhn(m.replace(/\D/g, '')) },
   {
@@ -93,26 +95,49 @@ const DETECTORS: Detector[] = [
   },
 ];
 
+interface Span {
+  start: number;
+  end: number;
+  kind: PiiKind;
+}
+
+/** Merges two lists of disjoint spans, each sorted by start, into one. */
+function merge(a: Span[], b: Span[]): Span[] {
+  const out: Span[] = [];
+  let i = 0;
+  let k = 0;
+  while (i < a.length || k < b.length) out.push(k >= b.length || (i < a.length && a[i].start < b[k].start) ? a[i++] : b[k++]);
+  return out;
+}
+
 const LABEL: Record<PiiKind, string> = { secret: 'SECRET', email: 'EMAIL', iban: 'IBAN', card: 'CARD', ipv6: 'IP', ipv4: 'IP', phone: 'PHONE' };
 
 /** Replaces personal data in text as the settings say. Pure and synchronous; safe on any string. */
 export function scrubText(text: string, settings: PrivacySettings = DEFAULT_PRIVACY): ScrubResult {
   if (settings.mode === 'off' || !text || settings.redact.length === 0) return { text, found: {} };
   const wanted = new Set(settings.redact);
-  const spans: { start: number; end: number; kind: PiiKind }[] = [];
-  const overlaps = (s: number, e: number) => spans.some((x) => s < x.end && e > x.start);
+  // Accepted matches, sorted by start and disjoint (so their ends are sorted too). A
+  // detector's matches come in text order, so one forward pointer finds the spans a match
+  // could overlap, and the new ones are merged in: linear in the matches, where checking
+  // each match against every earlier one was quadratic (text full of addresses).
+  let spans: Span[] = [];
   for (const d of DETECTORS) {
     if (!wanted.has(d.kind)) continue;
     d.re.lastIndex = 0;
+    const fresh: Span[] = [];
+    let j = 0;
     for (const m of text.matchAll(d.re)) {
       const start = m.index;
       const end = start + m[0].length;
       if (d.valid && !d.valid(m[0])) continue;
-      if (!overlaps(start, end)) spans.push({ start, end, kind: d.kind });
+      while (j < spans.length && spans[j].end <= start) j++;
+      // Overlaps a match of an earlier (higher-priority) detector: that one wins.
+      if (j < spans.length && spans[j].start < end) continue;
+      fresh.push({ start, end, kind: d.kind });
     }
+    if (fresh.length) spans = merge(spans, fresh);
   }
   if (spans.length === 0) return { text, found: {} };
-  spans.sort((a, b) => a.start - b.start);
   const found: Partial<Record<PiiKind, number>> = {};
   let out = '';
   let at = 0;
