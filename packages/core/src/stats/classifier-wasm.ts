@@ -23,8 +23,9 @@ interface WasmApi {
   Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
 }
 type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number) => void;
+type Kernel7 = (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
 
-let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel } | null | undefined;
+let compiled: { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel; score4: Kernel7 } | null | undefined;
 let enabled = true;
 
 /** Off: the classifier runs its JS kernels, as where WebAssembly is missing (tests compare the two). */
@@ -48,6 +49,8 @@ export interface ClassifierWasm {
   out: Float64Array;
   /** score2 over rowIdx[at..at+count) with pair slot j, writing out[(j largestFold + first + t) 2 + lane] for t < count. */
   score(at: number, count: number, j: number, first: number): void;
+  /** score for the pair slots j and j + 1 at once (each feature read of U serves four draws). */
+  score4(at: number, count: number, j: number, first: number): void;
   /** The upper triangle of U^T U (f x f; covTile adds to it). */
   cov: Float64Array;
   /** cov[(a + j) f + c + q] += sum over rows i0..i0+rows-1, in order, of U[i][a + j] U[i][c + q], for j < 4, q < 4. */
@@ -76,7 +79,7 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
   const lpAt = align(covAt + f * f * 8);
   const bytes = lpAt + (f >> 1) * f * 16;
   if (bytes > 2 ** 31) return null;
-  const { memory, score2, sumRows, covTile, solvePair } = compiled;
+  const { memory, score2, sumRows, covTile, solvePair, score4 } = compiled;
   const have = memory.buffer.byteLength;
   if (bytes > have)
     try {
@@ -95,6 +98,7 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
     dpair: new Float64Array(buffer, dAt, pairs * f * 2),
     out: new Float64Array(buffer, outAt, pairs * largestFold * 2),
     score: (at, count, j, first) => score2(uAt, fBytes, rowAt + at * 4, count, dAt + j * f * 16, outAt + (j * largestFold + first) * 16),
+    score4: (at, count, j, first) => score4(uAt, fBytes, rowAt + at * 4, count, dAt + j * f * 16, outAt + (j * largestFold + first) * 16, largestFold * 16),
     cov: new Float64Array(buffer, covAt, f * f),
     covTile: (i0, rows, a, c) => covTile(uAt + i0 * fBytes, fBytes, rows, a * 8, c * 8, covAt + (a * f + c) * 8),
     lpair: new Float64Array(buffer, lpAt, (f >> 1) * f * 2),
@@ -103,13 +107,13 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
   };
 }
 
-function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel } | null {
+function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel; score4: Kernel7 } | null {
   const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
   if (!wasm) return null;
   try {
     const memory = new wasm.Memory({ initial: 1 });
     const instance = new wasm.Instance(new wasm.Module(moduleBytes()), { m: { mem: memory } });
-    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel, covTile: instance.exports.covTile as Kernel, solvePair: instance.exports.solvePair as Kernel };
+    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel, covTile: instance.exports.covTile as Kernel, solvePair: instance.exports.solvePair as Kernel, score4: instance.exports.score4 as Kernel7 };
   } catch {
     return null;
   }
@@ -125,6 +129,8 @@ function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTi
  *       for c = 0; c < fBytes; c += 8: acc_r = acc_r + f64x2[dp + 2 c] * splat(f64[o_r + c])
  *       f64x2[out + 16 (t + r)] = acc_r
  *       t += 4
+ *   score4(U, fBytes, idx, count, dp, out, outStep): score2 for the pair slots at dp and dp + 2 fBytes
+ *     (outputs at out and out + outStep), each feature of U loaded and splat once for both
  *   sumRows(U, fBytes, idx, count, sum, pairBytes):
  *     t = 0
  *     while t + 4 <= count:        // four rows per pass, then one
@@ -277,7 +283,39 @@ function moduleBytes(): Uint8Array {
     ...end,
   ];
 
+  // score4. Parameters 0..6: U, fBytes, idx, count, dp, out, outStep; i32 locals 7: t, 8: c, 9..12: o_0..o_3,
+  // 13: dp2, 14: out2; v128 locals 15..16: wv_q, 17: s, 18..25: acc_rq (18 + 2 r + q).
+  const Q = { U: 0, fBytes: 1, idx: 2, count: 3, dp: 4, out: 5, outStep: 6, t: 7, c: 8, o: 9, dp2: 13, out2: 14, wv: 15, s: 17, acc: 18 };
+  const quadRow = (r: number) => [
+    ...get(Q.o + r), ...get(Q.c), ...add, ...loadF64, ...splatF64x2, ...set(Q.s),
+    ...times(2, (q) => [...get(Q.acc + 2 * r + q), ...get(Q.wv + q), ...get(Q.s), ...mulF64x2, ...addF64x2, ...set(Q.acc + 2 * r + q)]),
+  ];
+  const quadStore = (r: number) =>
+    times(2, (q) => [...get(q ? Q.out2 : Q.out), ...get(Q.t), ...i32(r), ...add, ...i32(4), ...shl, ...add, ...get(Q.acc + 2 * r + q), ...storeV128]);
+  const quadPass = (rows: number) =>
+    whileFits(Q.t, rows, Q.count, [
+      ...times(rows, rowOffset(Q.U, Q.fBytes, Q.idx, Q.t, Q.o)),
+      ...times(rows, (r) => times(2, (q) => [...zeroV128, ...set(Q.acc + 2 * r + q)])),
+      ...i32(0),
+      ...set(Q.c),
+      ...whileFits(Q.c, 8, Q.fBytes, [
+        ...get(Q.dp), ...get(Q.c), ...i32(1), ...shl, ...add, ...loadV128, ...set(Q.wv),
+        ...get(Q.dp2), ...get(Q.c), ...i32(1), ...shl, ...add, ...loadV128, ...set(Q.wv + 1),
+        ...times(rows, quadRow),
+      ]),
+      ...times(rows, quadStore),
+    ]);
+  const score4Body = [
+    ...vec([[8, 0x7f], [11, 0x7b]]),
+    ...get(Q.dp), ...get(Q.fBytes), ...i32(1), ...shl, ...add, ...set(Q.dp2),
+    ...get(Q.out), ...get(Q.outStep), ...add, ...set(Q.out2),
+    ...quadPass(4),
+    ...quadPass(1),
+    ...end,
+  ];
+
   const i32x6 = Array.from({ length: 6 }, () => [0x7f]);
+  const i32x7 = Array.from({ length: 7 }, () => [0x7f]);
   return Uint8Array.from([
     0x00,
     0x61,
@@ -287,10 +325,10 @@ function moduleBytes(): Uint8Array {
     0,
     0,
     0,
-    ...section(1, vec([[0x60, ...vec(i32x6), 0]])), // type 0: (i32 x 6) -> ()
+    ...section(1, vec([[0x60, ...vec(i32x6), 0], [0x60, ...vec(i32x7), 0]])), // types 0: (i32 x 6) -> (), 1: (i32 x 7) -> ()
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [0], [0], [0]])), // four functions of type 0
-    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1], [...name('covTile'), 0x00, 2], [...name('solvePair'), 0x00, 3]])),
-    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody], [...uleb(covBody.length), ...covBody], [...uleb(solveBody.length), ...solveBody]])),
+    ...section(3, vec([[0], [0], [0], [0], [1]])), // four functions of type 0, one of type 1
+    ...section(7, vec([[...name('score2'), 0x00, 0], [...name('sumRows'), 0x00, 1], [...name('covTile'), 0x00, 2], [...name('solvePair'), 0x00, 3], [...name('score4'), 0x00, 4]])),
+    ...section(10, vec([[...uleb(scoreBody.length), ...scoreBody], [...uleb(sumBody.length), ...sumBody], [...uleb(covBody.length), ...covBody], [...uleb(solveBody.length), ...solveBody], [...uleb(score4Body.length), ...score4Body]])),
   ]);
 }

@@ -6,7 +6,7 @@ import { upperShares } from './multiple.js';
 import { shuffleInPlace } from './rng.js';
 
 /** Draws (observed labelling and relabellings) whose cross-validations share each pass over the whitened rows. */
-const DRAW_BLOCK = 18;
+const DRAW_BLOCK = 20;
 
 export interface DomainClassifierOptions {
   /** Label permutations B for the p-value; the smallest attainable p-value is 1/(B+1). */
@@ -244,7 +244,9 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         for (let j = 0; j < pairs; j++) interleave(delta, fit[2 * j] * f, fit[Math.min(2 * j + 1, nFit - 1)] * f, dpair, j * f * 2, f);
         for (let r0 = 0; r0 < len; r0 += chunk) {
           const r1 = Math.min(len, r0 + chunk);
-          for (let j = 0; j < pairs; j++) wasm.score(k * largestFold + r0, r1 - r0, j, r0);
+          let j = 0;
+          for (; j + 2 <= pairs; j += 2) wasm.score4(k * largestFold + r0, r1 - r0, j, r0);
+          if (j < pairs) wasm.score(k * largestFold + r0, r1 - r0, j, r0);
         }
         const out = wasm.out;
         for (let j = 0; j < pairs; j++) deinterleave(out, j * largestFold * 2, scores, fit[2 * j] * largestFold, fit[Math.min(2 * j + 1, nFit - 1)] * largestFold, len);

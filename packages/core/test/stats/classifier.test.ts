@@ -50,7 +50,7 @@ describe('domain classifier: bit-identical to the draw-by-draw walk', () => {
     for (const [name, n, m, f, shift, extra] of cases)
       it(`${name}${wasm ? '' : ' (JS kernels)'}`, () => {
         const { x, y } = data(n, m, f, n + m + f, shift);
-        // 39 draws: two full blocks of 18 and an odd remainder
+        // 39 draws: a full block of 20 and an odd remainder
         const B = 38;
         const labelings = name.startsWith('shared') ? relabellings(n, m, B, 9) : undefined;
         const seeded = (): DomainClassifierOptions => ({ permutations: B, rng: new Mulberry32(17), labelings, ...extra });
@@ -161,6 +161,21 @@ describe('classifier WebAssembly kernels: the same sums in the same order as the
       scoreRows(U, f, rows, 0, L, delta, f, ref, L);
       let differ = 0;
       for (let t = 0; t < L; t++) for (let lane = 0; lane < 2; lane++) if (!Object.is(w.out[(L + t) * 2 + lane], ref[lane * L + t])) differ++;
+      // four draws: pair slots 0 and 1 (the second pair swapped)
+      for (let c = 0; c < f; c++) {
+        w.dpair[c * 2] = delta[c];
+        w.dpair[c * 2 + 1] = delta[f + c];
+        w.dpair[(f + c) * 2] = delta[f + c];
+        w.dpair[(f + c) * 2 + 1] = delta[c];
+      }
+      w.out.fill(0);
+      w.score4(L, half, 0, 0);
+      w.score4(L + half, L - half, 0, half);
+      for (let t = 0; t < L; t++)
+        for (let lane = 0; lane < 2; lane++) {
+          if (!Object.is(w.out[t * 2 + lane], ref[lane * L + t])) differ++;
+          if (!Object.is(w.out[(L + t) * 2 + lane], ref[(1 - lane) * L + t])) differ++;
+        }
       const ys = Int32Array.from({ length: N }, (_, i) => i).filter((i) => i % 3 === 0 || i % 5 === 0);
       const m = Math.min(ys.length, L);
       w.yIdx.set(ys.subarray(0, m));
