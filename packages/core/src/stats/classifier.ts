@@ -88,13 +88,13 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const N = n + y.rows;
   const K = Math.max(2, Math.min(opts.folds ?? 5, Math.floor(N / 2)));
 
-  // Pooled, standardised features.
   const B = opts.labelings ? opts.labelings.length : opts.permutations;
   const P = Math.max(1, Math.min(B + 1, DRAW_BLOCK));
   // Fold k holds the rows at positions k, k + K, ... of a shuffle: the first is the largest.
   const largestFold = Math.ceil(N / K);
   // The WebAssembly kernels (classifier-wasm.ts) where available: the rows then live in its memory.
   const wasm = classifierWasm(N, f, largestFold, P, K);
+  // Pooled, standardised features.
   const X = wasm ? wasm.U : new Float64Array(N * f);
   X.set(x.data, 0);
   X.set(y.data, n * f);
@@ -235,8 +235,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         fit[nFit++] = p;
         meanDifference(totalY, p * f, sumY, (p * K + k) * f, tsum, ny, nx, delta, p * f, f);
       }
-      // Out-of-fold scores, chunk by chunk, four rows and three draws at a time: twelve
-      // independent sums, each in the order of one row alone.
+      // Out-of-fold scores, chunk by chunk, four rows and several draws at a time (WebAssembly:
+      // four draws, two per f64x2; JS: three), each sum in the order of one row alone.
       if (wasm) {
         // Pairs of draws (an odd last one twice), their discriminants interleaved feature by feature.
         const dpair = wasm.dpair;
@@ -250,18 +250,19 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         }
         const out = wasm.out;
         for (let j = 0; j < pairs; j++) deinterleave(out, j * largestFold * 2, scores, fit[2 * j] * largestFold, fit[Math.min(2 * j + 1, nFit - 1)] * largestFold, len);
-      } else
-      for (let r0 = 0; r0 < len; r0 += chunk) {
-        const r1 = Math.min(len, r0 + chunk);
-        let q = 0;
-        for (; q + 3 <= nFit; q += 3) {
-          const pa = fit[q];
-          const pb = fit[q + 1];
-          const pc = fit[q + 2];
-          scoreRows3(U, f, rows, r0, r1, delta, pa * f, pb * f, pc * f, scores, pa * largestFold, pb * largestFold, pc * largestFold);
+      } else {
+        for (let r0 = 0; r0 < len; r0 += chunk) {
+          const r1 = Math.min(len, r0 + chunk);
+          let q = 0;
+          for (; q + 3 <= nFit; q += 3) {
+            const pa = fit[q];
+            const pb = fit[q + 1];
+            const pc = fit[q + 2];
+            scoreRows3(U, f, rows, r0, r1, delta, pa * f, pb * f, pc * f, scores, pa * largestFold, pb * largestFold, pc * largestFold);
+          }
+          if (q + 2 === nFit) scoreRows2(U, f, rows, r0, r1, delta, fit[q] * f, fit[q + 1] * f, scores, fit[q] * largestFold, fit[q + 1] * largestFold);
+          else if (q < nFit) scoreRows(U, f, rows, r0, r1, delta, fit[q] * f, scores, fit[q] * largestFold);
         }
-        if (q + 2 === nFit) scoreRows2(U, f, rows, r0, r1, delta, fit[q] * f, fit[q + 1] * f, scores, fit[q] * largestFold, fit[q + 1] * largestFold);
-        else if (q < nFit) scoreRows(U, f, rows, r0, r1, delta, fit[q] * f, scores, fit[q] * largestFold);
       }
       for (let p = 0; p < nb; p++) {
         if (!fitted[p]) continue;
