@@ -9,19 +9,11 @@
  * fused multiply-add, so every figure is bit-identical to the JS kernels'; V8 does not
  * vectorise JS. No numeric package in the dependency tree has such a kernel (ml-matrix is plain
  * JS), and the module is a few hundred bytes, so it is assembled here from its instruction
- * list, with the encoding helpers of mmd.ts's module (no binary file, no build step).
+ * list, with the encoding helpers of wasm.ts (no binary file, no build step).
  */
 
-/** The part of the WebAssembly JS API used here (neither lib ES2023 nor @types/node 20 declares it). */
-interface WasmMemory {
-  buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
+import { add, addF64x2, end, get, i32, instantiate, loadF64, loadI32, loadV128, loop, mul, mulF64x2, name, section, set, shl, splatF64x2, storeV128, subF64x2, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
+
 type Kernel = (a: number, b: number, c: number, d: number, e: number, f: number) => void;
 type Kernel7 = (a: number, b: number, c: number, d: number, e: number, f: number, g: number) => void;
 
@@ -108,15 +100,10 @@ export function classifierWasm(N: number, f: number, largestFold: number, P: num
 }
 
 function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTile: Kernel; solvePair: Kernel; score4: Kernel7 } | null {
-  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!wasm) return null;
-  try {
-    const memory = new wasm.Memory({ initial: 1 });
-    const instance = new wasm.Instance(new wasm.Module(moduleBytes()), { m: { mem: memory } });
-    return { memory, score2: instance.exports.score2 as Kernel, sumRows: instance.exports.sumRows as Kernel, covTile: instance.exports.covTile as Kernel, solvePair: instance.exports.solvePair as Kernel, score4: instance.exports.score4 as Kernel7 };
-  } catch {
-    return null;
-  }
+  const m = instantiate(moduleBytes());
+  if (!m) return null;
+  const x = m.exports;
+  return { memory: m.memory, score2: x.score2 as Kernel, sumRows: x.sumRows as Kernel, covTile: x.covTile as Kernel, solvePair: x.solvePair as Kernel, score4: x.score4 as Kernel7 };
 }
 
 /**
@@ -150,67 +137,6 @@ function compile(): { memory: WasmMemory; score2: Kernel; sumRows: Kernel; covTi
  *     f64x2[B + r fBytes + iBytes] = acc_r
  */
 function moduleBytes(): Uint8Array {
-  const uleb = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      out.push(b);
-    } while (n);
-    return out;
-  };
-  const sleb = (n: number): number[] => {
-    const out: number[] = [];
-    for (;;) {
-      const b = n & 0x7f;
-      n >>= 7;
-      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-      out.push(b | 0x80);
-    }
-  };
-  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-  const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-  const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-  const get = (i: number) => [0x20, ...uleb(i)];
-  const set = (i: number) => [0x21, ...uleb(i)];
-  const i32 = (v: number) => [0x41, ...sleb(v)];
-  const add = [0x6a];
-  const mul = [0x6c];
-  const shl = [0x74];
-  const gtU = [0x4b];
-  const loadI32 = (offset: number) => [0x28, 2, ...uleb(offset)];
-  const loadF64 = [0x2b, 3, 0];
-  const loadV128 = [0xfd, ...uleb(0), 3, 0];
-  const storeV128 = [0xfd, ...uleb(11), 3, 0];
-  const zeroV128 = [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)];
-  const splatF64x2 = [0xfd, ...uleb(20)];
-  const addF64x2 = [0xfd, ...uleb(240)];
-  const mulF64x2 = [0xfd, ...uleb(242)];
-  const block = [0x02, 0x40];
-  const loop = [0x03, 0x40];
-  const end = [0x0b];
-  const br = (depth: number) => [0x0c, ...uleb(depth)];
-  const brIf = (depth: number) => [0x0d, ...uleb(depth)];
-  /** for (; counter + step <= limit (unsigned);) { body; counter += step } */
-  const whileFits = (counter: number, step: number, limit: number, body: number[]) => [
-    ...block,
-    ...loop,
-    ...get(counter),
-    ...i32(step),
-    ...add,
-    ...get(limit),
-    ...gtU,
-    ...brIf(1),
-    ...body,
-    ...get(counter),
-    ...i32(step),
-    ...add,
-    ...set(counter),
-    ...br(0),
-    ...end,
-    ...end,
-  ];
   const times = (n: number, f: (r: number) => number[]) => Array.from({ length: n }, (_, r) => f(r)).flat();
 
   // score2. Parameters 0..5: U, fBytes, idx, count, dp, out; i32 locals 6: t, 7: c, 8..11: o_0..o_3;
@@ -269,7 +195,6 @@ function moduleBytes(): Uint8Array {
 
   // solvePair. Parameters 0..5: B, fBytes, lp, iBytes, -, -; i32 locals 6: k, 7..10: o_0..o_3;
   // v128 locals 11: lv, 12..15: acc_0..acc_3.
-  const subF64x2 = [0xfd, ...uleb(241)];
   const V = { B: 0, fBytes: 1, lp: 2, iBytes: 3, k: 6, o: 7, lv: 11, acc: 12 };
   const solveBody = [
     ...vec([[5, 0x7f], [5, 0x7b]]),

@@ -1,5 +1,6 @@
 import type { Matrix, Rng } from '../monitors/types.js';
 import { gaussian, randInt } from './rng.js';
+import { add, addF64x2, end, get, i32, instantiate, loadF64, loadI32, loadV128, loop, mul, mulF64x2, name, section, set, shl, splatF64x2, storeV128, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
 
 export interface MmdOptions {
   /** Number of label permutations B; the smallest attainable p-value is 1/(B+1). */
@@ -286,16 +287,6 @@ interface MmdKernel {
   sumRows: (phi: number, rowBytes: number, idx: number, k: number, sum: number, featureBytes: number) => void;
 }
 
-/** The part of the WebAssembly JS API used here (neither lib ES2023 nor @types/node 20 declares it). */
-interface WasmMemory {
-  buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-interface WasmApi {
-  Memory: new (descriptor: { initial: number }) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
-}
 type Dots = (x: number, p: number, rows: number, wp: number, pairs: number, out: number) => void;
 
 let mmdModule: { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null | undefined;
@@ -369,15 +360,8 @@ function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null
 }
 
 function compileMmd(): { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null {
-  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!wasm) return null;
-  try {
-    const memory = new wasm.Memory({ initial: 1 });
-    const instance = new wasm.Instance(new wasm.Module(mmdWasm()), { m: { mem: memory } });
-    return { memory, sumRows: instance.exports.sumRows as MmdKernel['sumRows'], dots: instance.exports.dots as Dots };
-  } catch {
-    return null;
-  }
+  const m = instantiate(mmdWasm());
+  return m ? { memory: m.memory, sumRows: m.exports.sumRows as MmdKernel['sumRows'], dots: m.exports.dots as Dots } : null;
 }
 
 /**
@@ -401,60 +385,8 @@ function compileMmd(): { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots
  *       i += 4
  */
 function mmdWasm(): Uint8Array {
-  const uleb = (n: number): number[] => {
-    const out: number[] = [];
-    do {
-      let b = n & 0x7f;
-      n >>>= 7;
-      if (n) b |= 0x80;
-      out.push(b);
-    } while (n);
-    return out;
-  };
-  const sleb = (n: number): number[] => {
-    const out: number[] = [];
-    for (;;) {
-      const b = n & 0x7f;
-      n >>= 7;
-      if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-      out.push(b | 0x80);
-    }
-  };
-  const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
-  const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
-  const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
-  // Instructions.
-  const get = (i: number) => [0x20, ...uleb(i)];
-  const set = (i: number) => [0x21, ...uleb(i)];
-  const i32 = (v: number) => [0x41, ...sleb(v)];
-  const add = [0x6a];
-  const mul = [0x6c];
-  const shl = [0x74];
-  const gtU = [0x4b];
-  const geU = [0x4f];
-  const loadI32 = (offset: number) => [0x28, 2, ...uleb(offset)];
-  const loadF64 = [0x2b, 3, 0];
-  const loadV128 = [0xfd, ...uleb(0), 3, 0];
-  const storeV128 = [0xfd, ...uleb(11), 3, 0];
-  const zeroV128 = [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)];
-  const splatF64x2 = [0xfd, ...uleb(20)];
   const load64Zero = [0xfd, ...uleb(93), 3, 0];
   const promoteLow = [0xfd, ...uleb(95)];
-  const addF64x2 = [0xfd, ...uleb(240)];
-  const mulF64x2 = [0xfd, ...uleb(242)];
-  const block = [0x02, 0x40];
-  const loop = [0x03, 0x40];
-  const end = [0x0b];
-  const br = (depth: number) => [0x0c, ...uleb(depth)];
-  const brIf = (depth: number) => [0x0d, ...uleb(depth)];
-  /** for (; counter + step <= limit (unsigned);) { body; counter += step } */
-  const whileFits = (counter: number, step: number, limit: number, body: number[]) => [
-    ...block, ...loop,
-    ...get(counter), ...i32(step), ...add, ...get(limit), ...gtU, ...brIf(1),
-    ...body,
-    ...get(counter), ...i32(step), ...add, ...set(counter), ...br(0),
-    ...end, ...end,
-  ];
 
   // sumRows. Parameters 0..5: phi, rowBytes, idx, k, sum, fBytes; i32 locals 6: t, 7..10: o_0..o_3, 11: f.
   const S = { phi: 0, rowBytes: 1, idx: 2, k: 3, sum: 4, fBytes: 5, t: 6, o: 7, f: 11 };

@@ -1,0 +1,87 @@
+/**
+ * What the statistics' WebAssembly kernels share (mmd.ts, classifier-wasm.ts): the part of
+ * the WebAssembly JS API they use, compiling a module against one imported memory, and an
+ * encoder of the binary format's instructions, so that each kernel's module is assembled
+ * from its instruction list in the file that uses it (a few hundred bytes: no binary file,
+ * no build step; no package in the dependency tree assembles WebAssembly).
+ */
+
+/** The part of the WebAssembly JS API used here (neither lib ES2023 nor @types/node 20 declares it). */
+export interface WasmMemory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+
+/** A module's exports and its memory (imported as m.mem), or null where WebAssembly (or its SIMD) is missing. */
+export function instantiate(bytes: Uint8Array): { memory: WasmMemory; exports: Record<string, unknown> } | null {
+  const wasm = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
+  if (!wasm) return null;
+  try {
+    const memory = new wasm.Memory({ initial: 1 });
+    const instance = new wasm.Instance(new wasm.Module(bytes), { m: { mem: memory } });
+    return { memory, exports: instance.exports };
+  } catch {
+    return null;
+  }
+}
+
+/** Unsigned LEB128. */
+export const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+};
+/** Signed LEB128. */
+export const sleb = (n: number): number[] => {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
+};
+export const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+export const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+export const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+
+// Instructions.
+export const get = (i: number) => [0x20, ...uleb(i)];
+export const set = (i: number) => [0x21, ...uleb(i)];
+export const i32 = (v: number) => [0x41, ...sleb(v)];
+export const add = [0x6a];
+export const mul = [0x6c];
+export const shl = [0x74];
+export const gtU = [0x4b];
+export const loadI32 = (offset: number) => [0x28, 2, ...uleb(offset)];
+export const loadF64 = [0x2b, 3, 0];
+export const loadV128 = [0xfd, ...uleb(0), 3, 0];
+export const storeV128 = [0xfd, ...uleb(11), 3, 0];
+export const zeroV128 = [0xfd, ...uleb(12), ...new Array<number>(16).fill(0)];
+export const splatF64x2 = [0xfd, ...uleb(20)];
+export const addF64x2 = [0xfd, ...uleb(240)];
+export const subF64x2 = [0xfd, ...uleb(241)];
+export const mulF64x2 = [0xfd, ...uleb(242)];
+export const block = [0x02, 0x40];
+export const loop = [0x03, 0x40];
+export const end = [0x0b];
+export const br = (depth: number) => [0x0c, ...uleb(depth)];
+export const brIf = (depth: number) => [0x0d, ...uleb(depth)];
+/** for (; counter + step <= limit (unsigned);) { body; counter += step } */
+export const whileFits = (counter: number, step: number, limit: number, body: number[]) => [
+  ...block, ...loop,
+  ...get(counter), ...i32(step), ...add, ...get(limit), ...gtU, ...brIf(1),
+  ...body,
+  ...get(counter), ...i32(step), ...add, ...set(counter), ...br(0),
+  ...end, ...end,
+];
