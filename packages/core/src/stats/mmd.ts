@@ -291,6 +291,12 @@ type Dots = (x: number, p: number, rows: number, wp: number, pairs: number, out:
 
 let mmdModule: { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null | undefined;
 
+/** Whether the WebAssembly kernels compile here (else the JS loops run): for tests and diagnostics. */
+export function mmdWasmReady(): boolean {
+  if (mmdModule === undefined) mmdModule = compileMmd();
+  return mmdModule !== null;
+}
+
 /**
  * The two loops that take nearly all of this test's time, in WebAssembly with 128-bit SIMD:
  * - `dots`: the N x D dot products w_r . x_i of the random features, two features per

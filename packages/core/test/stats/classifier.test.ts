@@ -143,7 +143,9 @@ describe('classifier WebAssembly kernels: the same sums in the same order as the
     it(`${N} rows x ${f} features`, () => {
       const L = Math.ceil(N / 3);
       const w = classifierWasm(N, f, L, 4, 3);
-      if (!w) return; // no WebAssembly SIMD here: the JS kernels run
+      // Node 20 has WebAssembly SIMD: a module that fails to build must fail here, not fall back silently.
+      expect(w, 'the classifier WebAssembly module').not.toBeNull();
+      if (!w) return;
       for (let i = 0; i < N * f; i++) w.U[i] = Math.sin(i * 1.3) * 3 + (i % 7) / 3;
       const U = Float64Array.from(w.U);
       const rows = Int32Array.from({ length: L }, (_, i) => (i * 7 + 3) % N);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { domainClassifierTest } from '../../src/stats/classifier.js';
 import { kmeansFit, silhouette } from '../../src/stats/clustering.js';
 import { fromRows } from '../../src/stats/matrix.js';
-import { mmdPermutationTest } from '../../src/stats/mmd.js';
+import { mmdPermutationTest, mmdWasmReady } from '../../src/stats/mmd.js';
 import { Mulberry32, gaussian } from '../../src/stats/rng.js';
 import type { Matrix } from '../../src/monitors/types.js';
 
@@ -37,6 +37,10 @@ describe('silhouette and KMeans', () => {
 });
 
 describe('MMD permutation test', () => {
+  it('runs its WebAssembly kernels on Node 20 (a module that fails to build must fail here, not fall back silently)', () => {
+    expect(mmdWasmReady()).toBe(true);
+  });
+
   it('detects a mean shift and not a same-distribution sample', () => {
     const rng = new Mulberry32(8);
     const x = cloud(150, 5, rng);
