@@ -85,6 +85,17 @@ describe('window sampling', () => {
     }
   });
 
+  it("reads a model's next window in one round, guided by how dense its last one was; the sample does not depend on the guess", async () => {
+    for (const [model, limit] of [['small', 2000], ['big', 500]] as const) {
+      await sampleIds(db, 'embeddings_log', model, w.baseline, limit, 5);
+      const st: SampleStats = { rounds: 0, scanned: 0 };
+      const ids = await sampleIds(db, 'embeddings_log', model, w.current, limit, 5, st);
+      expect(st.rounds).toBe(1);
+      expect(st.scanned).toBeLessThan(limit * 3);
+      expect(ids).toEqual(await reference(model, w.current, limit, 5));
+    }
+  });
+
   it('is uniform over time within the window (a chi-square over days)', async () => {
     const ids = await sampleIds(db, 'embeddings_log', 'big', w.baseline, 3000, 11);
     const { rows } = await db.query<{ d: number; n: number }>(

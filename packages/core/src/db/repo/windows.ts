@@ -71,6 +71,9 @@ export function windowDays(w: TimeWindow): string[] {
 
 /** First guess of the key range to read: right for a window of about a million rows. */
 const FIRST_TAU = 1 / 1_000_000;
+/** Rows per ms of window of the last sampling of each table and model (insertion order = age: the oldest goes first). */
+const density = new Map<string, number>();
+const DENSITY_MEMO_MAX = 20_000;
 
 export interface SampleStats {
   /** Rounds of the key-range search (1 or 2 when the guess is good). */
@@ -99,7 +102,13 @@ export async function sampleIds(
   const sql = `SELECT id, sample_key AS k FROM ${table}
       WHERE model = $1 ${sourceCond} AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])
         AND sample_key >= $3 AND sample_key < $4 AND ts >= $5 AND ts < $6`;
-  let tau = Math.min(1, limit * FIRST_TAU);
+  // The first guess: from how dense this model's rows were in its last sampled window (a run
+  // samples the baseline, then the current window; a daily run finds yesterday's), else FIRST_TAU.
+  // Whatever the guess, the sample is the same: the `limit` rows nearest after s in key order.
+  const memoKey = `${table}|${model}`;
+  const span = w.end.getTime() - w.start.getTime();
+  const known = density.get(memoKey);
+  let tau = Math.min(1, known !== undefined && known > 0 ? (1.5 * limit) / (known * span) : limit * FIRST_TAU);
   let rounds = 0;
   let scanned = 0;
   let rows: { id: number; k: number }[];
@@ -119,6 +128,10 @@ export async function sampleIds(
     // 3 x limit entries at most and ends the search (a small window: all of it) in one more round.
     tau = Math.min(1, rows.length > 0 ? tau * Math.max(2, (1.5 * limit) / rows.length) : tau * Math.max(64, limit));
   }
+  // Rows per ms of window: the whole window when it was read whole, else what the key range read implies.
+  density.delete(memoKey);
+  if (density.size >= DENSITY_MEMO_MAX) density.delete(density.keys().next().value!);
+  density.set(memoKey, rows.length / Math.max(tau, 1e-12) / Math.max(span, 1));
   if (stats) {
     stats.rounds = rounds;
     stats.scanned = scanned;
@@ -172,43 +185,43 @@ export async function storeModeration(db: Queryable, verdicts: { id: number; fla
 
 /** Accuracy figures of a window, aggregated in SQL. */
 export async function accuracyWindow(db: Queryable, model: string, w: TimeWindow): Promise<AccuracyWindow> {
-  const params = [model, w.start, w.end];
-  const [evals, feedback, labels] = await Promise.all([
-    db.query<{ total: number; correct: number; task_total: number; task_success: number }>(
-      `SELECT
-         (SELECT count(*) FROM evaluation_log WHERE model = $1 AND ts >= $2 AND ts < $3
-             AND (correct IS NOT NULL OR (expected IS NOT NULL AND predicted IS NOT NULL)))::int AS total,
-         (SELECT count(*) FROM evaluation_log WHERE model = $1 AND ts >= $2 AND ts < $3
-             AND coalesce(correct, expected = predicted))::int AS correct,
-         (SELECT count(task_success) FROM interaction_log WHERE model = $1 AND ts >= $2 AND ts < $3)::int AS task_total,
-         (SELECT count(*) FILTER (WHERE task_success) FROM interaction_log WHERE model = $1 AND ts >= $2 AND ts < $3)::int AS task_success`,
-      params,
-    ),
-    db.query<{ score: number; n: number }>(
-      `SELECT feedback_score AS score, count(*)::int AS n FROM interaction_log
-        WHERE model = $1 AND ts >= $2 AND ts < $3 AND feedback_score IS NOT NULL GROUP BY feedback_score`,
-      params,
-    ),
-    db.query<{ label: string; tp: number; fp: number; fn: number }>(
-      `WITH l AS (SELECT expected, predicted FROM evaluation_log
-                   WHERE model = $1 AND ts >= $2 AND ts < $3 AND expected IS NOT NULL AND predicted IS NOT NULL)
-       SELECT label, sum(tp)::int AS tp, sum(fp)::int AS fp, sum(fn)::int AS fn FROM (
-         SELECT expected AS label, (expected = predicted)::int AS tp, 0 AS fp, (expected <> predicted)::int AS fn FROM l
-         UNION ALL
-         SELECT predicted, 0, (expected <> predicted)::int, 0 FROM l
-       ) AS x GROUP BY label`,
-      params,
-    ),
-  ]);
-  const e = evals.rows[0];
-  const counts: AccuracyWindow['feedback_counts'] = [0, 0, 0, 0, 0];
-  for (const r of feedback.rows) counts[r.score - 1] = r.n;
+  // One statement, one pass over each table's window (a fleet runs this for every model twice a run).
+  const { rows } = await db.query<{
+    total: number;
+    correct: number;
+    task_total: number;
+    task_success: number;
+    feedback: number[] | string;
+    labels: [string, number, number, number][] | string;
+  }>(
+    `WITH e AS (SELECT expected, predicted, correct FROM evaluation_log WHERE model = $1 AND ts >= $2 AND ts < $3),
+          i AS (SELECT count(task_success)::int AS task_total, (count(*) FILTER (WHERE task_success))::int AS task_success,
+                       json_build_array(count(*) FILTER (WHERE feedback_score = 1), count(*) FILTER (WHERE feedback_score = 2),
+                                        count(*) FILTER (WHERE feedback_score = 3), count(*) FILTER (WHERE feedback_score = 4),
+                                        count(*) FILTER (WHERE feedback_score = 5)) AS feedback
+                  FROM interaction_log WHERE model = $1 AND ts >= $2 AND ts < $3),
+          l AS (SELECT expected, predicted FROM e WHERE expected IS NOT NULL AND predicted IS NOT NULL)
+     SELECT (SELECT count(*) FROM e WHERE correct IS NOT NULL OR (expected IS NOT NULL AND predicted IS NOT NULL))::int AS total,
+            (SELECT count(*) FROM e WHERE coalesce(correct, expected = predicted))::int AS correct,
+            i.task_total, i.task_success, i.feedback,
+            (SELECT coalesce(json_agg(json_build_array(label, tp, fp, fn)), '[]'::json) FROM (
+               SELECT label, sum(tp)::int AS tp, sum(fp)::int AS fp, sum(fn)::int AS fn FROM (
+                 SELECT expected AS label, (expected = predicted)::int AS tp, 0 AS fp, (expected <> predicted)::int AS fn FROM l
+                 UNION ALL
+                 SELECT predicted, 0, (expected <> predicted)::int, 0 FROM l
+               ) AS x GROUP BY label) AS g) AS labels
+       FROM i`,
+    [model, w.start, w.end],
+  );
+  const e = rows[0];
+  const json = <T>(v: T | string): T => (typeof v === 'string' ? (JSON.parse(v) as T) : v);
+  const fb = json(e.feedback).map(Number);
   return {
     eval_total: e.total,
     eval_correct: e.correct,
-    feedback_counts: counts,
+    feedback_counts: [fb[0], fb[1], fb[2], fb[3], fb[4]],
     task_total: e.task_total,
     task_success: e.task_success,
-    labels: Object.fromEntries(labels.rows.map((r) => [r.label, { tp: r.tp, fp: r.fp, fn: r.fn }])),
+    labels: Object.fromEntries(json(e.labels).map(([label, tp, fp, fn]) => [label, { tp, fp, fn }])),
   };
 }
