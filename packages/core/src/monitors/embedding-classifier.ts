@@ -22,7 +22,7 @@ export const CLASSIFIER_RIDGE = 2;
 export const TOP_SHARE = 0.05;
 export const TOP_MIN_ROWS = 4;
 
-/** What the domain classifier needs: the rows the MMD sees too, and how to draw its relabellings. */
+/** What the domain classifier needs: the rows the MMD sees too, and the relabellings every test shares. */
 export interface EmbeddingClassifierJob {
   fb: Matrix;
   fc: Matrix;
