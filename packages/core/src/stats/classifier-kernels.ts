@@ -5,6 +5,7 @@
  * row-by-row walk, so that results stay bit-identical to it. They only reorder loops for
  * the cache and keep several independent sums in registers.
  */
+import { forwardSolveInPlace } from './matrix.js';
 
 /**
  * Upper triangle (c >= a) of X^T X for the row-major N x f matrix X: cov[a * f + c] =
@@ -208,15 +209,7 @@ export function forwardSolveRows(L: Float64Array, p: number, B: Float64Array, ro
       B[o3 + i] = s3 / d;
     }
   }
-  for (; r < rows; r++) {
-    const o = r * p;
-    for (let i = 0; i < p; i++) {
-      let s = B[o + i];
-      const li = i * p;
-      for (let k = 0; k < i; k++) s -= L[li + k] * B[o + k];
-      B[o + i] = s / L[li + i];
-    }
-  }
+  for (; r < rows; r++) forwardSolveInPlace(L, p, B.subarray(r * p, (r + 1) * p));
 }
 
 /**

@@ -489,41 +489,6 @@ export function forwardSolveInPlace(l: Float64Array, p: number, b: Float64Array)
   }
 }
 
-/**
- * forwardSolveInPlace on each of the `rows` rows of the row-major `b` (rows x p), four rows
- * at a time: each row gets exactly the operations of forwardSolveInPlace, and every entry of
- * L read serves four rows.
- */
-export function forwardSolveRowsInPlace(l: Float64Array, p: number, b: Float64Array, rows: number): void {
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const o0 = r * p;
-    const o1 = o0 + p;
-    const o2 = o1 + p;
-    const o3 = o2 + p;
-    for (let i = 0; i < p; i++) {
-      let s0 = b[o0 + i];
-      let s1 = b[o1 + i];
-      let s2 = b[o2 + i];
-      let s3 = b[o3 + i];
-      const li = i * p;
-      for (let k = 0; k < i; k++) {
-        const lk = l[li + k];
-        s0 -= lk * b[o0 + k];
-        s1 -= lk * b[o1 + k];
-        s2 -= lk * b[o2 + k];
-        s3 -= lk * b[o3 + k];
-      }
-      const d = l[li + i];
-      b[o0 + i] = s0 / d;
-      b[o1 + i] = s1 / d;
-      b[o2 + i] = s2 / d;
-      b[o3 + i] = s3 / d;
-    }
-  }
-  for (; r < rows; r++) forwardSolveInPlace(l, p, b.subarray(r * p, (r + 1) * p));
-}
-
 /** Solves L L^T y = b in place (b becomes y), L from `cholesky`: O(p^2). */
 export function choleskySolveInPlace(l: Float64Array, p: number, b: Float64Array): void {
   for (let i = 0; i < p; i++) {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { domainClassifierTest, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
 import { addYRows, crossProductUpper, crossProductUpperWasm, forwardSolveRows, forwardSolveRowsWasm, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
 import { classifierWasm, setClassifierWasm } from '../../src/stats/classifier-wasm.js';
-import { cholesky, forwardSolveRowsInPlace } from '../../src/stats/matrix.js';
+import { cholesky, forwardSolveInPlace } from '../../src/stats/matrix.js';
 import { upperShares } from '../../src/stats/multiple.js';
 import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
 import type { Matrix } from '../../src/monitors/types.js';
@@ -96,7 +96,7 @@ describe('classifier kernels: the same sums in the same order', () => {
         }
       const L = cholesky(cov, f);
       const U = Float64Array.from(X);
-      forwardSolveRowsInPlace(L, f, U, N);
+      for (let r = 0; r < N; r++) forwardSolveInPlace(L, f, U.subarray(r * f, (r + 1) * f));
       const V = Float64Array.from(X);
       forwardSolveRows(L, f, V, N);
       same(V, U);
@@ -278,7 +278,7 @@ function referenceClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifierOpt
     }
   const L = cholesky(cov, f);
   const U = Float64Array.from(X);
-  forwardSolveRowsInPlace(L, f, U, N);
+  for (let r = 0; r < N; r++) forwardSolveInPlace(L, f, U.subarray(r * f, (r + 1) * f));
   const total = new Float64Array(f);
   for (let i = 0; i < N; i++) for (let c = 0; c < f; c++) total[c] += U[i * f + c];
   const trainSum: Float64Array[] = [];
