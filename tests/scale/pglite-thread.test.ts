@@ -44,6 +44,70 @@ describe('PGlite on a thread', () => {
     await expect(db.query('INSERT INTO u VALUES (1)')).rejects.toMatchObject({ code: '23505' });
   }, 300_000);
 
+  it('isolates a transaction from the queries and transactions sent meanwhile, which run after it in order', async () => {
+    await db.query('CREATE TABLE iso (k int PRIMARY KEY, v text)');
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let inside!: () => void;
+    const entered = new Promise<void>((r) => (inside = r));
+    const first = db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO iso VALUES (1, 'first')`);
+      inside();
+      await held;
+      // Still alone in the session: what was sent meanwhile has not run.
+      const seen = (await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM iso')).rows[0].n;
+      await tx.query(`INSERT INTO iso VALUES (2, 'first')`);
+      return seen;
+    });
+    await entered;
+    const outside = db.query<{ n: number }>('SELECT count(*)::int AS n FROM iso');
+    const second = db.transaction(async (tx) => {
+      await tx.query(`INSERT INTO iso VALUES (3, 'second')`);
+      // A failing statement aborts this transaction only; it is rolled back as a whole.
+      await tx.query(`INSERT INTO iso VALUES (1, 'duplicate')`);
+    });
+    const secondOutcome = second.then(
+      () => 'committed',
+      (e: { code?: string }) => `rolled back (${e.code})`,
+    );
+    release();
+    expect(await first).toBe(1);
+    expect((await outside).rows[0].n).toBe(2);
+    expect(await secondOutcome).toBe('rolled back (23505)');
+    const rows = (await db.query<{ k: number; v: string }>('SELECT k, v FROM iso ORDER BY k')).rows;
+    expect(rows).toEqual([
+      { k: 1, v: 'first' },
+      { k: 2, v: 'first' },
+    ]);
+  }, 300_000);
+
+  it('returns values in the shapes the pg adapter does, and rowCount from the command tag', async () => {
+    const r = await db.query<Record<string, unknown>>(
+      `SELECT 9007199254740991::int8 AS big, 1.25::numeric AS num, ARRAY[1, 2]::int8[] AS ids, '{"a":[1]}'::jsonb AS doc,
+              '\\x0102'::bytea AS raw, true AS yes, NULL::text AS nothing, $1::timestamptz AS at, $2::text[] AS words, $3::jsonb AS param`,
+      [new Date('2026-01-02T03:04:05.678Z'), ['a', 'b,c'], JSON.stringify({ x: 1 })],
+    );
+    expect(r.rows[0]).toEqual({
+      big: 9007199254740991,
+      num: 1.25,
+      ids: [1, 2],
+      doc: { a: [1] },
+      raw: Buffer.from([1, 2]),
+      yes: true,
+      nothing: null,
+      at: new Date('2026-01-02T03:04:05.678Z'),
+      words: ['a', 'b,c'],
+      param: { x: 1 },
+    });
+    await db.query('CREATE TABLE rc (k int)');
+    expect((await db.query('INSERT INTO rc SELECT generate_series(1, 5)')).rowCount).toBe(5);
+    expect((await db.query('UPDATE rc SET k = k + 1 WHERE k > 2')).rowCount).toBe(3);
+    expect((await db.query('SELECT * FROM rc')).rowCount).toBe(5);
+    // A syntax error names itself and leaves the session usable.
+    await expect(db.query('SELEC 1')).rejects.toMatchObject({ code: '42601' });
+    expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
+  }, 300_000);
+
   it('keeps the event loop free while a long query runs', async () => {
     let last = performance.now();
     let worst = 0;

@@ -1,91 +1,120 @@
 /**
  * The body of the embedded database's thread (see pglite-thread.ts): one PGlite, driven by
- * messages. Transactions: 'begin' opens one and answers with its id; queries naming the id
- * run inside it; 'end' commits (or rolls back). Queries outside it wait for it to end, as
- * PGlite itself orders them.
+ * messages that carry Postgres wire-protocol bytes, answered with the bytes Postgres wrote.
+ * The caller serialises and parses (pg-protocol, as `pg` does); this thread only runs the
+ * WASM backend, so it spends its time in Postgres, not in JS.
+ *
+ * One backend session serves every caller, so transactions are ordered here: 'begin'
+ * sends BEGIN and answers with a transaction id; messages naming that id run at once;
+ * every other message (another 'begin' included) waits, in arrival order, until 'end'
+ * has sent COMMIT or ROLLBACK. This is what PGlite's own transaction() does with its
+ * mutex, without its extra round trips.
  */
 import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite, types, type Transaction } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
 
 type Msg =
-  | { id: number; op: 'query'; sql: string; params: unknown[]; tx?: number }
-  | { id: number; op: 'exec'; sql: string; tx?: number }
+  /** Wire-protocol bytes to run (an extended-protocol query ending in Sync, or a simple Query). */
+  | { id: number; op: 'run'; bytes: Uint8Array; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
   | { id: number; op: 'close' };
 
 const dataDir = (workerData as { dataDir: string }).dataDir;
 if (!dataDir.startsWith('memory://')) mkdirSync(dataDir, { recursive: true });
-const parsers = { [types.INT8]: (v: string) => Number(v), [types.NUMERIC]: (v: string) => Number(v) };
-const ready = PGlite.create(dataDir, { extensions: { vector }, parsers });
-const open = new Map<number, { t: Transaction; end: (commit: boolean) => void }>();
+const ready = PGlite.create(dataDir, { extensions: { vector } });
+/** The transaction in progress (its id), if any. */
+let current = 0;
 let nextTx = 1;
+/** Messages waiting for the transaction in progress to end. */
+const waiting: Msg[] = [];
 
-class Rollback extends Error {}
+const encoder = new TextEncoder();
+/** A simple-protocol Query message ('Q', length, text, NUL). */
+function simpleQuery(sql: string): Uint8Array {
+  const text = encoder.encode(sql);
+  const out = new Uint8Array(text.length + 6);
+  out[0] = 0x51;
+  new DataView(out.buffer).setInt32(1, text.length + 5);
+  out.set(text, 5);
+  return out;
+}
 
-const reply = (id: number, ok: boolean, value?: unknown) => parentPort!.postMessage(ok ? { id, ok, value } : { id, ok, error: errorOf(value) });
+function replyBytes(id: number, bytes: Uint8Array, extra: Record<string, unknown> = {}): void {
+  // execProtocolRaw returns a copy of Postgres's output: its buffer can be handed over, not copied again.
+  const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();
+  parentPort!.postMessage({ id, ok: true, bytes: own, ...extra }, [own.buffer as ArrayBuffer]);
+}
+const replyError = (id: number, e: unknown) => parentPort!.postMessage({ id, ok: false, error: errorOf(e) });
 function errorOf(e: unknown) {
-  const err = e as Error & Record<string, unknown>;
-  // Postgres error fields (code, detail, ...) travel with the message.
-  const extra: Record<string, unknown> = {};
-  for (const k of ['code', 'detail', 'hint', 'constraint', 'table', 'column', 'schema', 'severity']) if (err && err[k] !== undefined) extra[k] = err[k];
-  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), stack: err?.stack, extra };
+  const err = e as Error;
+  return { name: err?.name ?? 'Error', message: err?.message ?? String(e), stack: err?.stack };
+}
+
+/**
+ * Runs protocol bytes and returns what Postgres wrote. Through execProtocolRawStream, whose
+ * callback only copies the output: execProtocolRaw would also parse every message of it in
+ * JS (PGlite's own bookkeeping of errors and notifications, which nothing here uses), and
+ * that parse was a good part of this thread's time on queries returning many rows.
+ */
+async function run(bytes: Uint8Array): Promise<Uint8Array> {
+  const pg = await ready;
+  return pg.runExclusive(async () => {
+    const chunks: Uint8Array[] = [];
+    let length = 0;
+    // The chunks are views of the WASM memory, reused after the call: copied at once.
+    await pg.execProtocolRawStream(bytes, { onRawData: (chunk) => (chunks.push(chunk.slice()), (length += chunk.length)) });
+    if (chunks.length === 1) return chunks[0];
+    const out = new Uint8Array(length);
+    let at = 0;
+    for (const c of chunks) out.set(c, at), (at += c.length);
+    return out;
+  });
 }
 
 async function handle(m: Msg): Promise<void> {
-  const pg = await ready;
   try {
-    if (m.op === 'query') {
-      const r = await (m.tx ? open.get(m.tx)!.t : pg).query(m.sql, m.params);
-      reply(m.id, true, { rows: r.rows, rowCount: r.affectedRows || r.rows.length });
-    } else if (m.op === 'exec') {
-      await (m.tx ? open.get(m.tx)!.t : pg).exec(m.sql);
-      reply(m.id, true);
-    } else if (m.op === 'begin') {
+    if (m.op === 'run') replyBytes(m.id, await run(m.bytes));
+    else if (m.op === 'begin') {
       const tx = nextTx++;
-      let started!: () => void;
-      const begun = new Promise<void>((r) => (started = r));
-      const done = pg
-        .transaction(async (t) => {
-          const commit = await new Promise<boolean>((end) => {
-            open.set(tx, { t, end });
-            started();
-          });
-          if (!commit) throw new Rollback();
-        })
-        .then(
-          () => ({ ok: true as const }),
-          (e) => (e instanceof Rollback ? { ok: true as const } : { ok: false as const, e }),
-        );
-      ends.set(tx, done);
-      // PGlite may refuse to begin (closed): report that instead of waiting forever.
-      const first = await Promise.race([begun.then(() => null), done]);
-      if (first && !first.ok) {
-        ends.delete(tx);
-        reply(m.id, false, first.e);
-      } else reply(m.id, true, tx);
+      current = tx;
+      replyBytes(m.id, await run(simpleQuery('BEGIN')), { tx });
     } else if (m.op === 'end') {
-      const o = open.get(m.tx);
-      open.delete(m.tx);
-      o?.end(m.commit);
-      const r = await ends.get(m.tx);
-      ends.delete(m.tx);
-      if (r && !r.ok) reply(m.id, false, r.e);
-      else reply(m.id, true);
+      const out = await run(simpleQuery(m.commit ? 'COMMIT' : 'ROLLBACK'));
+      current = 0;
+      replyBytes(m.id, out);
+      drain();
     } else if (m.op === 'close') {
+      const pg = await ready;
       if (!pg.closed) await pg.close();
-      reply(m.id, true);
+      parentPort!.postMessage({ id: m.id, ok: true });
     }
   } catch (e) {
-    reply(m.id, false, e);
+    if (m.op === 'begin') current = 0;
+    if (m.op === 'end') (current = 0), drain();
+    replyError(m.id, e);
   }
 }
-const ends = new Map<number, Promise<{ ok: true } | { ok: false; e: unknown }>>();
+
+/** Takes a message now, or queues it behind the transaction in progress. */
+function accept(m: Msg): void {
+  const ownsCurrent = (m.op === 'run' || m.op === 'end') && m.tx !== undefined && m.tx === current;
+  if (current !== 0 && !ownsCurrent) {
+    waiting.push(m);
+    return;
+  }
+  void handle(m);
+}
+
+/** After a transaction ends: runs the queued messages in order until one opens the next transaction. */
+function drain(): void {
+  while (current === 0 && waiting.length > 0) accept(waiting.shift()!);
+}
 
 ready.then(
   () => parentPort!.postMessage({ ready: true }),
   (e) => parentPort!.postMessage({ ready: false, error: errorOf(e) }),
 );
-parentPort!.on('message', (m: Msg) => void handle(m));
+parentPort!.on('message', (m: Msg) => accept(m));
