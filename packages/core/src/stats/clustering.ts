@@ -1,6 +1,7 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { Random } from 'ml-random';
 import type { Matrix, Rng } from '../monitors/types.js';
+import { centreDistancesWasm, distanceRowsWasm, pairwiseDistancesWasm } from './descriptive-wasm.js';
 import { sampleIndices } from './rng.js';
 
 export interface Clustering {
@@ -12,22 +13,102 @@ export interface Clustering {
   sizes: Int32Array;
 }
 
-function toRows(m: Matrix): number[][] {
-  const out: number[][] = new Array(m.rows);
-  for (let i = 0; i < m.rows; i++) out[i] = Array.from(m.data.subarray(i * m.cols, (i + 1) * m.cols));
-  return out;
-}
-
 /**
  * KMeans (k-means++ initialisation, Lloyd iterations) through ml-kmeans, seeded.
  * k is capped at rows - 1.
+ *
+ * ml-kmeans measures with its `distanceFunction` option (default: ml-distance-euclidean's
+ * squaredEuclidean, a call per row and centre on arrays of numbers); here that function
+ * answers from a table of every row's squared distance to each centre, filled once per
+ * centre by descriptive-wasm.ts's SIMD kernel (or a JS loop), each distance summed as
+ * squaredEuclidean sums it, so the clustering is unchanged: a fit on 300 x 64 rows took
+ * 10 ms, two thirds of it in those calls and in copying the rows into arrays. The rows
+ * ml-kmeans averages (updateCenters) are views of m's rows, not copies.
  */
 export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 50): Clustering {
   k = Math.max(1, Math.min(k, m.rows - 1));
-  const rows = toRows(m);
-  const res = mlKmeans(rows, k, { seed, maxIterations, initialization: kmeansPlusPlus(m, rows, k, seed) });
+  const distances = centreDistances(m);
+  const rows = Array.from({ length: m.rows }, (_, i) => m.data.subarray(i * m.cols, (i + 1) * m.cols));
+  const res = mlKmeans(rows as unknown as number[][], k, {
+    seed,
+    maxIterations,
+    initialization: kmeansPlusPlus(m, k, seed, distances),
+    distanceFunction: tabulatedDistance(rows, k, distances),
+  });
   const labels = Int32Array.from(res.clusters);
   return { k, labels, ...clusterMeans(m, labels, k) };
+}
+
+interface CentreDistances {
+  /** Squared distance of every row to q (sum over the columns in order of (x - q)^2). */
+  toPoint: (q: ArrayLike<number>) => Float64Array;
+  /** The same to row r. */
+  toRow: (r: number) => Float64Array;
+}
+
+function centreDistances(m: Matrix): CentreDistances {
+  const kernel = centreDistancesWasm(m);
+  if (kernel) return kernel;
+  const { rows, cols, data } = m;
+  const toPoint = (q: ArrayLike<number>) => {
+    const out = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      const o = i * cols;
+      let s = 0;
+      for (let c = 0; c < cols; c++) {
+        const x = data[o + c] - q[c];
+        s += x * x;
+      }
+      out[i] = s;
+    }
+    return out;
+  };
+  return { toPoint, toRow: (r) => toPoint(data.subarray(r * cols, (r + 1) * cols)) };
+}
+
+/**
+ * ml-kmeans's distanceFunction: squaredEuclidean(p, q), looked up in a table when p is one
+ * of `rows` (by identity; ml-kmeans asks for each row's distance to every centre, row by
+ * row, centre by centre). The first question about a centre fills its column of the table
+ * for all rows; the columns of the last 2k centres are kept (ml-kmeans makes k new centre
+ * arrays per iteration). Any other question (the centres' moves) is computed as asked.
+ */
+function tabulatedDistance(rows: ArrayLike<number>[], k: number, distances: CentreDistances): (p: ArrayLike<number>, q: ArrayLike<number>) => number {
+  const n = rows.length;
+  const size = 2 * k;
+  const centres: (ArrayLike<number> | null)[] = new Array<ArrayLike<number> | null>(size).fill(null);
+  const tables: Float64Array[] = new Array<Float64Array>(size);
+  let next = 0;
+  let slot = 0;
+  let rowStart = 0;
+  let row = -1;
+  let lastP: ArrayLike<number> | null = null;
+  return (p, q) => {
+    const newRow = p !== lastP;
+    if (newRow) {
+      lastP = p;
+      row = row + 1 < n && rows[row + 1] === p ? row + 1 : rows[0] === p ? 0 : -1;
+    }
+    // The centre that the last row started with, or the one after the last centre.
+    let s = newRow ? rowStart : slot + 1 === size ? 0 : slot + 1;
+    if (row < 0) {
+      let d = 0;
+      for (let i = 0; i < p.length; i++) d += (p[i] - q[i]) * (p[i] - q[i]);
+      return d;
+    }
+    if (centres[s] !== q) {
+      s = centres.indexOf(q);
+      if (s < 0) {
+        s = next;
+        next = next + 1 === size ? 0 : next + 1;
+        centres[s] = q;
+        tables[s] = distances.toPoint(q);
+      }
+    }
+    if (newRow) rowStart = s;
+    slot = s;
+    return tables[s][row];
+  };
 }
 
 /**
@@ -37,22 +118,12 @@ export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 50
  * arithmetic in the same order, so the clustering is unchanged. Done here because
  * ml-kmeans computes them through ml-matrix with a fresh array per row read (Matrix.getRow
  * in every distance): that was 70 % of a fit on 300 rows, more than the Lloyd iterations.
+ * Each candidate's squared distances to all rows come from `distances` at once.
  */
-function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): number[][] {
+function kmeansPlusPlus(m: Matrix, k: number, seed: number, distances: CentreDistances): number[][] {
   const { rows: n, cols, data } = m;
   const random = new Random(seed);
   const trials = 2 + Math.floor(Math.log(k));
-  // Squared distance of row i to row c (ml-distance-euclidean's squaredEuclidean, same order).
-  const sq = (i: number, c: number) => {
-    let d = 0;
-    const oi = i * cols;
-    const oc = c * cols;
-    for (let j = 0; j < cols; j++) {
-      const x = data[oi + j] - data[oc + j];
-      d += x * x;
-    }
-    return d;
-  };
   // Sum starting from the first entry (ml-spectra-processing xSum), and ml-matrix's sum from 0 (the same value).
   const total = (a: Float64Array) => {
     let s = a[0];
@@ -61,11 +132,11 @@ function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): n
   };
   const first = random.randInt(n);
   const centres = [first];
-  let closest = new Float64Array(n);
-  for (let i = 0; i < n; i++) closest[i] = sq(i, first);
+  // ml-distance-euclidean's squaredEuclidean of row i and the centre: (x_i - x_c)^2 summed in column order.
+  let closest: Float64Array = distances.toRow(first);
   const cumulative = new Float64Array(n);
-  let candidate = new Float64Array(n);
-  let spare = new Float64Array(n);
+  let candidate: Float64Array = new Float64Array(n);
+  let spare: Float64Array = new Float64Array(n);
   for (let c = 1; c < k; c++) {
     // random.choice(n, { replace: true, size: trials, probabilities: closest / sum }).
     const scale = 1 / total(closest);
@@ -83,9 +154,10 @@ function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): n
     let bestPot = Infinity;
     let bestDistances = closest;
     for (const pick of picks) {
+      const toPick = distances.toRow(pick);
       let pot = 0;
       for (let i = 0; i < n; i++) {
-        const d = Math.min(closest[i], sq(pick, i));
+        const d = Math.min(closest[i], toPick[i]);
         candidate[i] = d;
         pot += d;
       }
@@ -105,7 +177,7 @@ function kmeansPlusPlus(m: Matrix, rows: number[][], k: number, seed: number): n
       closest = bestDistances;
     }
   }
-  return centres.map((i) => rows[i].slice());
+  return centres.map((i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
 }
 
 /** Mean and size of the rows of `m` in each cluster (e.g. to get full-dimension centroids of a clustering found on reduced data). */
@@ -154,16 +226,34 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
     // Every row is in the sample: each distance once (d(i, j) = d(j, i) exactly: the same
     // squares summed in the same order), then each row's sums over j in ascending order
     // as below. The same value at half the distance computations.
-    const dist = pairwiseDistances(m);
+    const { dist, stride } = pairwiseDistancesWasm(m) ?? { dist: pairwiseDistances(m), stride: rows };
     for (let i = 0; i < rows; i++) {
       sums.fill(0);
-      const oi = i * rows;
+      const oi = i * stride;
       for (let j = 0; j < rows; j++) if (j !== i) sums[labels[j]] += dist[oi + j];
       total += coefficient(i, 0);
     }
     return total / rows;
   }
   let t = 0;
+  // Two sampled rows per call of the SIMD kernel when there is one (the same distances).
+  const kernel = distanceRowsWasm(m);
+  if (kernel) {
+    const { stride } = kernel;
+    for (; t + 2 <= sample.length; t += 2) {
+      const i0 = sample[t];
+      const i1 = sample[t + 1];
+      const d = kernel.rows(i0, i1);
+      sums.fill(0);
+      for (let j = 0; j < rows; j++) {
+        const l = labels[j];
+        if (j !== i0) sums[l] += d[j];
+        if (j !== i1) sums[k + l] += d[stride + j];
+      }
+      total += coefficient(i0, 0);
+      total += coefficient(i1, 1);
+    }
+  }
   for (; t + 4 <= sample.length; t += 4) {
     sums.fill(0);
     const i0 = sample[t];

@@ -1,4 +1,6 @@
+import { kmeans as mlKmeans } from 'ml-kmeans';
 import { describe, expect, it } from 'vitest';
+import { kmeansFit, silhouette } from '../../src/stats/clustering.js';
 import { descriptiveWasmReady, setDescriptiveWasm } from '../../src/stats/descriptive-wasm.js';
 import { ksMaxPermutation, ksTwoSample } from '../../src/stats/ks.js';
 import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
@@ -59,4 +61,43 @@ describe('descriptive kernels: the JS loops\' figures, bit for bit', () => {
   });
 });
 
+describe('kmeansFit: ml-kmeans\'s own clustering', () => {
+  it('the labels ml-kmeans gives with its own k-means++ and distance, with the kernels and without', () => {
+    for (const [rows, cols, k, seed] of [
+      [300, 64, 8, 11],
+      [101, 7, 5, 3],
+      [9, 2, 8, 5],
+      [40, 1, 3, 8],
+    ]) {
+      const m = cloud(rows, cols, seed, 1.5);
+      // three blobs along the first column
+      for (let i = 0; i < rows; i++) m.data[i * cols] += 4 * (i % 3);
+      const byRows = Array.from({ length: rows }, (_, i) => Array.from(m.data.subarray(i * cols, (i + 1) * cols)));
+      const kk = Math.min(k, rows - 1);
+      const reference = mlKmeans(byRows, kk, { seed, maxIterations: 50, initialization: 'kmeans++' });
+      const [simd, js] = both(() => kmeansFit(m, k, seed));
+      expect(Array.from(simd.labels)).toEqual(reference.clusters);
+      expect(plain(simd)).toEqual(plain(js));
+    }
+  });
+});
+
+describe('silhouette: the same value from the kernels', () => {
+  it('every row (one distance matrix) and a sample of rows', () => {
+    for (const [rows, cols, k] of [
+      [300, 64, 8],
+      [37, 5, 3],
+      [2049, 3, 4],
+    ]) {
+      const m = cloud(rows, cols, rows, 0);
+      const labels = Int32Array.from({ length: rows }, (_, i) => (i * 7) % k);
+      labels[0] = k - 1;
+      for (const sampleSize of [300, 20, 15])
+        for (const seed of [1, 2]) {
+          const [simd, js] = both(() => silhouette(m, labels, k, new Mulberry32(seed), sampleSize));
+          expect(simd).toBe(js);
+        }
+    }
+  });
+});
 
