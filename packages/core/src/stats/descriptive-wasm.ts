@@ -24,7 +24,16 @@ import type { Matrix } from '../monitors/types.js';
 import { add, addF64x2, end, get, i32, instantiate, loadI32, mul, mulF64x2, name, section, set, shl, subF64x2, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
 
 type Fn = (...args: number[]) => void;
-let compiled: { memory: WasmMemory; pairRows: Fn; centre: Fn; ksWalk: Fn } | null | undefined;
+interface Kernels {
+  memory: WasmMemory;
+  pairRows: Fn;
+  centre: Fn;
+  ksWalk: Fn;
+  cov: Fn;
+  project: Fn;
+  rotate: Fn;
+}
+let compiled: Kernels | null | undefined;
 let enabled = true;
 
 /** Off: the callers run their JS loops, as where WebAssembly is missing (tests compare the two). */
@@ -187,11 +196,101 @@ export function ksWalksWasm(orders: Int32Array[], tieEnds: Uint8Array[], labelin
   return new Int32Array(buf, outAt, blocks * 16).slice(0, B);
 }
 
-function compile(): { memory: WasmMemory; pairRows: Fn; centre: Fn; ksWalk: Fn } | null {
+/**
+ * matrix.ts covariance's sums: the upper triangle (b >= a) of sum over the rows, in order,
+ * of (x_ia - mean_a)(x_ib - mean_b), four rows per pass as there (c + x0a x0b + x1a x1b +
+ * x2a x2b + x3a x3b, then one row at a time), two entries b per f64x2. Returns a new
+ * cols x cols array (the entries below the diagonal are not meaningful); null without the kernels.
+ */
+export function covarianceSumsWasm(m: Matrix, mean: ArrayLike<number>): Float64Array | null {
+  const { rows, cols, data } = m;
+  const cp = cols + (cols & 1);
+  const meanAt = align(rows * cp * 8);
+  const cAt = align(meanAt + cp * 8);
+  const xbAt = align(cAt + cp * cp * 8);
+  const buf = buffer(xbAt + 4 * cp * 8);
+  if (!buf || !compiled) return null;
+  const x = new Float64Array(buf, 0, rows * cp);
+  if (cp === cols) x.set(data);
+  else for (let i = 0; i < rows; i++) {
+    x.set(data.subarray(i * cols, (i + 1) * cols), i * cp);
+    x[i * cp + cols] = 0;
+  }
+  const mu = new Float64Array(buf, meanAt, cp);
+  for (let j = 0; j < cols; j++) mu[j] = mean[j];
+  mu.fill(0, cols);
+  const c = new Float64Array(buf, cAt, cp * cp);
+  c.fill(0);
+  compiled.cov(0, rows, cp, meanAt, cAt, xbAt);
+  const out = new Float64Array(cols * cols);
+  for (let a = 0; a < cols; a++) out.set(c.subarray(a * cp + a, a * cp + cols), a * cols + a);
+  return out;
+}
+
+/**
+ * pca.ts pcaTransform's scores: out[i q + k] = sum over j in order of (x_ij - mean_j) comp_kj,
+ * two components per f64x2 (components k and k + 1 interleaved). Null without the kernels.
+ */
+export function projectWasm(m: Matrix, mean: ArrayLike<number>, components: ArrayLike<number>, q: number): Float64Array | null {
+  const { rows, cols: p, data } = m;
+  const pp = p + (p & 1);
+  const pairs = Math.ceil(q / 2);
+  const meanAt = align(rows * pp * 8);
+  const cpAt = align(meanAt + pp * 8);
+  const outAt = align(cpAt + pairs * p * 16);
+  const xbAt = align(outAt + rows * pairs * 16);
+  const buf = buffer(xbAt + pp * 8);
+  if (!buf || !compiled) return null;
+  const x = new Float64Array(buf, 0, rows * pp);
+  if (pp === p) x.set(data);
+  else for (let i = 0; i < rows; i++) {
+    x.set(data.subarray(i * p, (i + 1) * p), i * pp);
+    x[i * pp + p] = 0;
+  }
+  const mu = new Float64Array(buf, meanAt, pp);
+  for (let j = 0; j < p; j++) mu[j] = mean[j];
+  mu.fill(0, p);
+  const cp = new Float64Array(buf, cpAt, pairs * p * 2);
+  cp.fill(0);
+  for (let k = 0; k < q; k++) for (let j = 0; j < p; j++) cp[((k >> 1) * p + j) * 2 + (k & 1)] = components[k * p + j];
+  compiled.project(0, rows, pp, meanAt, cpAt, pairs, outAt, xbAt, p);
+  const scores = new Float64Array(buf, outAt, rows * pairs * 2);
+  const out = new Float64Array(rows * q);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < q; k++) out[i * q + k] = scores[i * pairs * 2 + k];
+  return out;
+}
+
+/**
+ * Plane rotations applied in order to the rows of the n x n row-major w, in place (matrix.ts
+ * tql2's eigenvector updates): rotation r turns rows at = rowOf[r] and at + 1 by
+ * (c, s) = (cs[2 r], cs[2 r + 1]): row at + 1 <- s row at + c row at + 1, row at <- c row at
+ * - s row at + 1, two entries per f64x2. False (w untouched) without the kernels.
+ */
+export function rotateRowsWasm(w: Float64Array, n: number, rowOf: Int32Array, cs: Float64Array, count: number): boolean {
+  const np = n + (n & 1);
+  const idxAt = align(n * np * 8);
+  const csAt = align(idxAt + count * 4);
+  const buf = buffer(csAt + count * 16);
+  if (!buf || !compiled) return false;
+  const x = new Float64Array(buf, 0, n * np);
+  if (np === n) x.set(w.subarray(0, n * n));
+  else for (let i = 0; i < n; i++) {
+    x.set(w.subarray(i * n, (i + 1) * n), i * np);
+    x[i * np + n] = 0;
+  }
+  new Int32Array(buf, idxAt, count).set(rowOf.subarray(0, count));
+  new Float64Array(buf, csAt, 2 * count).set(cs.subarray(0, 2 * count));
+  compiled.rotate(0, np * 8, count, idxAt, csAt);
+  if (np === n) w.set(x);
+  else for (let i = 0; i < n; i++) w.set(x.subarray(i * np, i * np + n), i * n);
+  return true;
+}
+
+function compile(): Kernels | null {
   const m = instantiate(moduleBytes());
   if (!m) return null;
   const x = m.exports;
-  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn };
+  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn };
 }
 
 /**
@@ -328,13 +427,124 @@ function moduleBytes(): Uint8Array {
     ...end,
   ];
 
+
+  // cov. Parameters 0..5: X, rows, cp, mean, C, xb; i32 locals 6: i, 7: a, 8: b, 9: j, 10: src, 11: dst,
+  // 12: row of C, 13: S (8 cp), 14..17: xb rows; v128 locals 18..21: x_r.
+  const V = { X: 0, rows: 1, cp: 2, mean: 3, C: 4, xb: 5, i: 6, a: 7, b: 8, j: 9, src: 10, dst: 11, rowC: 12, S: 13, xr: 14, x: 18 };
+  const andI32 = [0x71];
+  const centre4 = (R: number) =>
+    times(R, (r) => [
+      ...get(V.X), ...get(V.i), ...i32(r), ...add, ...get(V.S), ...mul, ...add, ...set(V.src),
+      ...get(V.xr + r), ...set(V.dst),
+      ...i32(0), ...set(V.j),
+      ...whileFits(V.j, 16, V.S, [
+        ...get(V.dst), ...get(V.j), ...add,
+        ...get(V.src), ...get(V.j), ...add, ...loadAt(0),
+        ...get(V.mean), ...get(V.j), ...add, ...loadAt(0),
+        ...subF64x2, ...storeAt(0),
+      ]),
+    ]);
+  const covRows = (R: number) => [
+    ...centre4(R),
+    ...i32(0), ...set(V.a),
+    ...whileFits(V.a, 1, V.cp, [
+      ...times(R, (r) => [...get(V.xr + r), ...get(V.a), ...i32(3), ...shl, ...add, ...splatLoad, ...set(V.x + r)]),
+      ...get(V.C), ...get(V.a), ...get(V.S), ...mul, ...add, ...set(V.rowC),
+      ...get(V.a), ...i32(-2), ...andI32, ...i32(3), ...shl, ...set(V.b),
+      ...whileFits(V.b, 16, V.S, [
+        ...get(V.rowC), ...get(V.b), ...add,
+        ...get(V.rowC), ...get(V.b), ...add, ...loadAt(0),
+        ...times(R, (r) => [...get(V.x + r), ...get(V.xr + r), ...get(V.b), ...add, ...loadAt(0), ...mulF64x2, ...addF64x2]),
+        ...storeAt(0),
+      ]),
+    ]),
+  ];
+  const covBody = [
+    ...vec([[12, 0x7f], [4, 0x7b]]),
+    ...get(V.cp), ...i32(3), ...shl, ...set(V.S),
+    ...times(4, (r) => [...get(V.xb), ...get(V.S), ...i32(r), ...mul, ...add, ...set(V.xr + r)]),
+    ...i32(0), ...set(V.i),
+    ...whileFits(V.i, 4, V.rows, covRows(4)),
+    ...whileFits(V.i, 1, V.rows, covRows(1)),
+    ...end,
+  ];
+
+  // project. Parameters 0..8: X, rows, pp, mean, CP, pairs, out, xb, p; i32 locals 9: i, 10: qq, 11: j,
+  // 12: src, 13: component pair address, 14: S (8 pp), 15: 8 p; v128 local 16: acc.
+  const J = { X: 0, rows: 1, pp: 2, mean: 3, CP: 4, pairs: 5, out: 6, xb: 7, p: 8, i: 9, qq: 10, j: 11, src: 12, cq: 13, S: 14, P8: 15, acc: 16 };
+  const projectBody = [
+    ...vec([[7, 0x7f], [1, 0x7b]]),
+    ...get(J.pp), ...i32(3), ...shl, ...set(J.S),
+    ...get(J.p), ...i32(3), ...shl, ...set(J.P8),
+    ...i32(0), ...set(J.i),
+    ...whileFits(J.i, 1, J.rows, [
+      ...get(J.X), ...get(J.i), ...get(J.S), ...mul, ...add, ...set(J.src),
+      ...i32(0), ...set(J.j),
+      ...whileFits(J.j, 16, J.S, [
+        ...get(J.xb), ...get(J.j), ...add,
+        ...get(J.src), ...get(J.j), ...add, ...loadAt(0),
+        ...get(J.mean), ...get(J.j), ...add, ...loadAt(0),
+        ...subF64x2, ...storeAt(0),
+      ]),
+      ...i32(0), ...set(J.qq),
+      ...whileFits(J.qq, 1, J.pairs, [
+        ...get(J.CP), ...get(J.qq), ...get(J.P8), ...mul, ...i32(1), ...shl, ...add, ...set(J.cq),
+        ...zeroV128, ...set(J.acc),
+        ...i32(0), ...set(J.j),
+        ...whileFits(J.j, 8, J.P8, [
+          ...get(J.acc),
+          ...get(J.cq), ...get(J.j), ...i32(1), ...shl, ...add, ...loadAt(0),
+          ...get(J.xb), ...get(J.j), ...add, ...splatLoad,
+          ...mulF64x2, ...addF64x2, ...set(J.acc),
+        ]),
+        ...get(J.out), ...get(J.i), ...get(J.pairs), ...mul, ...get(J.qq), ...add, ...i32(4), ...shl, ...add, ...get(J.acc), ...storeAt(0),
+      ]),
+    ]),
+    ...end,
+  ];
+
+  // rotate. Parameters 0..4: W, S (row bytes), count, idx, cs; i32 locals 5: r, 6: o0, 7: o1, 8: k;
+  // v128 locals 9: c, 10: s, 11: wh, 12: wi.
+  const O = { W: 0, S: 1, count: 2, idx: 3, cs: 4, r: 5, o0: 6, o1: 7, k: 8, c: 9, s: 10, wh: 11, wi: 12 };
+  const rotateBody = [
+    ...vec([[4, 0x7f], [4, 0x7b]]),
+    ...i32(0), ...set(O.r),
+    ...whileFits(O.r, 1, O.count, [
+      ...get(O.W), ...get(O.idx), ...get(O.r), ...i32(2), ...shl, ...add, ...loadI32(0), ...get(O.S), ...mul, ...add, ...set(O.o0),
+      ...get(O.o0), ...get(O.S), ...add, ...set(O.o1),
+      ...get(O.cs), ...get(O.r), ...i32(4), ...shl, ...add, ...splatLoad, ...set(O.c),
+      ...get(O.cs), ...get(O.r), ...i32(4), ...shl, ...add, ...i32(8), ...add, ...splatLoad, ...set(O.s),
+      ...i32(0), ...set(O.k),
+      ...whileFits(O.k, 16, O.S, [
+        ...get(O.o1), ...get(O.k), ...add, ...loadAt(0), ...set(O.wh),
+        ...get(O.o0), ...get(O.k), ...add, ...loadAt(0), ...set(O.wi),
+        ...get(O.o1), ...get(O.k), ...add,
+        ...get(O.s), ...get(O.wi), ...mulF64x2, ...get(O.c), ...get(O.wh), ...mulF64x2, ...addF64x2,
+        ...storeAt(0),
+        ...get(O.o0), ...get(O.k), ...add,
+        ...get(O.c), ...get(O.wi), ...mulF64x2, ...get(O.s), ...get(O.wh), ...mulF64x2, ...subF64x2,
+        ...storeAt(0),
+      ]),
+    ]),
+    ...end,
+  ];
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [0x7f])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, vec([params(9), params(5), params(7)])),
+    ...section(1, vec([params(9), params(5), params(7), params(6)])),
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [1], [2]])),
-    ...section(7, vec([[...name('pairRows'), 0x00, 0], [...name('centre'), 0x00, 1], [...name('ksWalk'), 0x00, 2]])),
-    ...section(10, vec([pairBody, centreBody, ksBody].map((b) => [...uleb(b.length), ...b]))),
+    ...section(3, vec([[0], [1], [2], [3], [0], [1]])),
+    ...section(
+      7,
+      vec([
+        [...name('pairRows'), 0x00, 0],
+        [...name('centre'), 0x00, 1],
+        [...name('ksWalk'), 0x00, 2],
+        [...name('cov'), 0x00, 3],
+        [...name('project'), 0x00, 4],
+        [...name('rotate'), 0x00, 5],
+      ]),
+    ),
+    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody].map((b) => [...uleb(b.length), ...b]))),
   ]);
 }

@@ -1,4 +1,5 @@
 import type { Matrix } from '../monitors/types.js';
+import { projectWasm } from './descriptive-wasm.js';
 import { colMeans, covariance, symmetricEigen, zeros } from './matrix.js';
 import { Mulberry32, gaussian } from './rng.js';
 
@@ -120,10 +121,16 @@ function orthonormaliseRows(m: Float64Array, k: number, p: number): void {
     }
   }
 }
-/** Scores of each row on the fitted directions: (x - mean) . component_k. */
+/**
+ * Scores of each row on the fitted directions: (x - mean) . component_k, summed over the
+ * columns in order; in descriptive-wasm.ts's SIMD kernel where it is available (two
+ * components per instruction, the same sums).
+ */
 export function pcaTransform(m: Matrix, fit: PcaFit): Matrix {
   const { q, p, mean, components } = fit;
   if (m.cols !== p) throw new RangeError(`expected ${p} columns, got ${m.cols}`);
+  const scores = q > 0 ? projectWasm(m, mean, components, q) : null;
+  if (scores) return { rows: m.rows, cols: q, data: scores };
   const out = zeros(m.rows, q);
   const x = new Float64Array(p);
   for (let i = 0; i < m.rows; i++) {

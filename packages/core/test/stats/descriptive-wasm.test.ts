@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { kmeansFit, silhouette } from '../../src/stats/clustering.js';
 import { descriptiveWasmReady, setDescriptiveWasm } from '../../src/stats/descriptive-wasm.js';
 import { ksMaxPermutation, ksTwoSample } from '../../src/stats/ks.js';
+import { covariance, symmetricEigen } from '../../src/stats/matrix.js';
+import { pcaFit, pcaTransform } from '../../src/stats/pca.js';
 import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
 
 function cloud(rows: number, cols: number, seed: number, shift = 0) {
@@ -97,6 +99,28 @@ describe('silhouette: the same value from the kernels', () => {
           const [simd, js] = both(() => silhouette(m, labels, k, new Mulberry32(seed), sampleSize));
           expect(simd).toBe(js);
         }
+    }
+  });
+});
+
+describe('principal components: the same covariance, eigenvectors and scores from the kernels', () => {
+  it('covariance, symmetricEigen, pcaFit and pcaTransform at even and odd sizes', () => {
+    for (const [rows, cols, q] of [
+      [300, 64, 10],
+      [603, 17, 5],
+      [7, 3, 3],
+      [2, 1, 1],
+    ]) {
+      const m = cloud(rows, cols, rows + cols);
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) m.data[i * cols + j] *= 1 + 2 / (j + 1);
+      const [covS, covJ] = both(() => covariance(m));
+      expect(Array.from(covS)).toEqual(Array.from(covJ));
+      const [eigS, eigJ] = both(() => symmetricEigen(covJ, cols));
+      expect(plain(eigS)).toEqual(plain(eigJ));
+      const [fitS, fitJ] = both(() => pcaFit(m, q));
+      expect(plain(fitS)).toEqual(plain(fitJ));
+      const [scoreS, scoreJ] = both(() => pcaTransform(m, fitJ));
+      expect(plain(scoreS)).toEqual(plain(scoreJ));
     }
   });
 });
