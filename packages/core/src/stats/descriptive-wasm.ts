@@ -29,6 +29,7 @@ interface Kernels {
   pairRows: Fn;
   centre: Fn;
   ksWalk: Fn;
+  steps: Fn;
   cov: Fn;
   project: Fn;
   rotate: Fn;
@@ -169,23 +170,15 @@ export function ksWalksWasm(orders: Int32Array[], tieEnds: Uint8Array[], labelin
   const ordersAt = blocks * N * 64;
   const tiesAt = align(ordersAt + cols * N * 4);
   const outAt = align(tiesAt + cols * N);
-  const buf = buffer(outAt + blocks * 64);
+  const labsAt = align(outAt + blocks * 64);
+  const buf = buffer(labsAt + B * N);
   if (!buf || !compiled) return null;
-  // steps[(block N + row) 16 + lane]: what row adds to the walk of labelling 16 block + lane.
-  const steps = new Int32Array(buf, 0, blocks * N * 16);
-  steps.fill(0);
-  // m - (n + m) label, without a branch (random labels mispredict); other non-zero labels count as 1.
-  const step = n + m;
-  for (let b = 0; b < B; b++) {
-    let lab = labelings[b];
-    for (let r = 0; r < N; r++)
-      if (lab[r] > 1) {
-        lab = lab.map((v) => (v ? 1 : 0));
-        break;
-      }
-    let o = (b >> 4) * N * 16 + (b & 15);
-    for (let r = 0; r < N; r++, o += 16) steps[o] = m - step * lab[r];
-  }
+  // steps[(block N + row) 16 + lane]: what row adds to the walk of labelling 16 block + lane
+  // (m, or -n where the label is not 0), filled by the kernel from the labels.
+  new Int32Array(buf, 0, blocks * N * 16).fill(0);
+  const labs = new Uint8Array(buf, labsAt, B * N);
+  for (let b = 0; b < B; b++) labs.set(labelings[b], b * N);
+  compiled.steps(labsAt, N, B, 0, n, m);
   const ord = new Int32Array(buf, ordersAt, cols * N);
   const ties = new Uint8Array(buf, tiesAt, cols * N);
   for (let k = 0; k < cols; k++) {
@@ -290,7 +283,7 @@ function compile(): Kernels | null {
   const m = instantiate(moduleBytes());
   if (!m) return null;
   const x = m.exports;
-  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn };
+  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn };
 }
 
 /**
@@ -309,6 +302,8 @@ function compile(): Kernels | null {
  *     for j = 0; j + 8 <= npad; j += 8:
  *       a_q = 0;  for c < cols: a_q = a_q + (f64x2[T + 8 (c npad + j + 2 q)] - splat(f64[q + 8 c]))^2
  *       f64x2[out + 8 (j + 2 q)] = a_q
+ *   steps(L, N, B, S, n, m):   // L: B labellings of N bytes, one after the other
+ *     i32[S + 64 ((b >> 4) N + r) + 4 (b & 15)] = u8[L + b N + r] ? -n : m   (b < B, r < N)
  *   ksWalk(S, N, blocks, orders, ties, cols, out):   // S: i32 steps, (block N + row) x 16 lanes
  *     for each block: a_q = 0 (i32x4, q = 0..3)
  *       for k < cols: w_q = 0
@@ -528,12 +523,32 @@ function moduleBytes(): Uint8Array {
     ]),
     ...end,
   ];
+
+  // steps. Parameters 0..5: L, N, B, S, n, m; i32 locals 6: b, 7: r, 8: src, 9: dst, 10: -n.
+  const G = { L: 0, N: 1, B: 2, S: 3, n: 4, m: 5, b: 6, r: 7, src: 8, dst: 9, neg: 10 };
+  const [subI32, shrU, andI32b, select, storeI32] = [[0x6b], [0x76], [0x71], [0x1b], [0x36, 2, 0]];
+  const stepsBody = [
+    ...vec([[5, 0x7f]]),
+    ...i32(0), ...get(G.n), ...subI32, ...set(G.neg),
+    ...i32(0), ...set(G.b),
+    ...whileFits(G.b, 1, G.B, [
+      ...get(G.S), ...get(G.b), ...i32(4), ...shrU, ...get(G.N), ...mul, ...i32(6), ...shl, ...add,
+      ...get(G.b), ...i32(15), ...andI32b, ...i32(2), ...shl, ...add, ...set(G.dst),
+      ...get(G.L), ...get(G.b), ...get(G.N), ...mul, ...add, ...set(G.src),
+      ...i32(0), ...set(G.r),
+      ...whileFits(G.r, 1, G.N, [
+        ...get(G.dst), ...get(G.neg), ...get(G.m), ...get(G.src), ...get(G.r), ...add, ...load8u, ...select, ...storeI32,
+        ...get(G.dst), ...i32(64), ...add, ...set(G.dst),
+      ]),
+    ]),
+    ...end,
+  ];
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [0x7f])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec([params(9), params(5), params(7), params(6)])),
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [1], [2], [3], [0], [1]])),
+    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3]])),
     ...section(
       7,
       vec([
@@ -543,8 +558,9 @@ function moduleBytes(): Uint8Array {
         [...name('cov'), 0x00, 3],
         [...name('project'), 0x00, 4],
         [...name('rotate'), 0x00, 5],
+        [...name('steps'), 0x00, 6],
       ]),
     ),
-    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody].map((b) => [...uleb(b.length), ...b]))),
+    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody].map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
