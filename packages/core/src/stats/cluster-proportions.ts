@@ -1,4 +1,5 @@
 import type { Matrix } from '../monitors/types.js';
+import { centreDistancesWasm } from './descriptive-wasm.js';
 
 /** Index of the nearest of k centroids (rows of `centroids`, m.cols wide) for each row of m. */
 export function assignNearest(m: Matrix, centroids: Float64Array, k: number): Int32Array {
@@ -63,8 +64,29 @@ export function clusterProportions(baseline: Matrix, baselineLabels: ArrayLike<n
   };
   const db = Array.from({ length: baseline.rows }, (_, i) => dist(baseline, i, baselineLabels[i]));
   const radius = Array.from({ length: k }, (_, c) => quantile(db.filter((_, i) => baselineLabels[i] === c), 0.95));
-  const cur = assignNearest(current, centroids, k);
-  const dc = Array.from({ length: current.rows }, (_, i) => dist(current, i, cur[i]));
+  // Every current row's squared distance to each centroid from the SIMD kernel when there is
+  // one (the sums of assignNearest and dist, in their order): the nearest, then its distance.
+  const kernel = k > 0 ? centreDistancesWasm(current) : null;
+  let cur: Int32Array;
+  let dc: number[];
+  if (kernel) {
+    const table = Array.from({ length: k }, (_, c) => kernel.toPoint(centroids.subarray(c * current.cols, (c + 1) * current.cols)));
+    cur = new Int32Array(current.rows);
+    for (let i = 0; i < current.rows; i++) {
+      let best = 0;
+      let bestD = Infinity;
+      for (let c = 0; c < k; c++)
+        if (table[c][i] < bestD) {
+          bestD = table[c][i];
+          best = c;
+        }
+      cur[i] = best;
+    }
+    dc = Array.from({ length: current.rows }, (_, i) => Math.sqrt(table[cur[i]][i]));
+  } else {
+    cur = assignNearest(current, centroids, k);
+    dc = Array.from({ length: current.rows }, (_, i) => dist(current, i, cur[i]));
+  }
   const share = (labels: ArrayLike<number>, d: number[], n: number) => {
     const p = new Array<number>(k + 1).fill(0);
     for (let i = 0; i < labels.length; i++) p[d[i] > radius[labels[i]] ? k : labels[i]]++;

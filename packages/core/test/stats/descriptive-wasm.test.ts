@@ -1,6 +1,7 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { describe, expect, it } from 'vitest';
 import { kmeansFit, silhouette } from '../../src/stats/clustering.js';
+import { clusterProportions } from '../../src/stats/cluster-proportions.js';
 import { descriptiveWasmReady, setDescriptiveWasm } from '../../src/stats/descriptive-wasm.js';
 import { ksMaxPermutation, ksTwoSample } from '../../src/stats/ks.js';
 import { covariance, symmetricEigen } from '../../src/stats/matrix.js';
@@ -80,6 +81,21 @@ describe('kmeansFit: ml-kmeans\'s own clustering', () => {
       const [simd, js] = both(() => kmeansFit(m, k, seed));
       expect(Array.from(simd.labels)).toEqual(reference.clusters);
       expect(plain(simd)).toEqual(plain(js));
+    }
+  });
+});
+
+describe('clusterProportions: the same assignment and distances from the kernels', () => {
+  it('a shifted current window, odd sizes', () => {
+    for (const [nb, nc, cols, k] of [
+      [300, 300, 64, 8],
+      [51, 37, 5, 4],
+    ]) {
+      const baseline = cloud(nb, cols, nb, 0);
+      const current = cloud(nc, cols, nc + 1, 0.7);
+      const fit = kmeansFit(baseline, k, 3);
+      const [simd, js] = both(() => clusterProportions(baseline, fit.labels, fit.centroids, fit.k, current));
+      expect(simd).toEqual(js);
     }
   });
 });
