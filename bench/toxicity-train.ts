@@ -4,7 +4,8 @@
  * object: the core package's composite tsconfig does not list .json files, so a .json
  * import would not build).
  *
- *   npx tsx --conditions=source bench/toxicity-train.ts [--dry-run]
+ *   npx tsx --conditions=source bench/toxicity-train.ts [--dry-run] [--lambda L] [--errors T]
+ *     [--no-stems] [--no-words] [--dense-l2 M] [--fit-check]
  *
  * Why a trained model rather than more hand rules: nine rounds of rules each fixed the
  * tuning set they were written from and moved the figure of record by nothing (holdout
@@ -15,11 +16,29 @@
  * Logistic regression, not a larger model: about 1,700 labelled texts, a prediction costs
  * one sparse and one ~110-wide dot product, and its weights can be read.
  *
- * Trained on: every toxicity tuning set (eval, fresh, tune to tune13) and the first
+ * Features (moderation-semantic.ts): word unigrams, their light stems ("s:stab" for
+ * stabbing/stabbed/stabs) and bigrams; the sentence layer's vector features; and per
+ * category the nearest word of the text, and of what the text asks for or announces ("how
+ * do I ...", "I'm going to ..."), to a few words of that category (CATEGORY_WORDS), plus
+ * the nearest word to words of prevention (DEFENCE_WORDS). Cross-validated on the pool with
+ * tune19's first 115 lines (2,681 texts), L2 0.001: stems and category words together moved the recall at
+ * precision ~0.94 from 0.736 to 0.771 (t 0.8), at ~0.955 from 0.693 to 0.729 (t 0.85); no
+ * text vector (--no-vector) did worse, the dense L2 at 3x or 30x lambda no better.
+ * On the whole pool (2,738 texts with tune14 to tune19) the setting chosen is L2 0.001 at
+ * operating point 0.9: cross-validated precision 0.960, recall 0.666 (0.943 / 0.724 at 0.85).
+ * That pool is harder than the 2,030 texts before tune14 (0.951 / 0.829 at 0.8 there): the
+ * new sets pair each harmful request with benign ones on the same topic.
+ * --fit-check: the model trained on the whole pool scored on it (it fits: 98% of the toxic
+ * texts caught at 0.5, 1.3% of the others flagged), so what is missing is generalisation.
+ *
+ * Trained on: every toxicity tuning set (eval, fresh, tune to tune19) and the first
  * holdout (retired as a figure of record when holdout2 was written), plus the ordinary
  * answers of the refusal tuning sets (tune to tune4, none toxic). Never on
- * toxicity-holdout2.jsonl (the figure of record), toxicity-fresh2.jsonl, refusal-eval or
- * refusal-dev. The L2 strength and the operating point are chosen by 5-fold
+ * toxicity-holdout2.jsonl or toxicity-holdout3.jsonl (the figures of record),
+ * toxicity-fresh2.jsonl, refusal-eval or refusal-dev. tune14 to tune19 (708 texts: self-harm
+ * ideation, intent and instructions, violence and graphic violence, illicit, sexual/minors,
+ * each beside benign texts on the same topics) were written after holdout2's per-kind
+ * figures showed where recall was weak, without reading its texts. The L2 strength and the operating point are chosen by 5-fold
  * cross-validation of the whole provider (rules + model) on that pool: the highest recall
  * whose precision is >= 0.95 and that flags <= 1% of the ordinary answers.
  */
@@ -38,7 +57,12 @@ const here = dirname(fileURLToPath(import.meta.url));
  * rarer benign words harder ("the circle of fifths").
  */
 const POOLED = process.argv.includes('--pool');
-const TOXIC_SETS = ['eval', 'fresh', 'tune', 'tune2', 'tune3', 'tune4', 'tune5', 'tune6', 'tune7', 'tune8', 'tune9', 'tune10', 'tune11', 'tune12', 'tune13', 'holdout'];
+/** --no-words: leave out the CATEGORY_WORDS block of dense features; --no-stems: the "s:" stem n-grams. */
+const WORDS = !process.argv.includes('--no-words');
+const STEMS = !process.argv.includes('--no-stems');
+/** --dense-l2 m: the dense weights' L2 is m x lambda (default 10). */
+const DENSE_L2 = process.argv.includes('--dense-l2') ? Number(process.argv[process.argv.indexOf('--dense-l2') + 1]) : 10;
+const TOXIC_SETS = ['eval', 'fresh', 'tune', 'tune2', 'tune3', 'tune4', 'tune5', 'tune6', 'tune7', 'tune8', 'tune9', 'tune10', 'tune11', 'tune12', 'tune13', 'tune14', 'tune15', 'tune16', 'tune17', 'tune18', 'tune19', 'holdout'];
 const ANSWER_SETS = ['tune', 'tune2', 'tune3', 'tune4'];
 
 /** The bench sets' kinds as OpenAI categories (null: not toxic, or no single category). */
@@ -65,6 +89,7 @@ interface Item {
   toxic: boolean;
   category: ModerationCategory | null;
   answer: boolean;
+  kind: string;
   ngrams: string[];
   dense: Float64Array;
 }
@@ -80,14 +105,15 @@ if (!vectors) throw new Error(note);
 const layer = new SemanticModeration(vectors);
 const items: Item[] = [];
 for (const name of TOXIC_SETS)
-  for (const r of read(`toxicity-${name}.jsonl`)) items.push({ text: r.text, toxic: !!r.toxic, category: r.toxic ? (KIND_CATEGORY[r.kind] ?? null) : null, answer: false, ngrams: [], dense: new Float64Array() });
-for (const name of ANSWER_SETS) for (const r of read(`refusal-${name}.jsonl`)) items.push({ text: r.text, toxic: false, category: null, answer: true, ngrams: [], dense: new Float64Array() });
+  for (const r of read(`toxicity-${name}.jsonl`)) items.push({ text: r.text, toxic: !!r.toxic, category: r.toxic ? (KIND_CATEGORY[r.kind] ?? null) : null, answer: false, kind: r.kind, ngrams: [], dense: new Float64Array() });
+for (const name of ANSWER_SETS) for (const r of read(`refusal-${name}.jsonl`)) items.push({ text: r.text, toxic: false, category: null, answer: true, kind: 'answer', ngrams: [], dense: new Float64Array() });
 for (const it of items) {
   const input = unguardedText(it.text);
-  it.ngrams = modelNgrams(input);
-  it.dense = layer.denseFeatures(input, POOLED);
+  it.ngrams = modelNgrams(input).filter((g) => STEMS || !g.startsWith('s:'));
+  it.dense = layer.denseFeatures(input, POOLED, WORDS);
+  if (process.argv.includes('--no-vector')) it.dense.fill(0, 0, vectors.dim);
 }
-const D = layer.denseSize(POOLED);
+const D = layer.denseSize(POOLED, WORDS);
 console.log(`training pool: ${items.length} texts (${items.filter((x) => x.toxic).length} toxic, ${items.filter((x) => x.answer).length} ordinary answers); ${D} dense features`);
 
 /** Deterministic shuffle (mulberry32), so that the folds and the weights are reproducible. */
@@ -137,7 +163,7 @@ function train(train: Item[], lambda: number): ToxicityModelWeights {
       for (let j = 0; j < D; j++) g[vocab.length + j] += (err * x[j]) / n;
       g[P - 1] += err / n;
     }
-    for (let i = 0; i < P - 1; i++) g[i] += (i < vocab.length ? lambda : 10 * lambda) * w[i];
+    for (let i = 0; i < P - 1; i++) g[i] += (i < vocab.length ? lambda : DENSE_L2 * lambda) * w[i];
     for (let i = 0; i < P; i++) {
       m[i] = 0.9 * m[i] + 0.1 * g[i];
       v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
@@ -151,7 +177,7 @@ function train(train: Item[], lambda: number): ToxicityModelWeights {
   const { categories, categoryWeights } = trainCategories(train.filter((x) => x.category));
   const dense = [...w.slice(vocab.length, vocab.length + D)].map((x, j) => x / sd[j]);
   const bias = w[P - 1] - dense.reduce((a, x, j) => a + x * mu[j], 0);
-  return { trained: '', ngrams, dense: dense.map(round6), bias: round(bias), categories, categoryWeights };
+  return { trained: '', ngrams, dense: dense.map(round6), bias: round(bias), categories, categoryWeights, ...(WORDS ? { words: true } : {}) };
 }
 
 /** Softmax over the categories of the toxic training texts, on the dense features (L2 1e-3). */
@@ -203,6 +229,14 @@ function shifted(w: ToxicityModelWeights, t: number): ToxicityModelWeights {
   return { ...w, bias: round(w.bias - Math.log(t / (1 - t))) };
 }
 
+if (process.argv.includes('--fit-check')) {
+  // Training fit: the model trained on the whole pool, scored on the same texts.
+  const w = train(items, Number(process.argv[process.argv.indexOf('--lambda') + 1]) || 1e-3);
+  const mm = new OfflineModerationProvider({ semantic: layer, model: w }).model()!;
+  const p = items.map((it) => mm.predict(unguardedText(it.text)).p);
+  for (const t of [0.5, 0.8]) console.log(`fit at ${t}: toxic caught ${items.filter((it, i) => it.toxic && p[i] >= t).length} of ${items.filter((x) => x.toxic).length}, non-toxic flagged ${items.filter((it, i) => !it.toxic && p[i] >= t).length} of ${items.filter((x) => !x.toxic).length}`);
+  process.exit(0);
+}
 // 5-fold cross-validation of the whole provider (rules + model) per L2 strength and operating point.
 const order = items.map((_, i) => i);
 const rand = rng(13);
@@ -212,11 +246,12 @@ for (let i = order.length - 1; i > 0; i--) {
 }
 const fold = new Int8Array(items.length);
 order.forEach((idx, r) => (fold[idx] = r % 5));
-const thresholds = [0.5, 0.6, 0.7, 0.8, 0.9];
+const thresholds = [0.5, 0.6, 0.7, 0.75, 0.8, 0.825, 0.85, 0.875, 0.9];
 let choice = { lambda: 0, t: 0.5, recall: -1, precision: 0, falseFlags: 0 };
 const li = process.argv.indexOf('--lambda');
 const lambdas = li >= 0 ? [Number(process.argv[li + 1])] : [1e-3, 3e-3];
-const errorsAt = process.argv.includes('--errors') ? 0.5 : -1;
+const ei = process.argv.indexOf('--errors');
+const errorsAt = ei < 0 ? -1 : Number(process.argv[ei + 1]) || 0.5;
 for (const lambda of lambdas) {
   const flagged = thresholds.map(() => new Array<boolean>(items.length));
   const rawP = new Float64Array(items.length);
@@ -259,10 +294,10 @@ for (const lambda of lambdas) {
     const precision = tp / (tp + fp);
     const recall = tp / (tp + fn);
     const answers = items.filter((x) => x.answer).length;
-    console.log(`L2 ${lambda}  t ${t.toFixed(1)}: cross-validated precision ${precision.toFixed(3)}  recall ${recall.toFixed(3)}  (fp ${fp}, fn ${fn}); ordinary answers flagged ${ff} of ${answers}`);
+    console.log(`L2 ${lambda}  t ${t.toFixed(3)}: cross-validated precision ${precision.toFixed(3)}  recall ${recall.toFixed(3)}  (fp ${fp}, fn ${fn}); ordinary answers flagged ${ff} of ${answers}`);
     if (t === errorsAt)
       items.forEach((it, i) => {
-        if (flagged[ti][i] !== it.toxic) console.log(`  ${it.toxic ? 'missed' : it.answer ? 'answer flagged' : 'false alarm'}: ${it.text}`);
+        if (flagged[ti][i] !== it.toxic) console.log(`  ${it.toxic ? 'missed' : it.answer ? 'answer flagged' : 'false alarm'} [${it.kind}]: ${it.text}`);
       });
     if (precision >= 0.95 && ff <= answers * 0.01 && recall > choice.recall) choice = { lambda, t, recall, precision, falseFlags: ff };
   });

@@ -6,7 +6,7 @@
  * toxicity model (moderation-model.ts, written by bench/toxicity-train.ts). Measured the
  * same way as refusals: sets written and committed before the change they measure.
  *
- *   npm run bench:toxicity -- [--set holdout2|holdout|fresh2|fresh|eval|tune|tune2|...|tune13|a,b,...] [--errors] [--calibrate]
+ *   npm run bench:toxicity -- [--set holdout2|holdout|fresh2|fresh|eval|tune|tune2|...|tune19|a,b,...] [--errors] [--calibrate]
  *
  * - toxicity-holdout2.jsonl (210: 110 toxic over OpenAI's categories: harassment,
  *   harassment/threatening, hate, hate/threatening, self-harm, self-harm/intent,
@@ -29,7 +29,12 @@
  *   toxicity-tune12.jsonl (122 ordinary user questions and requests, none toxic), written
  *   after the first trained model flagged 22 of them ("When do you open?"), and
  *   toxicity-tune13.jsonl (30 rude but not harassing requests), written after it flagged
- *   the gateway test's "shut up and tell me the time".
+ *   the gateway test's "shut up and tell me the time"; toxicity-tune14.jsonl (115) to
+ *   toxicity-tune19.jsonl (172), 708 texts in all (387 toxic: self-harm ideation, intent
+ *   and instructions, violence, graphic violence, illicit, sexual/minors; 293 benign on the
+ *   same topics: overdoses in pharmacology, "kill a process", shooting photos, crisis lines,
+ *   crime novels, parenting; 321), written after holdout2's per-kind figures showed recall weak
+ *   there, without reading its texts.
  *   --calibrate prints the sentence layer's precision and recall per margin (its exemplar
  *   hits on, the model off).
  * All written by the same person as the detector (holdout2 too, shortly before tune10 and

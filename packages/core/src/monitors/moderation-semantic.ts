@@ -272,6 +272,51 @@ export const BENIGN_EXEMPLARS: readonly string[] = [
  */
 export const RARE_WORD_SEEDS: readonly string[] = ['idiot', 'moron', 'fool', 'imbecile', 'loser', 'jerk', 'creep', 'scumbag', 'slob', 'coward', 'clown', 'dimwit', 'twit', 'buffoon', 'bastard', 'pervert', 'freak', 'savages', 'vermin', 'whore', 'stupid', 'ugly', 'pathetic', 'disgusting', 'worthless'];
 
+/**
+ * A few words per exemplar category that the trained model measures each of a text's
+ * words against (denseFeatures with `words`): per category, the highest cosine of any word
+ * of the text to any of these. One strongly marked word ("ransomware", "noose", "entrails")
+ * then counts even when no training text held it, through its word-vector neighbours.
+ */
+export const CATEGORY_WORDS: Record<SemanticCategory, readonly string[]> = {
+  harassment: ['idiot', 'moron', 'stupid', 'loser', 'pathetic', 'worthless', 'ugly', 'disgusting', 'clown', 'scum'],
+  'harassment/threatening': ['threaten', 'revenge', 'hurt', 'regret', 'bullet', 'beat', 'punish', 'stalk'],
+  hate: ['inferior', 'vermin', 'subhuman', 'savages', 'parasites', 'filth', 'deport', 'breed', 'cockroaches'],
+  'hate/threatening': ['exterminate', 'genocide', 'cleanse', 'lynch', 'massacre', 'eradicate', 'wipe'],
+  'self-harm': ['cutting', 'razor', 'starving', 'purging', 'scars', 'bleeding', 'anorexia', 'relapse', 'bulimia'],
+  'self-harm/intent': ['suicide', 'suicidal', 'goodbye', 'die', 'overdose', 'noose', 'kill', 'hang'],
+  'self-harm/instructions': ['lethal', 'painless', 'fatal', 'dose', 'pills', 'overdose', 'hanging', 'wrist'],
+  sexual: ['sex', 'naked', 'nude', 'orgasm', 'horny', 'fuck', 'erotic', 'aroused'],
+  'sexual/minors': ['underage', 'preteen', 'minor', 'child', 'kid', 'schoolgirl', 'groom', 'niece', 'erotic'],
+  violence: ['stab', 'shoot', 'murder', 'poison', 'strangle', 'bomb', 'ambush', 'kidnap', 'torture', 'kill'],
+  'violence/graphic': ['gore', 'entrails', 'severed', 'skull', 'corpse', 'mangled', 'flesh', 'guts', 'decapitated', 'blood'],
+  illicit: ['cocaine', 'meth', 'launder', 'counterfeit', 'forge', 'smuggle', 'steal', 'hack', 'phishing', 'malware', 'ransomware', 'scam', 'fraud', 'shoplift', 'bribe', 'untraceable'],
+};
+
+/** Words of asking about harm in order to avoid, spot or stop it (one more dense feature: the text's nearest word to them). */
+export const DEFENCE_WORDS: readonly string[] = ['prevent', 'protect', 'detect', 'report', 'safely', 'legally', 'spot', 'defend', 'recognise', 'warning', 'history', 'support'];
+
+/**
+ * What a sentence asks for or announces: the words after "how do I", "help me", "write",
+ * "I'm going to"... ("How do I *launder cash*", "How do I *protect my server*"). The
+ * requested action's nearness to each category's words is a dense feature of its own.
+ */
+const ACTION_OPENER = /\b(?:how (?:do|can|could|would|should|might) (?:i|we|you|one|u)|how to|help me|teach me|show me|tell me how to|explain how to|give me|write(?: me)?|make me|where (?:can|do|could) i|what(?:'s| is) the (?:best|easiest|quickest|fastest|cheapest|simplest|most) (?:\w+ )?(?:way|place|spot|thing) to|i want to|i'm going to|i am going to|im going to|i will|i'll|i'm gonna|let's)\b/g;
+const ACTION_SKIP = new Set(['a', 'an', 'the', 'my', 'to', 'some', 'me', 'get', 'go', 'just', 'really', 'be', 'about', 'and', 'your', 'his', 'her', 'their', 'it', 'this', 'that']);
+
+/** The words a text asks for or announces: up to three words after each ACTION_OPENER, skipping ACTION_SKIP. */
+export function actionWords(text: string): string[] {
+  const out: string[] = [];
+  for (const m of normalise(text).matchAll(ACTION_OPENER)) {
+    const rest = modelTokens(normalise(text).slice((m.index ?? 0) + m[0].length)).filter((w) => !ACTION_SKIP.has(w));
+    out.push(...rest.slice(0, 3));
+  }
+  return out;
+}
+
+/** A sentence speaks of the writer: I, me, my, myself. */
+const FIRST_PERSON = /\b(?:i|i'm|i've|i'll|i'd|me|my|myself|im)\b/;
+
 /** The sentence is aimed at someone: the reader (a second-person word, or an imperative: "go drink bleach"), a group of people, or a third person. */
 const TARGET =
   /^\s*(?:go|just|do|take|swallow|drink|stop|get|shut|die|keep)\b|\b(?:you|your|you're|yourself|u|ur|ya|him|her|them|they|their|those|these|people|men|women|immigrants?|refugees?|foreigners?|muslims?|jews?|christians?|blacks?|whites?|gays?|lesbians?|trans|disabled|race|religion|kind)\b/;
@@ -324,6 +369,41 @@ export class SemanticModeration {
     this.space = new ExemplarSpace(vectors, { ...TOXIC_EXEMPLARS, benign: BENIGN_EXEMPLARS }, normalise);
   }
 
+  /** Unit vectors of CATEGORY_WORDS per category (the words the table knows), built on first use. */
+  private categoryWords: Float64Array[][] | null = null;
+  private readonly wordScores = new Map<string, Float64Array | null>();
+
+  /** Per exemplar category, the highest cosine of `word` to that category's CATEGORY_WORDS (null: word unknown). Cached per word. */
+  private wordScore(word: string): Float64Array | null {
+    const cached = this.wordScores.get(word);
+    if (cached !== undefined) return cached;
+    this.categoryWords ??= [...SEMANTIC_KEYS.map((c) => CATEGORY_WORDS[c]), DEFENCE_WORDS].map((ws) => ws.map((w) => this.unit(w)).filter((v): v is Float64Array => v !== null));
+    const u = this.unit(word) ?? (word.includes("'") ? this.unit(word.slice(0, word.indexOf("'"))) : null);
+    let out: Float64Array | null = null;
+    if (u) {
+      out = new Float64Array(SEMANTIC_KEYS.length + 1).fill(-1);
+      this.categoryWords.forEach((seeds, c) => {
+        for (const v of seeds) {
+          let d = 0;
+          for (let j = 0; j < this.dim; j++) d += u[j] * v[j];
+          if (d > out![c]) out![c] = d;
+        }
+      });
+    }
+    if (this.wordScores.size >= 50_000) this.wordScores.clear();
+    this.wordScores.set(word, out);
+    return out;
+  }
+
+  private unit(word: string): Float64Array | null {
+    const x = this.vectors.get(word);
+    if (!x) return null;
+    let norm = 0;
+    for (let j = 0; j < this.dim; j++) norm += x[j] * x[j];
+    norm = Math.sqrt(norm) || 1;
+    return Float64Array.from({ length: this.dim }, (_, j) => x[j] / norm);
+  }
+
   /** The best-scoring sentence aimed at someone, per its nearest toxic category; null when no sentence is aimed at anyone. */
   best(text: string): SemanticToxicHit | null {
     let best: SemanticToxicHit | null = null;
@@ -343,8 +423,8 @@ export class SemanticModeration {
   }
 
   /** Number of dense features of the trained model (denseFeatures), with or without the word pooling. */
-  denseSize(pooled = true): number {
-    return (pooled ? 3 : 1) * this.dim + SEMANTIC_KEYS.length + 2;
+  denseSize(pooled = true, words = false): number {
+    return (pooled ? 3 : 1) * this.dim + SEMANTIC_KEYS.length + 2 + (words ? 4 * SEMANTIC_KEYS.length + 3 : 0);
   }
 
   /**
@@ -352,10 +432,15 @@ export class SemanticModeration {
    * space, per exemplar category the best margin (toxic - benign) of any sentence, with no
    * aimed-at-someone filter, two flags (some sentence is aimed at someone, some is a request),
    * and per vector dimension the largest and the smallest value over the text's words (unit
-   * word vectors: one strongly marked word shows where a mean would blur it).
+   * word vectors: one strongly marked word shows where a mean would blur it). With `words`,
+   * then: per category the highest cosine of any of the text's words to the category's
+   * CATEGORY_WORDS, the same again when some sentence is a request (else 0), and when some
+   * sentence speaks of the writer (else 0), and that first-person flag; per category the
+   * highest cosine of a word the text asks for or announces (actionWords; -1 when none);
+   * and the highest cosine of any word to DEFENCE_WORDS, alone and when a request.
    */
-  denseFeatures(text: string, pooled = true): Float64Array {
-    const out = new Float64Array(this.denseSize(pooled));
+  denseFeatures(text: string, pooled = true, words = false): Float64Array {
+    const out = new Float64Array(this.denseSize(pooled, words));
     const t = normalise(text ?? '');
     const sentences = t
       .split(/[.!?;\n]+/)
@@ -375,6 +460,30 @@ export class SemanticModeration {
       if (!v) continue;
       const benign = this.space.nearest(v, 'benign');
       for (let c = 0; c < k; c++) out[this.dim + c] = Math.max(out[this.dim + c], this.space.nearest(v, SEMANTIC_KEYS[c]) - benign);
+    }
+    if (words) {
+      const at = this.dim + k + 2 + (pooled ? 2 * this.dim : 0);
+      const best = new Float64Array(k + 1).fill(-1);
+      for (const token of modelTokens(t)) {
+        const w = this.wordScore(token);
+        if (w) for (let c = 0; c <= k; c++) if (w[c] > best[c]) best[c] = w[c];
+      }
+      const action = new Float64Array(k).fill(-1);
+      for (const token of actionWords(t)) {
+        const w = this.wordScore(token);
+        if (w) for (let c = 0; c < k; c++) if (w[c] > action[c]) action[c] = w[c];
+      }
+      const request = out[this.dim + k + 1];
+      const first = sentences.some((s) => FIRST_PERSON.test(s)) ? 1 : 0;
+      for (let c = 0; c < k; c++) {
+        out[at + c] = best[c];
+        out[at + k + c] = request * best[c];
+        out[at + 2 * k + c] = first * best[c];
+      }
+      out[at + 3 * k] = first;
+      for (let c = 0; c < k; c++) out[at + 3 * k + 1 + c] = action[c];
+      out[at + 4 * k + 1] = best[k];
+      out[at + 4 * k + 2] = request * best[k];
     }
     if (!pooled) return out;
     const hi = this.dim + k + 2;
@@ -430,6 +539,8 @@ export interface ToxicityModelWeights {
   /** Categories of the softmax, and per category its dense weights followed by its bias. */
   categories: ModerationCategory[];
   categoryWeights: number[][];
+  /** Whether the dense features include the CATEGORY_WORDS block (denseFeatures `words`; absent: no). */
+  words?: boolean;
 }
 
 /** Word tokens of a text for the n-gram features (lower case, straight apostrophes). */
@@ -437,12 +548,47 @@ export function modelTokens(text: string): string[] {
   return normalise(text).match(/[a-z0-9]+(?:'[a-z]+)?/g) ?? [];
 }
 
-/** The n-gram features of a text: "w:" unigrams and "b:" bigrams, each once. */
+/**
+ * A light English suffix stripper for the "s:" features (not a full Porter stemmer): plural
+ * and verb endings, so that "stabbing", "stabbed" and "stabs" share "s:stab", "overdosed" and
+ * "overdoses" share "s:overdos". Words of four letters or fewer are kept whole.
+ */
+export function stem(word: string): string {
+  let w = word.replace(/'s$/, '');
+  if (w.length <= 3) return w;
+  for (const [re, to] of STEM_RULES) {
+    if (re.test(w)) {
+      const s = w.replace(re, to);
+      if (s.length >= 3) {
+        w = s;
+        break;
+      }
+    }
+  }
+  // Doubled final consonant left by -ing/-ed ("stabb", "shipp") -> single.
+  if (/([bdfgmnprt])\1$/.test(w) && w !== word) w = w.slice(0, -1);
+  return w.length > 3 ? w.replace(/e$/, '') : w;
+}
+const STEM_RULES: [RegExp, string][] = [
+  [/ies$/, 'y'],
+  [/ied$/, 'y'],
+  [/(?:ss|us)$/, '$&'],
+  [/ings?$/, ''],
+  [/edly$/, ''],
+  [/ed$/, ''],
+  [/ers?$/, ''],
+  [/ly$/, ''],
+  [/(sh|ch|x|z)es$/, '$1'],
+  [/s$/, ''],
+];
+
+/** The n-gram features of a text: "w:" unigrams, "s:" their stems and "b:" bigrams, each once. */
 export function modelNgrams(text: string): string[] {
   const t = modelTokens(text);
   const out = new Set<string>();
   for (let i = 0; i < t.length; i++) {
     out.add(`w:${t[i]}`);
+    out.add(`s:${stem(t[i])}`);
     if (i + 1 < t.length) out.add(`b:${t[i]} ${t[i + 1]}`);
   }
   return [...out];
@@ -462,7 +608,8 @@ export class ToxicityModel {
 
   /** Dense features: the whole text's vector (zeros when no word is known), per exemplar category the best sentence margin, and whether a sentence is aimed at someone / is a request. */
   dense(text: string): Float64Array {
-    return this.layer.denseFeatures(text, this.weights.dense.length === this.layer.denseSize(true));
+    const words = this.weights.words ?? false;
+    return this.layer.denseFeatures(text, this.weights.dense.length === this.layer.denseSize(true, words), words);
   }
 
   /** Probability-like score (operating point at 0.5) and the category it belongs to. */

@@ -546,7 +546,7 @@ function obscenityWords(): { matcher: RegExpMatcher; dataset: typeof englishData
  * Limits: the lexicon terms have little context (a quoted phrase and a negated
  * self-harm phrase are skipped; a story about violence and a threat still score
  * alike), English only; the rules know only the structures written into them, and the
- * model only what about 2,000 labelled texts by one writer taught it. It is meant to keep the pipeline
+ * model only what about 2,700 labelled texts by one writer taught it. It is meant to keep the pipeline
  * working without network access and to track a toxicity *rate* over time, not to
  * moderate individual messages (bench/toxicity.ts measures it).
  */
