@@ -6,14 +6,19 @@
  * toxicity model (moderation-model.ts, written by bench/toxicity-train.ts). Measured the
  * same way as refusals: sets written and committed before the change they measure.
  *
- *   npm run bench:toxicity -- [--set holdout2|holdout|fresh2|fresh|eval|tune|tune2|...|tune19|a,b,...] [--errors] [--calibrate]
+ *   npm run bench:toxicity -- [--set holdout2|holdout3|holdout|fresh2|fresh|eval|tune|tune2|...|tune19|a,b,...] [--errors] [--calibrate]
  *
  * - toxicity-holdout2.jsonl (210: 110 toxic over OpenAI's categories: harassment,
  *   harassment/threatening, hate, hate/threatening, self-harm, self-harm/intent,
  *   self-harm/instructions, sexual, sexual/minors, violence, violence/graphic, illicit; 100
  *   not incl. 50 false friends): written and frozen (its own commit) before the trained
  *   model and tune10/tune11; never trained or tuned on, never read with --errors. The
- *   figure of record (default); the default run also prints holdout and fresh2.
+ *   figure of record (default); the default run also prints holdout3, holdout and fresh2.
+ * - toxicity-holdout3.jsonl (240: 130 toxic over the moderation categories, 55 ordinary,
+ *   55 false friends): written and frozen (its own commit) by another engineer while
+ *   tune14 to tune19 and the stem and category-word features were being made, never read by
+ *   the one tuning; measured once after that tuning was committed. The second figure of
+ *   record (printed by the default run); never trained or tuned on, never read with --errors.
  * - toxicity-holdout.jsonl (200): the previous figure of record, written before the sentence
  *   layer. Since the trained model it is a TUNING set (the model is trained on it), so its
  *   figure is no longer a held-out one.
@@ -61,7 +66,8 @@ const load = (names: string): { text: string; toxic: boolean; kind: string }[] =
       .map((l) => JSON.parse(l) as { text: string; toxic: boolean; kind: string }),
   );
 const items = load(set);
-if (process.argv.includes('--errors') && set.split(',').includes('holdout2')) throw new Error('holdout2 is the figure of record: its errors are not read (--errors refused)');
+for (const frozen of ['holdout2', 'holdout3'])
+  if (process.argv.includes('--errors') && set.split(',').includes(frozen)) throw new Error(`${frozen} is a figure of record: its errors are not read (--errors refused)`);
 const { vectors, note, ms } = loadRefusalVectors({ buildFromSource: true });
 if (!vectors) throw new Error(note);
 console.log(`toxicity bench on bench/data/toxicity-${set}.jsonl: ${items.length} texts, ${items.filter((x) => x.toxic).length} toxic (${note} in ${Math.round(ms)} ms)`);
@@ -148,6 +154,7 @@ const pr = (names: string) => {
   return `precision ${(tp / (tp + fp)).toFixed(3)}  recall ${(tp / (tp + fn)).toFixed(3)}  (tp ${tp}, fp ${fp}, fn ${fn})`;
 };
 if (i < 0) {
+  console.log(`default provider on toxicity-holdout3.jsonl (240; second figure of record, never trained or tuned on): ${pr('holdout3')}`);
   console.log(`default provider on toxicity-holdout.jsonl (200; the model is trained on it): ${pr('holdout')}`);
   console.log(`default provider on toxicity-fresh2.jsonl (60; not trained on): ${pr('fresh2')}`);
 }
