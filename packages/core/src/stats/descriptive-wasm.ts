@@ -30,6 +30,7 @@ interface Kernels {
   centre: Fn;
   ksWalk: Fn;
   steps: Fn;
+  accumulate: Fn;
   cov: Fn;
   project: Fn;
   rotate: Fn;
@@ -279,11 +280,37 @@ export function rotateRowsWasm(w: Float64Array, n: number, rowOf: Int32Array, cs
   return true;
 }
 
+/**
+ * The second half of matrix.ts tred2 (accumulating the Householder transformations into v,
+ * n x n row-major, JAMA's V), for i = 0 .. n - 2:
+ *   v[n - 1][i] = v[i][i]; v[i][i] = 1; h = d[i + 1]
+ *   if h != 0: d[k] = v[k][i + 1] / h (k <= i); g_j = sum over k <= i in order of
+ *     v[k][i + 1] v[k][j]; v[k][j] -= g_j d[k] (j, k <= i)
+ *   v[k][i + 1] = 0 (k <= i)
+ * with every g_j computed before the updates (g_j reads column j and i + 1 only, which no
+ * other j updates), two columns j per f64x2. The same operations on every entry as the loop
+ * one column at a time. False (v and d untouched) without the kernels.
+ */
+export function accumulateWasm(v: Float64Array, n: number, d: Float64Array): boolean {
+  const dAt = align(n * n * 8);
+  const gAt = align(dAt + n * 8);
+  const buf = buffer(gAt + (n + 2) * 8);
+  if (!buf || !compiled) return false;
+  const x = new Float64Array(buf, 0, n * n);
+  x.set(v.subarray(0, n * n));
+  const dv = new Float64Array(buf, dAt, n);
+  dv.set(d.subarray(0, n));
+  compiled.accumulate(0, n, dAt, gAt);
+  v.set(x);
+  d.set(dv);
+  return true;
+}
+
 function compile(): Kernels | null {
   const m = instantiate(moduleBytes());
   if (!m) return null;
   const x = m.exports;
-  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn };
+  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, accumulate: x.accumulate as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn };
 }
 
 /**
@@ -543,12 +570,70 @@ function moduleBytes(): Uint8Array {
     ]),
     ...end,
   ];
+
+  // accumulate. Parameters 0..3: V, n, D, G; i32 locals 4: i, 5: k, 6: jb, 7: row, 8: S (8 n), 9: i + 1,
+  // 10: L (bytes of the column pairs 0..i), 11: n - 1; f64 local 12: h; v128 locals 13: splat, 14: (spare).
+  const A = { V: 0, n: 1, D: 2, G: 3, i: 4, k: 5, jb: 6, row: 7, S: 8, ip1: 9, L: 10, nm1: 11, h: 12, sp: 13 };
+  const f64 = (x: number) => [0x44, ...new Uint8Array(Float64Array.of(x).buffer)];
+  const [loadF64At, storeF64, neF64, divF64, subI32b] = [(o: number) => [0x2b, 3, ...uleb(o)], [0x39, 3, 0], [0x62], [0xa3], [0x6b]];
+  const vAt = (r: number[], c: number[]) => [...get(A.V), ...r, ...get(A.S), ...mul, ...add, ...c, ...i32(3), ...shl, ...add]; // address of V[r][c]
+  const accumulateBody = [
+    ...vec([[8, 0x7f], [1, 0x7c], [2, 0x7b]]),
+    ...get(A.n), ...i32(3), ...shl, ...set(A.S),
+    ...get(A.n), ...i32(1), ...subI32b, ...set(A.nm1),
+    ...i32(0), ...set(A.i),
+    ...whileFits(A.i, 1, A.nm1, [
+      ...get(A.i), ...i32(1), ...add, ...set(A.ip1),
+      ...vAt(get(A.nm1), get(A.i)), ...vAt(get(A.i), get(A.i)), ...loadF64At(0), ...storeF64,
+      ...vAt(get(A.i), get(A.i)), ...f64(1), ...storeF64,
+      ...get(A.D), ...get(A.ip1), ...i32(3), ...shl, ...add, ...loadF64At(0), ...set(A.h),
+      ...get(A.h), ...f64(0), ...neF64,
+      ...ifThen([
+        ...i32(0), ...set(A.k),
+        ...whileFits(A.k, 1, A.ip1, [
+          ...get(A.D), ...get(A.k), ...i32(3), ...shl, ...add,
+          ...vAt(get(A.k), get(A.ip1)), ...loadF64At(0), ...get(A.h), ...divF64, ...storeF64,
+        ]),
+        // L = 16 ceil((i + 1) / 2)
+        ...get(A.i), ...i32(2), ...add, ...i32(1), ...[0x76], ...i32(4), ...shl, ...set(A.L),
+        ...i32(0), ...set(A.jb),
+        ...whileFits(A.jb, 16, A.L, [...get(A.G), ...get(A.jb), ...add, ...zeroV128, ...storeAt(0)]),
+        ...i32(0), ...set(A.k),
+        ...whileFits(A.k, 1, A.ip1, [
+          ...get(A.V), ...get(A.k), ...get(A.S), ...mul, ...add, ...set(A.row),
+          ...get(A.row), ...get(A.ip1), ...i32(3), ...shl, ...add, ...splatLoad, ...set(A.sp),
+          ...i32(0), ...set(A.jb),
+          ...whileFits(A.jb, 16, A.L, [
+            ...get(A.G), ...get(A.jb), ...add,
+            ...get(A.G), ...get(A.jb), ...add, ...loadAt(0),
+            ...get(A.sp), ...get(A.row), ...get(A.jb), ...add, ...loadAt(0), ...mulF64x2,
+            ...addF64x2, ...storeAt(0),
+          ]),
+        ]),
+        ...i32(0), ...set(A.k),
+        ...whileFits(A.k, 1, A.ip1, [
+          ...get(A.V), ...get(A.k), ...get(A.S), ...mul, ...add, ...set(A.row),
+          ...get(A.D), ...get(A.k), ...i32(3), ...shl, ...add, ...splatLoad, ...set(A.sp),
+          ...i32(0), ...set(A.jb),
+          ...whileFits(A.jb, 16, A.L, [
+            ...get(A.row), ...get(A.jb), ...add,
+            ...get(A.row), ...get(A.jb), ...add, ...loadAt(0),
+            ...get(A.G), ...get(A.jb), ...add, ...loadAt(0), ...get(A.sp), ...mulF64x2,
+            ...subF64x2, ...storeAt(0),
+          ]),
+        ]),
+      ]),
+      ...i32(0), ...set(A.k),
+      ...whileFits(A.k, 1, A.ip1, [...vAt(get(A.k), get(A.ip1)), ...f64(0), ...storeF64]),
+    ]),
+    ...end,
+  ];
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [0x7f])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, vec([params(9), params(5), params(7), params(6)])),
+    ...section(1, vec([params(9), params(5), params(7), params(6), params(4)])),
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3]])),
+    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3], [4]])),
     ...section(
       7,
       vec([
@@ -559,8 +644,9 @@ function moduleBytes(): Uint8Array {
         [...name('project'), 0x00, 4],
         [...name('rotate'), 0x00, 5],
         [...name('steps'), 0x00, 6],
+        [...name('accumulate'), 0x00, 7],
       ]),
     ),
-    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody].map((b) => [...uleb(b.length), ...b]))),
+    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody, accumulateBody].map((b) => [...uleb(b.length), ...b]))),
   ]);
 }

@@ -1,6 +1,6 @@
 import type { Matrix } from '../monitors/types.js';
 import type { Rng } from '../monitors/types.js';
-import { covarianceSumsWasm, rotateRowsWasm } from './descriptive-wasm.js';
+import { accumulateWasm, covarianceSumsWasm, rotateRowsWasm } from './descriptive-wasm.js';
 
 /** A new rows x cols matrix of zeros (Float64). */
 export function zeros(rows: number, cols: number): Matrix {
@@ -389,20 +389,22 @@ function tred2(n: number, v: Float64Array, d: Float64Array, e: Float64Array): vo
     }
     d[i] = h;
   }
-  // Accumulate the transformations.
-  for (let i = 0; i < n - 1; i++) {
-    v[(n - 1) * n + i] = v[i * n + i];
-    v[i * n + i] = 1;
-    const h = d[i + 1];
-    if (h !== 0) {
-      for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1] / h;
-      for (let j = 0; j <= i; j++) {
-        let g = 0;
-        for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j];
-        for (let k = 0; k <= i; k++) v[k * n + j] -= g * d[k];
+  // Accumulate the transformations (in descriptive-wasm.ts's SIMD kernel where it is available).
+  if (!accumulateWasm(v, n, d)) {
+    for (let i = 0; i < n - 1; i++) {
+      v[(n - 1) * n + i] = v[i * n + i];
+      v[i * n + i] = 1;
+      const h = d[i + 1];
+      if (h !== 0) {
+        for (let k = 0; k <= i; k++) d[k] = v[k * n + i + 1] / h;
+        for (let j = 0; j <= i; j++) {
+          let g = 0;
+          for (let k = 0; k <= i; k++) g += v[k * n + i + 1] * v[k * n + j];
+          for (let k = 0; k <= i; k++) v[k * n + j] -= g * d[k];
+        }
       }
+      for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
     }
-    for (let k = 0; k <= i; k++) v[k * n + i + 1] = 0;
   }
   for (let j = 0; j < n; j++) {
     d[j] = v[(n - 1) * n + j];
