@@ -1,7 +1,7 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { Random } from 'ml-random';
 import type { Matrix, Rng } from '../monitors/types.js';
-import { centreDistancesWasm, distanceRowsWasm, pairwiseDistancesWasm } from './descriptive-wasm.js';
+import { centreDistancesWasm, descriptiveWasmReady, distanceRowsWasm, pairwiseDistancesWasm } from './descriptive-wasm.js';
 import { sampleIndices } from './rng.js';
 
 export interface Clustering {
@@ -222,11 +222,17 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
     const mx = Math.max(a, b);
     return mx > 0 ? (b - a) / mx : 0;
   };
-  if (sample.length === rows && rows <= 2048) {
-    // Every row is in the sample: each distance once (d(i, j) = d(j, i) exactly: the same
-    // squares summed in the same order), then each row's sums over j in ascending order
-    // as below. The same value at half the distance computations.
-    const { dist, stride } = pairwiseDistancesWasm(m) ?? { dist: pairwiseDistances(m), stride: rows };
+  // Every row is in the sample: each distance once (d(i, j) = d(j, i) exactly: the same
+  // squares summed in the same order), then each row's sums over j in ascending order
+  // as below. The same value at half the distance computations. The SIMD kernel keeps its
+  // memory, so it holds the whole matrix only up to 512 rows (2 MB); above, with the
+  // kernel, the sampled path below computes each distance twice, the same value.
+  const full =
+    sample.length === rows && rows <= 2048
+      ? (rows <= 512 ? pairwiseDistancesWasm(m) : null) ?? (descriptiveWasmReady() ? null : { dist: pairwiseDistances(m), stride: rows })
+      : null;
+  if (full) {
+    const { dist, stride } = full;
     for (let i = 0; i < rows; i++) {
       sums.fill(0);
       const oi = i * stride;

@@ -105,6 +105,7 @@ describe('silhouette: the same value from the kernels', () => {
     for (const [rows, cols, k] of [
       [300, 64, 8],
       [37, 5, 3],
+      [700, 6, 5],
       [2049, 3, 4],
     ]) {
       const m = cloud(rows, cols, rows, 0);
@@ -115,6 +116,9 @@ describe('silhouette: the same value from the kernels', () => {
           const [simd, js] = both(() => silhouette(m, labels, k, new Mulberry32(seed), sampleSize));
           expect(simd).toBe(js);
         }
+      // no sample: every row (above 512 rows the kernel's row pairs instead of one matrix)
+      const [simd, js] = both(() => silhouette(m, labels, k));
+      expect(simd).toBe(js);
     }
   });
 });
