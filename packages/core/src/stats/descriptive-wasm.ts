@@ -1,19 +1,26 @@
 /**
- * The loops that took most of the embedding monitor's descriptive figures' time, in
- * WebAssembly with 128-bit SIMD (the callers keep their JS loops where it is missing):
+ * The loops that took most of the embedding monitor's descriptive figures' time (k-means,
+ * silhouette, cluster shift, KS, PCA), in WebAssembly with 128-bit SIMD (the callers keep
+ * their JS loops where it is missing):
  * - `pairRows`: Euclidean distances of two rows to every row (silhouette), two rows per
  *   f64x2 (the rows stored transposed), eight per pass;
  * - `centre`: squared Euclidean distances of every row to one point (k-means: ml-kmeans's
  *   distance to each centre, k-means++), the same layout;
- * - `ksWalk`: the KS walks of many relabellings at once (ks.ts ksMaxPermutation), four
- *   relabellings per i32x4, sixteen per pass over a column's sorted order.
- * Each float lane does the IEEE double subtraction, multiplication and addition of the JS
- * loop in the same order (each distance summed over the columns in order from 0, no fused
- * multiply-add; f64x2.sqrt is the correctly rounded square root, as Math.sqrt), and the
- * walks are exact integers, so every figure is bit-identical to the JS loops'; V8 does not
- * vectorise JS. No package in the dependency tree has such kernels (ml-kmeans and
- * ml-matrix are plain JS), and the module is a few hundred bytes, so it is assembled here
- * from its instruction list with the encoding helpers of wasm.ts, as mmd.ts and
+ * - `ksWalk` (with `steps`, its table from the labels): the KS walks of many relabellings at
+ *   once (ks.ts ksMaxPermutation), four relabellings per i32x4, sixteen per pass over a
+ *   column's sorted order;
+ * - `cov`, `project`: matrix.ts covariance's sums and pca.ts pcaTransform's scores, two
+ *   entries or components per f64x2;
+ * - `accumulate`, `rotate`: the eigenvector updates of matrix.ts symmetricEigen (tred2's
+ *   accumulation of its Householder transformations, tql2's plane rotations), two entries
+ *   per f64x2.
+ * Each float lane does the IEEE double subtraction, multiplication, addition and division
+ * of the JS loop in the same order (each distance or dot product summed over the columns in
+ * order from 0, no fused multiply-add; f64x2.sqrt is the correctly rounded square root, as
+ * Math.sqrt), and the walks are exact integers, so every figure is bit-identical to the JS
+ * loops'; V8 does not vectorise JS. No package in the dependency tree has such kernels
+ * (ml-kmeans and ml-matrix are plain JS), and the module is under 4 KB, so it is assembled
+ * here from its instruction list with the encoding helpers of wasm.ts, as mmd.ts and
  * classifier-wasm.ts do (no binary file, no build step).
  *
  * One memory for all: every function below lays out its arrays from address 0, so a view
