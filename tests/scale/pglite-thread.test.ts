@@ -108,6 +108,31 @@ describe('PGlite on a thread', () => {
     expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   }, 300_000);
 
+  it('prepares a repeated query once, and neither DDL, errors nor many distinct texts break the prepared statements', async () => {
+    await db.query('CREATE TABLE prep (k int PRIMARY KEY)');
+    await db.query('INSERT INTO prep VALUES (1), (2)');
+    const prepared = async () => (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement LIKE '%' || 'FROM pr' || 'ep WHERE' || '%'`)).rows[0].n;
+    for (let i = 0; i < 3; i++) expect((await db.query('SELECT * FROM prep WHERE k >= $1 ORDER BY k', [1])).rows).toEqual([{ k: 1 }, { k: 2 }]);
+    expect(await prepared()).toBe(1);
+    // A new column: the cached SELECT * is retired with the DDL, not answered with the old shape or an error.
+    await db.query('ALTER TABLE prep ADD COLUMN v text');
+    expect((await db.query('SELECT * FROM prep WHERE k >= $1 ORDER BY k', [1])).rows).toEqual([
+      { k: 1, v: null },
+      { k: 2, v: null },
+    ]);
+    await db.exec('ALTER TABLE prep ADD COLUMN w int');
+    expect((await db.query('SELECT * FROM prep WHERE k >= $1 ORDER BY k', [2])).rows).toEqual([{ k: 2, v: null, w: null }]);
+    // A text that does not parse stays a syntax error; a bind error leaves the statement usable.
+    for (let i = 0; i < 2; i++) await expect(db.query('SELEC * FROM prep WHERE k = $1', [1])).rejects.toMatchObject({ code: '42601' });
+    await expect(db.query('SELECT * FROM prep WHERE k = $1', ['not a number'])).rejects.toMatchObject({ code: '22P02' });
+    expect((await db.query('SELECT * FROM prep WHERE k = $1', [1])).rows).toEqual([{ k: 1, v: null, w: null }]);
+    // More distinct texts than the session keeps: each answers, the oldest are closed.
+    for (let i = 0; i < 300; i++) expect((await db.query<{ x: number }>(`SELECT $1::int + ${i} AS x FROM prep WHERE k = 1`, [1])).rows[0].x).toBe(i + 1);
+    const all = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pg_prepared_statements')).rows[0].n;
+    expect(all).toBeGreaterThan(200);
+    expect(all).toBeLessThanOrEqual(257);
+  }, 300_000);
+
   it('keeps the event loop free while a long query runs', async () => {
     let last = performance.now();
     let worst = 0;
