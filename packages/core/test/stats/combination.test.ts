@@ -5,20 +5,9 @@ import { covariance, symmetricEigen } from '../../src/stats/matrix.js';
 import { mmdPermutationTest } from '../../src/stats/mmd.js';
 import { minPCombination, upperShares } from '../../src/stats/multiple.js';
 import { topEigen } from '../../src/stats/pca.js';
-import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
+import { Mulberry32, gaussian } from '../../src/stats/rng.js';
+import { cloud, labelings } from './fixtures.js';
 
-function cloud(rows: number, cols: number, seed: number, shift = 0) {
-  const rng = new Mulberry32(seed);
-  const data = new Float64Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = gaussian(rng) + (i % cols === 0 ? shift : 0);
-  return { rows, cols, data };
-}
-
-function labelings(n: number, m: number, B: number, seed: number): Uint8Array[] {
-  const rng = new Mulberry32(seed);
-  const base = new Uint8Array(n + m).fill(1, n);
-  return Array.from({ length: B }, () => shuffleInPlace(Uint8Array.from(base), rng));
-}
 
 describe('minPCombination', () => {
   it('is the marginal permutation p-value for one statistic', () => {

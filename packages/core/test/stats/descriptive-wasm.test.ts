@@ -6,20 +6,9 @@ import { descriptiveWasmReady, setDescriptiveWasm } from '../../src/stats/descri
 import { ksMaxPermutation, ksTwoSample } from '../../src/stats/ks.js';
 import { covariance, symmetricEigen } from '../../src/stats/matrix.js';
 import { pcaFit, pcaTransform } from '../../src/stats/pca.js';
-import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
+import { Mulberry32 } from '../../src/stats/rng.js';
+import { cloud, labelings } from './fixtures.js';
 
-function cloud(rows: number, cols: number, seed: number, shift = 0) {
-  const rng = new Mulberry32(seed);
-  const data = new Float64Array(rows * cols);
-  for (let i = 0; i < data.length; i++) data[i] = gaussian(rng) + (i % cols === 0 ? shift : 0);
-  return { rows, cols, data };
-}
-
-function labelings(n: number, m: number, B: number, seed: number): Uint8Array[] {
-  const rng = new Mulberry32(seed);
-  const base = new Uint8Array(n + m).fill(1, n);
-  return Array.from({ length: B }, () => shuffleInPlace(Uint8Array.from(base), rng));
-}
 
 /** fn's result with the SIMD kernels and with the JS loops. */
 function both<T>(fn: () => T): [T, T] {
