@@ -210,7 +210,7 @@ const DDL = /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|COMMENT|GRANT|REVOKE|REINDEX|CLUS
  * portal, Describe, Execute, Sync; first a Close of each statement in `close`.
  */
 function extendedQuery(close: string[], sql: string, params: readonly unknown[], name = '', parse = true): Uint8Array {
-  return Buffer.concat([
+  return ownBytes([
     ...close.map((statement) => serialize.close({ type: 'S', name: statement })),
     ...(parse ? [serialize.parse({ name, text: sql, types: [] })] : []),
     serialize.bind({ statement: name, values: params as unknown[], valueMapper: prepareValue }),
@@ -222,8 +222,21 @@ function extendedQuery(close: string[], sql: string, params: readonly unknown[],
 
 /** A simple-protocol Query (a script of statements), after a Close (and Sync) of each statement in `close`. */
 function simpleQuery(close: string[], sql: string): Uint8Array {
-  if (close.length === 0) return serialize.query(sql);
-  return Buffer.concat([...close.map((statement) => serialize.close({ type: 'S', name: statement })), serialize.sync(), serialize.query(sql)]);
+  return ownBytes([...(close.length ? [...close.map((statement) => serialize.close({ type: 'S', name: statement })), serialize.sync()] : []), serialize.query(sql)]);
+}
+
+/**
+ * The messages in one array with an ArrayBuffer of its own, so that it can be handed to
+ * the thread: Buffer.concat and pg-protocol's writer return views of Node's shared 8 KB
+ * pool, which postMessage would copy whole (the pool cannot be transferred).
+ */
+function ownBytes(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
 }
 
 /**
