@@ -551,7 +551,10 @@ export function modelTokens(text: string): string[] {
 /**
  * A light English suffix stripper for the "s:" features (not a full Porter stemmer): plural
  * and verb endings, so that "stabbing", "stabbed" and "stabs" share "s:stab", "overdosed" and
- * "overdoses" share "s:overdos". Words of four letters or fewer are kept whole.
+ * "overdoses" share "s:overdos". Words of four letters or fewer are kept whole. Written here
+ * rather than taken from a package: wink-nlp, already a dependency, stems only through a
+ * language model that is not installed, and a Porter stemmer package would be a dependency
+ * for these few endings; the trained weights are tied to this function's output.
  */
 export function stem(word: string): string {
   let w = word.replace(/'s$/, '');
