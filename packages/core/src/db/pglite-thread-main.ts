@@ -14,6 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite-pgvector';
+import { serialize } from 'pg-protocol';
 
 type Msg =
   /** Wire-protocol bytes to run (an extended-protocol query ending in Sync, or a simple Query). */
@@ -31,16 +32,6 @@ let nextTx = 1;
 /** Messages waiting for the transaction in progress to end. */
 const waiting: Msg[] = [];
 
-const encoder = new TextEncoder();
-/** A simple-protocol Query message ('Q', length, text, NUL). */
-function simpleQuery(sql: string): Uint8Array {
-  const text = encoder.encode(sql);
-  const out = new Uint8Array(text.length + 6);
-  out[0] = 0x51;
-  new DataView(out.buffer).setInt32(1, text.length + 5);
-  out.set(text, 5);
-  return out;
-}
 
 function replyBytes(id: number, bytes: Uint8Array, extra: Record<string, unknown> = {}): void {
   // execProtocolRaw returns a copy of Postgres's output: its buffer can be handed over, not copied again.
@@ -80,9 +71,9 @@ async function handle(m: Msg): Promise<void> {
     else if (m.op === 'begin') {
       const tx = nextTx++;
       current = tx;
-      replyBytes(m.id, await run(simpleQuery('BEGIN')), { tx });
+      replyBytes(m.id, await run(serialize.query('BEGIN')), { tx });
     } else if (m.op === 'end') {
-      const out = await run(simpleQuery(m.commit ? 'COMMIT' : 'ROLLBACK'));
+      const out = await run(serialize.query(m.commit ? 'COMMIT' : 'ROLLBACK'));
       current = 0;
       replyBytes(m.id, out);
       drain();

@@ -121,7 +121,7 @@ export class PgliteThreadDb implements Db {
       }
     }
     if (statement || sql.length > MAX_STATEMENT_CHARS) return this.run<T>(extendedQuery(this.takeClosing(), sql, params), tx);
-    statement = { name: `dw_${this.nextStatement++}`, ready: false, dropped: false };
+    statement = { sql, name: `dw_${this.nextStatement++}`, ready: false, dropped: false };
     this.statements.set(sql, statement);
     if (this.statements.size > MAX_STATEMENTS) this.forget(this.statements.keys().next().value!);
     return this.run<T>(extendedQuery(this.takeClosing(), sql, params, statement.name, true), tx, statement);
@@ -143,7 +143,7 @@ export class PgliteThreadDb implements Db {
   /** Postgres's answer to a statement's Parse: usable from now on, or gone. */
   private parsed(statement: Statement, ok: boolean): void {
     if (!ok) {
-      for (const [sql, s] of this.statements) if (s === statement) this.statements.delete(sql);
+      if (this.statements.get(statement.sql) === statement) this.statements.delete(statement.sql);
       return;
     }
     statement.ready = true;
@@ -198,7 +198,7 @@ export class PgliteThreadDb implements Db {
   }
 }
 
-type Statement = { name: string; ready: boolean; dropped: boolean };
+type Statement = { sql: string; name: string; ready: boolean; dropped: boolean };
 const MAX_STATEMENTS = 256;
 const MAX_STATEMENT_CHARS = 8192;
 /** Statements that change the schema (or a script that may): never named, and they retire every named one. */
