@@ -97,19 +97,15 @@ export function ksMaxPermutation(columns: ArrayLike<number>[], n: number, labeli
     const order = argsort(col);
     // tieEnd[t]: whether position t ends a run of equal values (D is read only there).
     const tieEnd = new Uint8Array(N);
-    let ties = false;
-    for (let t = 0; t < N; t++) {
-      tieEnd[t] = t === N - 1 || col[order[t + 1]] !== col[order[t]] ? 1 : 0;
-      if (!tieEnd[t]) ties = true;
-    }
-    return { order, tieEnd, ties };
+    for (let t = 0; t < N; t++) tieEnd[t] = t === N - 1 || col[order[t + 1]] !== col[order[t]] ? 1 : 0;
+    return { order, tieEnd };
   });
   const observed = new Uint8Array(N);
   for (let i = n; i < N; i++) observed[i] = 1;
   const out = new Float64Array(labelings.length + 1);
   const statistic = (lab: Uint8Array): number => {
     let best = 0;
-    for (const { order, tieEnd, ties } of orders) best = Math.max(best, ties ? walkWithTies(order, tieEnd, lab, n, m) : walk(order, lab, n, m));
+    for (const { order, tieEnd } of orders) best = Math.max(best, walk(order, tieEnd, lab, n, m));
     return best / (n * m);
   };
   if (n === 0 || m === 0) return out;
@@ -179,23 +175,9 @@ function argsort(col: ArrayLike<number>): Int32Array {
 }
 
 // Walk a column in sorted order: an x row adds m, a y row subtracts n (labels 0/1); the
-// largest |walk| is n m D. A new extreme is rare along the walk, so the branches are well predicted.
-function walk(order: Int32Array, lab: Uint8Array, n: number, m: number): number {
-  const N = order.length;
-  const step = n + m;
-  let w = 0;
-  let hi = 0;
-  let lo = 0;
-  for (let t = 0; t < N; t++) {
-    w += m - step * lab[order[t]];
-    if (w > hi) hi = w;
-    else if (w < lo) lo = w;
-  }
-  return hi > -lo ? hi : -lo;
-}
-
-/** walk, reading the walk only at the last of each run of tied values. */
-function walkWithTies(order: Int32Array, tieEnd: Uint8Array, lab: Uint8Array, n: number, m: number): number {
+// largest |walk|, read only at the last of each run of tied values, is n m D. The fallback
+// where the SIMD kernel (descriptive-wasm.ts ksWalk, the same integers) is missing.
+function walk(order: Int32Array, tieEnd: Uint8Array, lab: Uint8Array, n: number, m: number): number {
   const N = order.length;
   const step = n + m;
   let w = 0;
