@@ -278,24 +278,28 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
     }
   }
   const observed = { auc: aucs[0], tpr: tprs[0], top: tops[0] };
-  // Permutation p-value of every draw (the observed one is draw 0): share of draws at least as large.
-  const pTop = upperShares(tops);
-  const pAuc = upperShares(aucs);
-  const stat = opts.statistic ?? 'top';
-  let p: number;
-  if (stat === 'top') p = pTop[0];
-  else if (stat === 'auc') p = pAuc[0];
-  else {
-    const minP = Float64Array.from(pTop, (v, j) => Math.min(v, pAuc[j]));
-    let atMost = 0;
-    for (let j = 0; j <= B; j++) if (minP[j] <= minP[0]) atMost++;
-    p = atMost / (B + 1);
-  }
+  const { p, pTop, pAuc } = permutationPValues(tops, aucs, opts.statistic ?? 'top');
   return { ...observed, fpr, top_fraction: topFraction, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B, permutation: { top: tops, auc: aucs } };
 }
 
+/**
+ * The permutation p-values of the top share and the AUC over B + 1 draws (the observed one
+ * is draw 0): per draw, the share of draws at least as large; and the test's p-value for
+ * `statistic` ('both': the min-p combination of the two, on the same draws).
+ */
+export function permutationPValues(tops: Float64Array, aucs: Float64Array, statistic: 'top' | 'auc' | 'both'): { p: number; pTop: Float64Array; pAuc: Float64Array } {
+  const pTop = upperShares(tops);
+  const pAuc = upperShares(aucs);
+  if (statistic === 'top') return { p: pTop[0], pTop, pAuc };
+  if (statistic === 'auc') return { p: pAuc[0], pTop, pAuc };
+  const minP = Float64Array.from(pTop, (v, j) => Math.min(v, pAuc[j]));
+  let atMost = 0;
+  for (let j = 0; j < minP.length; j++) if (minP[j] <= minP[0]) atMost++;
+  return { p: atMost / minP.length, pTop, pAuc };
+}
+
 /** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */
-function countU(pos: Float64Array, neg: Float64Array): number {
+export function countU(pos: Float64Array, neg: Float64Array): number {
   let u = 0;
   let lo = 0; // neg[0..lo) < current pos
   let hi = 0; // neg[0..hi) <= current pos

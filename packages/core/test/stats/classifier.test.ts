@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { domainClassifierTest, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
+import { countU, domainClassifierTest, permutationPValues, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
 import { addYRows, crossProductUpper, crossProductUpperWasm, forwardSolveRows, forwardSolveRowsWasm, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
 import { classifierWasm, setClassifierWasm } from '../../src/stats/classifier-wasm.js';
 import { cholesky, forwardSolveInPlace } from '../../src/stats/matrix.js';
-import { upperShares } from '../../src/stats/multiple.js';
 import { Mulberry32, gaussian, shuffleInPlace } from '../../src/stats/rng.js';
 import type { Matrix } from '../../src/monitors/types.js';
 
@@ -426,33 +425,7 @@ function referenceClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifierOpt
     tops[b] = st.top;
     aucs[b] = st.auc;
   }
-  // Permutation p-value of every draw (the observed one is draw 0): share of draws at least as large.
-  const pTop = upperShares(tops);
-  const pAuc = upperShares(aucs);
-  const stat = opts.statistic ?? 'top';
-  let p: number;
-  if (stat === 'top') p = pTop[0];
-  else if (stat === 'auc') p = pAuc[0];
-  else {
-    const minP = Float64Array.from(pTop, (v, j) => Math.min(v, pAuc[j]));
-    let atMost = 0;
-    for (let j = 0; j <= B; j++) if (minP[j] <= minP[0]) atMost++;
-    p = atMost / (B + 1);
-  }
+  const { p, pTop, pAuc } = permutationPValues(tops, aucs, opts.statistic ?? 'top');
   return { ...observed, fpr, top_fraction: topFraction, p_value: p, p_top: pTop[0], p_auc: pAuc[0], folds: K, permutations: B, permutation: { top: tops, auc: aucs } };
 }
 
-/** U = #{pos > neg} + 0.5 #{pos = neg} for two ascending arrays. */
-function countU(pos: Float64Array, neg: Float64Array): number {
-  let u = 0;
-  let lo = 0; // neg[0..lo) < current pos
-  let hi = 0; // neg[0..hi) <= current pos
-  for (let i = 0; i < pos.length; i++) {
-    const v = pos[i];
-    while (lo < neg.length && neg[lo] < v) lo++;
-    if (hi < lo) hi = lo;
-    while (hi < neg.length && neg[hi] <= v) hi++;
-    u += lo + 0.5 * (hi - lo);
-  }
-  return u;
-}
