@@ -2,6 +2,9 @@ import type { Job, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import {
+  OfflineModerationProvider,
+  OpenAIAnswerProvider,
+  OpenAIFineTuneProvider,
   PgliteDb,
   Queues,
   deploymentConfigSchema,
@@ -19,7 +22,9 @@ import {
   type DecisionRow,
   type Providers,
   type Queryable,
+  openAIClient,
 } from '@driftwatch/core';
+import type { FakeOpenAI } from './fake-openai.js';
 import { startWorkers } from '@driftwatch/workers';
 import { dropPrefix, REDIS_URL, tempDir, testConfig, uniquePrefix } from './env.js';
 
@@ -134,4 +139,10 @@ export async function recordedValue(db: Queryable, name: string, labels: Record<
 export async function metricValue(name: string, labels: Record<string, string>): Promise<number> {
   const m = await registry.getSingleMetric(name)!.get();
   return m.values.filter((v) => Object.entries(labels).every(([k, x]) => String(v.labels[k]) === x)).reduce((a, v) => a + v.value, 0);
+}
+
+/** The providers of an action run against the fake OpenAI server: its fine-tunes and answers through the official client, the offline moderation. */
+export function openAIProviders(f: FakeOpenAI): Providers {
+  const client = openAIClient({ apiKey: f.apiKey, baseURL: f.url });
+  return { moderation: new OfflineModerationProvider(), finetune: new OpenAIFineTuneProvider(client), answers: new OpenAIAnswerProvider(client) };
 }

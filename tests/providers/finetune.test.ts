@@ -3,14 +3,10 @@ import {
   OfflineAnswerProvider,
   OfflineFineTuneProvider,
   OfflineModerationProvider,
-  OpenAIAnswerProvider,
-  OpenAIFineTuneProvider,
   listModelVersions,
-  openAIClient,
   type Db,
-  type Providers,
 } from '@driftwatch/core';
-import { actionFixture, metricValue, recordedValue, type ActionFixture } from '../helpers/actions.js';
+import { actionFixture, openAIProviders, metricValue, recordedValue, type ActionFixture } from '../helpers/actions.js';
 import { FakeOpenAI, failures } from '../helpers/fake-openai.js';
 import { testConfig } from '../helpers/env.js';
 
@@ -43,11 +39,6 @@ afterEach(async () => {
   fx = undefined;
   fake = undefined;
 });
-
-function openAIProviders(f: FakeOpenAI): Providers {
-  const client = openAIClient({ apiKey: f.apiKey, baseURL: f.url });
-  return { moderation: new OfflineModerationProvider(), finetune: new OpenAIFineTuneProvider(client), answers: new OpenAIAnswerProvider(client) };
-}
 
 describe('fine-tune action through the action worker (OpenAI-compatible server)', () => {
   it('starts exactly one provider job across a retry and a replay, polls from delayed; the gate holds a version measured on too few items', async () => {

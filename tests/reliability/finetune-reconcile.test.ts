@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { OfflineModerationProvider, OpenAIAnswerProvider, OpenAIFineTuneProvider, getDecision, listModelVersions, openAIClient, type Db, type Providers } from '@driftwatch/core';
+import { getDecision, listModelVersions, type Db } from '@driftwatch/core';
 import { reconcile } from '@driftwatch/scheduler';
-import { actionFixture, type ActionFixture } from '../helpers/actions.js';
+import { actionFixture, openAIProviders, type ActionFixture } from '../helpers/actions.js';
 import { FakeOpenAI } from '../helpers/fake-openai.js';
 import { dropPrefix, testConfig } from '../helpers/env.js';
 import { waitFor } from '../helpers/fleet.js';
@@ -35,11 +35,6 @@ afterEach(async () => {
 async function seed(db: Db) {
   for (const [q, a] of QA) await db.query(`INSERT INTO interaction_log (model, ts, query, response, feedback_score) VALUES ('support-bot', now() - interval '1 hour', $1, $2, 5)`, [q, a]);
   for (const [q, a] of EVAL) await db.query(`INSERT INTO evaluation_log (model, item_id, expected, predicted, correct) VALUES ('support-bot', $1, $2, $2, true)`, [q, a]);
-}
-
-function openAIProviders(f: FakeOpenAI): Providers {
-  const client = openAIClient({ apiKey: f.apiKey, baseURL: f.url });
-  return { moderation: new OfflineModerationProvider(), finetune: new OpenAIFineTuneProvider(client), answers: new OpenAIAnswerProvider(client) };
 }
 
 /**
