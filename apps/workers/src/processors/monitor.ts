@@ -1,7 +1,7 @@
 import {
   PermanentError,
   accuracyWindow,
-  baselineInForce,
+  runReferences,
   hasBaselines,
   sampleEmbeddings,
   sampleInteractions,
@@ -52,11 +52,13 @@ export async function computeMonitor(
   const windows = windowsFor(now, cfg.baseline_days, cfg.current_days);
   // A frozen baseline in force replaces the rolling baseline window's sample (and its window in the stored run).
   const tf = performance.now();
-  const frozen = (await baselinesReady(deps.db)) ? await baselineInForce(deps.db, model, monitor) : null;
-  if (frozen) windows.baseline = { start: frozen.window_start, end: frozen.window_end };
   // A version promoted inside the current window: judge only the traffic it served (a promotion is not drift).
-  const served = await servedCurrentWindow(deps.db, model, windows.current);
-  windows.current = served.window;
+  // Both questions in one query where the baselines table exists (migration 000006).
+  const refs = (await baselinesReady(deps.db)) ? await runReferences(deps.db, model, monitor, windows.current) : { baseline: null, ...(await servedCurrentWindow(deps.db, model, windows.current)) };
+  const frozen = refs.baseline;
+  if (frozen) windows.baseline = { start: frozen.window_start, end: frozen.window_end };
+  const served = { promotion: refs.promotion };
+  if (served.promotion) windows.current = { start: served.promotion.promoted_at, end: windows.current.end };
   const settings = { min_samples: cfg.min_samples, alpha: cfg.alpha, seed: cfg.seed };
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));

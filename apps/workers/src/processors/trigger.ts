@@ -6,7 +6,7 @@ import {
   jobIds,
   actionInFlight,
   lockModelDecisions,
-  lastActedAt,
+  decisionHistory,
   notifyAwaitingApproval,
   notifyDriftDetected,
   overallScore,
@@ -62,9 +62,11 @@ export function triggerProcessor(ctx: AppContext): Processor<'trigger', RunSumma
       // query on a client that is still running one; the embedded database runs them in turn anyway.
       const last_acted: Record<string, Date | null> = {};
       const in_flight: Record<string, number | null> = {};
+      const history = await decisionHistory(tx, data.model, ACTION_KINDS);
       for (const a of ACTION_KINDS) {
-        last_acted[a] = await lastActedAt(tx, data.model, a);
-        in_flight[a] = (await actionInFlight(tx, ctx.queues, data.model, a))?.id ?? null;
+        last_acted[a] = history[a].last_acted;
+        // Only a decision the database says is queued or running is checked against its queue job.
+        in_flight[a] = history[a].in_flight ? ((await actionInFlight(tx, ctx.queues, data.model, a))?.id ?? null) : null;
       }
       const planned = decide({
         results,

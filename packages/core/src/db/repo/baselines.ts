@@ -97,6 +97,33 @@ export async function baselineInForce(db: Queryable, model: string, monitor: Mon
   return rows[0] ? fromRow(rows[0], true) : null;
 }
 
+/**
+ * What a monitor run reads before it samples, in one query: the baseline in force for
+ * (model, monitor) with its sample (as baselineInForce), and the version promoted inside
+ * the current window, if any (as servedCurrentWindow asks: a run then judges only the
+ * traffic that version served).
+ */
+export async function runReferences(
+  db: Queryable,
+  model: string,
+  monitor: MonitorKind,
+  current: TimeWindow,
+): Promise<{ baseline: FrozenBaseline | null; promotion: { version: string; promoted_at: Date } | null }> {
+  const { rows } = await db.query<Partial<Row> & { promoted_version: string | null; promoted_at: Date | null }>(
+    `SELECT b.*, v.version AS promoted_version, v.promoted_at
+       FROM (SELECT 1) AS one
+       LEFT JOIN baselines b ON b.model = $1 AND b.monitor = $2 AND b.replaced_at IS NULL
+       LEFT JOIN LATERAL (SELECT version, promoted_at FROM model_versions
+                           WHERE model = $1 AND status = 'promoted' AND promoted_at > $3 AND promoted_at < $4 LIMIT 1) AS v ON true`,
+    [model, monitor, current.start, current.end],
+  );
+  const r = rows[0];
+  return {
+    baseline: r?.id != null ? fromRow(r as Row, true) : null,
+    promotion: r?.promoted_version != null && r.promoted_at != null ? { version: r.promoted_version, promoted_at: new Date(r.promoted_at) } : null,
+  };
+}
+
 /** Baselines of a model (all monitors), newest first, without their samples. */
 export async function listBaselines(db: Queryable, model?: string): Promise<(FrozenBaseline & { replaced_at: Date | null })[]> {
   const { rows } = await db.query<Row & { replaced_at: Date | null }>(

@@ -42,18 +42,26 @@ export async function insertDecision(db: Queryable, d: NewDecision): Promise<{ r
 }
 
 /**
- * When the latest run whose decision went ahead (queued, awaiting approval, running or
- * succeeded; not skipped, rejected or failed) for this model and action took place: the
- * run's time (window_end), the same clock as a run's `now`, so a cooldown compares run
- * times and a replayed trigger decides as the first one did.
+ * For each action of a model, in one query:
+ * - last_acted: when the latest run whose decision went ahead (queued, awaiting approval,
+ *   running or succeeded; not skipped, rejected or failed) took place: the run's time
+ *   (window_end), the same clock as a run's `now`, so a cooldown compares run times and a
+ *   replayed trigger decides as the first one did;
+ * - in_flight: whether a decision is queued or running (inFlightDecision finds it; the
+ *   trigger confirms it against its queue job with actionInFlight).
  */
-export async function lastActedAt(db: Queryable, model: string, action: ActionKind): Promise<Date | null> {
-  const r = await db.query<{ at: Date | null }>(
-    `SELECT max(window_end) AS at FROM decisions
-      WHERE model = $1 AND action = $2 AND state NOT IN ('skipped', 'rejected', 'failed')`,
-    [model, action],
+export async function decisionHistory(db: Queryable, model: string, actions: readonly ActionKind[]): Promise<Record<string, { last_acted: Date | null; in_flight: boolean }>> {
+  const r = await db.query<{ action: ActionKind; last_acted: Date | null; in_flight: boolean }>(
+    `SELECT a AS action,
+            (SELECT max(window_end) FROM decisions
+              WHERE model = $1 AND action = a AND state NOT IN ('skipped', 'rejected', 'failed')) AS last_acted,
+            EXISTS (SELECT 1 FROM decisions WHERE model = $1 AND action = a AND state IN ('queued', 'running')) AS in_flight
+       FROM unnest($2::text[]) AS a`,
+    [model, actions],
   );
-  return r.rows[0]?.at ?? null;
+  const out: Record<string, { last_acted: Date | null; in_flight: boolean }> = {};
+  for (const row of r.rows) out[row.action] = { last_acted: row.last_acted, in_flight: row.in_flight };
+  return out;
 }
 
 /**
