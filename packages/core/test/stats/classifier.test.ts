@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countU, domainClassifierTest, permutationPValues, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
+import { countU, domainClassifierTest, foldStats, foldStatsWork, permutationPValues, type DomainClassifierOptions, type DomainClassifierResult } from '../../src/stats/classifier.js';
 import { addYRows, crossProductUpper, crossProductUpperWasm, forwardSolveRows, forwardSolveRowsWasm, scoreRows, scoreRows2, standardiseColumns } from '../../src/stats/classifier-kernels.js';
 import { classifierWasm, setClassifierWasm } from '../../src/stats/classifier-wasm.js';
 import { cholesky, forwardSolveInPlace } from '../../src/stats/matrix.js';
@@ -201,6 +201,75 @@ describe('classifier WebAssembly kernels: the same sums in the same order as the
       for (let i = 0; i < N * f; i++) if (!Object.is(w.U[i], U[i])) differ++;
       expect(differ).toBe(0);
     });
+});
+
+describe('fold statistics: the counts of sorting each class apart and merging', () => {
+  /** The straightforward fold statistics (as the reference classifier below): split, sort each class, merge from the top, countU. */
+  const referenceFoldStats = (scores: Float64Array, at: number, rows: Int32Array, isY: Uint8Array, topK: number, fpr: number, acc: Float64Array, a: number): void => {
+    const pos: number[] = [];
+    const neg: number[] = [];
+    for (let t = 0; t < rows.length; t++) (isY[rows[t]] ? pos : neg).push(scores[at + t]);
+    const posSorted = Float64Array.from(pos).sort();
+    const negSorted = Float64Array.from(neg).sort();
+    let ip = pos.length - 1;
+    let ineg = neg.length - 1;
+    let topY = 0;
+    acc[a + 5] += topK;
+    while (topK-- > 0) {
+      if (ineg < 0 || (ip >= 0 && posSorted[ip] >= negSorted[ineg])) {
+        ip--;
+        topY++;
+      } else ineg--;
+    }
+    acc[a + 4] += topY;
+    if (pos.length === 0 || neg.length === 0) return;
+    const cut = negSorted[Math.min(neg.length - 1, Math.max(0, Math.ceil((1 - fpr) * neg.length) - 1))];
+    let above = 0;
+    for (let t = pos.length - 1; t >= 0 && posSorted[t] > cut; t--) above++;
+    acc[a + 2] += above;
+    acc[a + 3] += pos.length;
+    acc[a] += countU(posSorted, negSorted);
+    acc[a + 1] += pos.length * neg.length;
+  };
+
+  it('equal on random folds: ties within and across classes, odd sizes, one class empty, topK beyond a class and beyond the fold, extreme ranges', () => {
+    const rng = new Mulberry32(2024);
+    const N = 400;
+    const work = foldStatsWork(N);
+    const kinds = ['continuous', 'three values', 'ten values', 'signed zeros', 'all equal', 'huge range', 'subnormal steps'] as const;
+    let cases = 0;
+    for (let rep = 0; rep < 3000; rep++) {
+      const kind = kinds[rep % kinds.length];
+      const len = rep % 50 === 0 ? 0 : rep % 3 === 0 ? 1 + Math.floor(rng.next() * 9) : Math.floor(rng.next() * 160);
+      // Rows: a random subset of N pooled rows, in ascending order as the classifier's folds.
+      const all = shuffleInPlace(Int32Array.from({ length: N }, (_, i) => i), rng);
+      const rows = Int32Array.from(all.subarray(0, len)).sort();
+      const yShare = rep % 11 === 0 ? 0 : rep % 13 === 0 ? 1 : rng.next();
+      const isY = Uint8Array.from({ length: N }, () => (rng.next() < yShare ? 1 : 0));
+      const at = Math.floor(rng.next() * 7);
+      const scores = new Float64Array(at + len + 3).fill(123);
+      for (let t = 0; t < len; t++) {
+        const g = gaussian(rng);
+        scores[at + t] =
+          kind === 'continuous' ? g
+          : kind === 'three values' ? Math.round(g)
+          : kind === 'ten values' ? Math.round(g * 2) / 2
+          : kind === 'signed zeros' ? [0, -0, 1, -1][Math.floor(rng.next() * 4)]
+          : kind === 'all equal' ? 0.25
+          : kind === 'huge range' ? Math.round(g) * 1e308
+          : Math.round(g * 3) * 5e-324;
+      }
+      const topK = Math.floor(rng.next() * (len + 4));
+      const fpr = [0.1, 0.05, 0.2, 0.5, 0.9, 0.999][rep % 6];
+      const acc = Float64Array.from({ length: 8 }, () => Math.round(rng.next() * 100) / 4);
+      const expected = Float64Array.from(acc);
+      foldStats(scores, at, rows, isY, work, topK, fpr, acc, 1);
+      referenceFoldStats(scores, at, rows, isY, topK, fpr, expected, 1);
+      expect(Array.from(acc)).toStrictEqual(Array.from(expected));
+      cases++;
+    }
+    expect(cases).toBe(3000);
+  });
 });
 
 function referenceClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifierOptions): DomainClassifierResult {
