@@ -432,7 +432,13 @@ export function subtractRows(U: Float64Array, f: number, rows: Int32Array, sum: 
  */
 export function addYRows(U: Float64Array, f: number, rows: Int32Array, r0: number, r1: number, isY: Uint8Array, yRows: Int32Array, sum: Float64Array, at: number): number {
   let m = 0;
-  for (let t = r0; t < r1; t++) if (isY[rows[t]]) yRows[m++] = rows[t];
+  // Every row written, the count advanced by its label (1 for any nonzero byte): no branch on
+  // the labels, which a relabelling makes random.
+  for (let t = r0; t < r1; t++) {
+    const r = rows[t];
+    yRows[m] = r;
+    m += (isY[r] + 255) >> 8;
+  }
   let t = 0;
   for (; t + 8 <= m; t += 8) {
     const o0 = yRows[t] * f;
