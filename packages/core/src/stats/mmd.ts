@@ -1,6 +1,6 @@
 import type { Matrix, Rng } from '../monitors/types.js';
 import { gaussian, randInt } from './rng.js';
-import { add, addF64x2, end, get, i32, instantiate, loadF64, loadI32, loadV128, loop, mul, mulF64x2, name, section, set, shl, splatF64x2, storeV128, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
+import { add, addF64, addF64x2, convertI32ToF64, divF64x2, end, extractLaneF64x2, get, i32, instantiate, loadF64, loadI32, loadV128, mul, mulF64x2, name, section, set, shl, splatF64x2, storeF64, storeV128, subF64x2, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
 
 export interface MmdOptions {
   /** Number of label permutations B; the smallest attainable p-value is 1/(B+1). */
@@ -62,6 +62,15 @@ export function medianDistance(m: Matrix, rng: Rng, pairs = 2000): number {
  * affects power.
  */
 export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdResult {
+  return mmdTest(x, y, opts, true);
+}
+
+/** mmdPermutationTest on the JS loops alone (what runs where WebAssembly SIMD is missing): for tests and diagnostics. */
+export function mmdPermutationTestJs(x: Matrix, y: Matrix, opts: MmdOptions): MmdResult {
+  return mmdTest(x, y, opts, false);
+}
+
+function mmdTest(x: Matrix, y: Matrix, opts: MmdOptions, wasm: boolean): MmdResult {
   if (x.cols !== y.cols) throw new RangeError('samples differ in dimension');
   const p = x.cols;
   const n = x.rows;
@@ -69,10 +78,10 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
   const N = n + m;
   const D = opts.features ?? 128;
   const scales = opts.scales ?? [0.5, 1, 2];
-  const F = 2 * D;
   const small = Math.min(n, m);
-  // The pooled rows, phi and the relabelling sums live in the SIMD kernel's memory when there is one (see mmdKernel), else in the JS heap.
-  const kernel = mmdKernel(N, p, D, small);
+  const B = opts.labelings ? opts.labelings.length : opts.permutations;
+  // The pooled rows, phi, the relabellings and the statistics live in the SIMD kernel's memory when there is one (see mmdKernel), else in the JS heap.
+  const kernel = wasm ? mmdKernel(N, p, D, small, B) : null;
   const pooled = { rows: N, cols: p, data: kernel ? kernel.pooled : new Float64Array(N * p) };
   pooled.data.set(x.data, 0);
   pooled.data.set(y.data, n * p);
@@ -83,40 +92,15 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
     const s = 1 / (scales[r % scales.length] * bandwidth);
     for (let c = 0; c < p; c++) w[r * p + c] = gaussian(opts.rng) * s;
   }
-  const phi = kernel ? kernel.phi : new Float32Array(N * F);
   const norm = 1 / Math.sqrt(D);
-  if (kernel) kernel.features(w, N, p, D, norm);
-  else featuresJs(pooled.data, w, N, p, D, phi, norm);
-  const total = new Float64Array(F);
-  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) total[f] += phi[i * F + f];
-
-  // Sum over the smaller side only; the other side's sum is total - that.
-  const large = N - small;
-  const sumX = new Float64Array(F);
-  const idx = new Int32Array(N);
-  // Observed: the smaller sample's rows first.
-  const xIsSmall = n <= m;
-  for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
-  const observed = subsetStatistic(phi, F, idx, small, large, total, sumX, kernel);
-  const B = opts.labelings ? opts.labelings.length : opts.permutations;
-  const stats = new Float64Array(B + 1);
-  stats[0] = observed;
+  // stats[0]: the observed statistic; stats[b + 1]: relabelling b's.
+  const stats = kernel ? kernelStatistics(kernel, w, n, m, p, D, norm, B, opts) : jsStatistics(pooled.data, w, n, m, p, D, norm, B, opts);
+  const observed = stats[0];
   let atLeast = 0;
   let mean = 0;
   let sq = 0;
   for (let b = 0; b < B; b++) {
-    if (opts.labelings) {
-      // The rows labelled as the smaller side first.
-      const lab = opts.labelings[b];
-      if (lab.length !== N) throw new RangeError(`labeling ${b} has ${lab.length} entries, expected ${N}`);
-      const want = xIsSmall ? 0 : 1;
-      let k = 0;
-      for (let i = 0; i < N; i++) if (lab[i] === want) idx[k++] = i;
-      if (k !== small) throw new RangeError(`labeling ${b} has ${N - k} ones, expected ${m}`);
-      for (let i = 0; i < N; i++) if (lab[i] !== want) idx[k++] = i;
-    } else partialShuffle(idx, small, opts.rng);
-    const t = subsetStatistic(phi, F, idx, small, large, total, sumX, kernel);
-    stats[b + 1] = t;
+    const t = stats[b + 1];
     if (t >= observed) atLeast++;
     mean += t;
     sq += t * t;
@@ -131,6 +115,78 @@ export function mmdPermutationTest(x: Matrix, y: Matrix, opts: MmdOptions): MmdR
     standardized: sd > 0 ? (observed - mean) / sd : 0,
     permutation: stats,
   };
+}
+
+/** The rows labelled as the smaller side by labeling b, in order, into out[at..at + small) (out has room up to at + N); throws unless there are `small` of them. */
+function smallSide(lab: Uint8Array, b: number, N: number, small: number, m: number, want: number, out: Int32Array, at: number, scale: number): void {
+  if (lab.length !== N) throw new RangeError(`labeling ${b} has ${lab.length} entries, expected ${N}`);
+  // Without a branch (the labels are random, so a branch would be mispredicted half the time): every row is
+  // written at the next free place, which only a row of the smaller side takes. Writes past the list (before
+  // the count is checked) land where the next list goes, or, after the last list, in out's slack of N entries.
+  let k = 0;
+  for (let i = 0; i < N; i++) {
+    out[at + k] = i * scale;
+    k += ((lab[i] ^ want) - 1) >>> 31; // 1 where lab[i] === want, else 0
+  }
+  if (k !== small) throw new RangeError(`labeling ${b} has ${N - k} ones, expected ${m}`);
+}
+
+/** The JS loops: phi as float32 (N x 2D, row-major), each relabelling's sums over the smaller side. */
+function jsStatistics(pd: Float64Array, w: Float64Array, n: number, m: number, p: number, D: number, norm: number, B: number, opts: MmdOptions): Float64Array {
+  const N = n + m;
+  const F = 2 * D;
+  const small = Math.min(n, m);
+  const phi = new Float32Array(N * F);
+  featuresJs(pd, w, N, p, D, phi, norm);
+  const total = new Float64Array(F);
+  for (let i = 0; i < N; i++) for (let f = 0; f < F; f++) total[f] += phi[i * F + f];
+
+  // Sum over the smaller side only; the other side's sum is total - that.
+  const large = N - small;
+  const sumX = new Float64Array(F);
+  const idx = new Int32Array(N);
+  // Observed: the smaller sample's rows first.
+  const xIsSmall = n <= m;
+  for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
+  const stats = new Float64Array(B + 1);
+  stats[0] = subsetStatistic(phi, F, idx, small, large, total, sumX);
+  const want = xIsSmall ? 0 : 1;
+  for (let b = 0; b < B; b++) {
+    if (opts.labelings) smallSide(opts.labelings[b], b, N, small, m, want, idx, 0, 1);
+    else partialShuffle(idx, small, opts.rng);
+    stats[b + 1] = subsetStatistic(phi, F, idx, small, large, total, sumX);
+  }
+  return stats;
+}
+
+/**
+ * The same statistics through the SIMD kernel: phi promoted to float64 in blocks of W
+ * features (mmdKernel), every relabelling's row list written first, then per block of
+ * features the sums and the statistic's terms of all relabellings (`sumDraws`), so that a
+ * block's rows stay in cache across the relabellings. The additions per (relabelling,
+ * feature) and the statistic's terms per relabelling are the JS loops', in their order.
+ */
+function kernelStatistics(kernel: MmdKernel, w: Float64Array, n: number, m: number, p: number, D: number, norm: number, B: number, opts: MmdOptions): Float64Array {
+  const N = n + m;
+  const small = Math.min(n, m);
+  kernel.features(w, N, p, D, norm);
+  const rows = kernel.rows;
+  const xIsSmall = n <= m;
+  // Row lists as byte offsets into a block of phi. Observed: the smaller sample's rows.
+  for (let t = 0; t < small; t++) rows[t] = (xIsSmall ? t : n + t) * ROW_BYTES;
+  if (opts.labelings) {
+    const want = xIsSmall ? 0 : 1;
+    for (let b = 0; b < B; b++) smallSide(opts.labelings[b], b, N, small, m, want, rows, (b + 1) * small, ROW_BYTES);
+  } else {
+    const idx = new Int32Array(N);
+    for (let i = 0; i < N; i++) idx[i] = xIsSmall ? i : (i + n) % N;
+    for (let b = 0; b < B; b++) {
+      partialShuffle(idx, small, opts.rng);
+      const at = (b + 1) * small;
+      for (let t = 0; t < small; t++) rows[at + t] = idx[t] * ROW_BYTES;
+    }
+  }
+  return kernel.statistics(small, N - small, B + 1);
 }
 
 /** phi = [cos(w_r . x_i), sin(w_r . x_i)] * norm for every row i and feature r, phi row-major (N x 2D). */
@@ -228,13 +284,8 @@ function featuresJs(pd: Float64Array, w: Float64Array, N: number, p: number, D: 
 }
 
 /** ||mean phi(rows idx[0..k)) - mean phi(the other rows)||^2. */
-function subsetStatistic(phi: Float32Array, F: number, idx: Int32Array, k: number, rest: number, total: Float64Array, sum: Float64Array, kernel: MmdKernel | null): number {
-  if (kernel) {
-    kernel.idx.set(idx.subarray(0, k));
-    kernel.sum.fill(0);
-    kernel.sumRows(0, F * 4, kernel.idxOffset, k, kernel.sumOffset, F * 4);
-    sum = kernel.sum;
-  } else sumRowsJs(phi, F, idx, k, sum);
+function subsetStatistic(phi: Float32Array, F: number, idx: Int32Array, k: number, rest: number, total: Float64Array, sum: Float64Array): number {
+  sumRowsJs(phi, F, idx, k, sum);
   let s = 0;
   for (let f = 0; f < F; f++) {
     const d = sum[f] / k - (total[f] - sum[f]) / rest;
@@ -272,24 +323,26 @@ function sumRowsJs(phi: Float32Array, F: number, idx: Int32Array, k: number, sum
   }
 }
 
+/** Features per block of phi in the kernel's memory (a block's N rows, 77 kB at N = 300 + 300, stay in cache across all relabellings), and a block row's bytes. */
+const BLOCK_SHIFT = 5;
+const BLOCK = 1 << BLOCK_SHIFT;
+const ROW_BYTES = BLOCK * 8;
+
 interface MmdKernel {
   /** The pooled rows (N x p, row-major). */
   pooled: Float64Array;
-  /** N x 2D features, row-major. */
-  phi: Float32Array;
-  idx: Int32Array;
-  sum: Float64Array;
-  idxOffset: number;
-  sumOffset: number;
-  /** featuresJs through the `dots` export: fills phi from pooled and w. */
+  /** Row lists of the observed labels and of every relabelling ((B + 1) x k byte offsets of rows in a block of phi, then N entries of slack for smallSide). */
+  rows: Int32Array;
+  /** featuresJs through the `dots` export: fills phi (float64 in blocks of BLOCK features) from pooled and w. */
   features: (w: Float64Array, N: number, p: number, D: number, norm: number) => void;
-  /** sumRows(phiOffset, rowBytes, idxOffset, k, sumOffset, featureBytes): sumRowsJs in WebAssembly. */
-  sumRows: (phi: number, rowBytes: number, idx: number, k: number, sum: number, featureBytes: number) => void;
+  /** The statistic of each of the `draws` row lists of k rows (the other side has `rest`), from phi. */
+  statistics: (k: number, rest: number, draws: number) => Float64Array;
 }
 
 type Dots = (x: number, p: number, rows: number, wp: number, pairs: number, out: number) => void;
+type SumDraws = (phi: number, rows: number, k: number, rest: number, draws: number, totals: number, stats: number, sum: number) => void;
 
-let mmdModule: { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null | undefined;
+let mmdModule: { memory: WasmMemory; sumDraws: SumDraws; dots: Dots } | null | undefined;
 
 /** Whether the WebAssembly kernels compile here (else the JS loops run): for tests and diagnostics. */
 export function mmdWasmReady(): boolean {
@@ -298,35 +351,47 @@ export function mmdWasmReady(): boolean {
 }
 
 /**
- * The two loops that take nearly all of this test's time, in WebAssembly with 128-bit SIMD:
+ * The loops that take nearly all of this test's time, in WebAssembly with 128-bit SIMD:
  * - `dots`: the N x D dot products w_r . x_i of the random features, two features per
  *   instruction (f64x2: w_r[c], w_r+1[c] times x_i[c]), four rows per pass;
- * - `sumRows`: the relabelling sums, two features per instruction (f64x2.add of two
- *   float32 features promoted to float64), four rows per pass over the sums.
- * Each lane does the IEEE double multiplication and addition that the JS loop does
- * (featuresJs, sumRowsJs), in the same order (each dot product over c in order, each sum
- * over the rows in order), with no fused multiply-add, so every statistic, p-value and
- * permutation array is bit-identical to the JS loops'; they run 2-3x faster, as V8 does not
- * vectorise JS. No numeric package in the dependency tree has such a kernel (ml-matrix is
- * plain JS), and the module is a few hundred bytes, so it is assembled here from its
- * instruction list (readable, no binary file, no build step). Null, and the JS loops run,
- * where WebAssembly SIMD is unavailable or the arrays would not fit in 2 GB.
+ * - `sumDraws`: the relabelling sums and the statistic's terms. phi is kept as float64 (the
+ *   float32 values the JS loop stores, promoted once: the promotion is exact, and the sums
+ *   no longer promote every value 200 times) in blocks of BLOCK features, each block N rows
+ *   of BLOCK values. For one block and every relabelling in turn, the rows of the
+ *   relabelling are added in order to the block's sums, two features per instruction, four
+ *   rows per pass over the sums (more rows per pass, or the sums held in registers, ran
+ *   slower: V8 spills the extra locals), then the block's terms (sum/k - (total - sum)/rest)^2
+ *   are added to the relabelling's statistic in feature order. A block's rows stay in cache
+ *   across all relabellings, and the row lists are written in one pass beforehand.
+ * Each lane does the IEEE double multiplication, addition and division that the JS loops
+ * do (featuresJs, sumRowsJs, subsetStatistic), in the same order (each dot product over c
+ * in order, each sum over the rows in order, each statistic over the features in order),
+ * with no fused multiply-add, so every statistic, p-value and permutation array is
+ * bit-identical to the JS loops'; they run several times faster, as V8 does not vectorise
+ * JS. No numeric package in the dependency tree has such a kernel (ml-matrix is plain JS),
+ * and the module is a few hundred bytes, so it is assembled here from its instruction list
+ * (readable, no binary file, no build step). Null, and the JS loops run, where WebAssembly
+ * SIMD is unavailable or the arrays would not fit in 2 GB.
  */
-function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null {
+function mmdKernel(N: number, p: number, D: number, k: number, B: number): MmdKernel | null {
   if (mmdModule === undefined) mmdModule = compileMmd();
   if (!mmdModule) return null;
   const F = 2 * D;
+  const blocks = Math.ceil(F / BLOCK);
   const pairs = Math.ceil(D / 2);
   const align = (x: number) => Math.ceil(x / 16) * 16;
   const pooledOffset = 0;
   const wOffset = align(pooledOffset + N * p * 8);
   const dotsOffset = align(wOffset + pairs * p * 16);
   const phiOffset = align(dotsOffset + N * pairs * 16);
-  const idxOffset = align(phiOffset + N * F * 4);
-  const sumOffset = align(idxOffset + k * 4);
-  const bytes = sumOffset + F * 8;
+  const rowsOffset = align(phiOffset + blocks * N * ROW_BYTES);
+  const identOffset = align(rowsOffset + ((B + 1) * k + N) * 4);
+  const totalsOffset = align(identOffset + N * 4);
+  const statsOffset = align(totalsOffset + blocks * ROW_BYTES);
+  const scratchOffset = align(statsOffset + (B + 1) * 8);
+  const bytes = scratchOffset + ROW_BYTES + 8;
   if (bytes > 2 ** 31) return null;
-  const { memory, sumRows, dots } = mmdModule;
+  const { memory, sumDraws, dots } = mmdModule;
   const have = memory.buffer.byteLength;
   if (bytes > have) {
     try {
@@ -336,7 +401,7 @@ function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null
     }
   }
   const buffer = memory.buffer;
-  const phi = new Float32Array(buffer, phiOffset, N * F);
+  const phi = new Float64Array(buffer, phiOffset, blocks * N * BLOCK);
   const wp = new Float64Array(buffer, wOffset, pairs * p * 2);
   const out = new Float64Array(buffer, dotsOffset, N * pairs * 2);
   const features = (w: Float64Array, rows: number, cols: number, features: number, norm: number) => {
@@ -346,40 +411,53 @@ function mmdKernel(N: number, p: number, D: number, k: number): MmdKernel | null
     // In calls of 64 rows: V8 first runs a WebAssembly function from its baseline compiler
     // and switches to the optimised code only for later calls (no on-stack replacement).
     for (let i0 = 0; i0 < rows; i0 += 64) dots(pooledOffset + i0 * cols * 8, cols, Math.min(64, rows - i0), wOffset, pairs, dotsOffset + i0 * pairs * 16);
+    // Feature f of row i at phi[((f / BLOCK) N + i) BLOCK + f % BLOCK]; features 2r and 2r + 1 share a block.
     for (let i = 0; i < rows; i++)
       for (let r = 0; r < features; r++) {
         const t = out[i * pairs * 2 + r];
-        phi[i * F + 2 * r] = Math.cos(t) * norm;
-        phi[i * F + 2 * r + 1] = Math.sin(t) * norm;
+        const f = 2 * r;
+        const q = ((f >> BLOCK_SHIFT) * rows + i) * BLOCK + (f & (BLOCK - 1));
+        phi[q] = Math.fround(Math.cos(t) * norm);
+        phi[q + 1] = Math.fround(Math.sin(t) * norm);
       }
+    // Zero features pad the last block: their sums and terms are +0, which leave every statistic unchanged.
+    for (let f = 2 * features; f < blocks * BLOCK; f++) for (let i = 0; i < rows; i++) phi[((f >> BLOCK_SHIFT) * rows + i) * BLOCK + (f & (BLOCK - 1))] = 0;
   };
-  return {
-    pooled: new Float64Array(buffer, pooledOffset, N * p),
-    phi,
-    idx: new Int32Array(buffer, idxOffset, k),
-    sum: new Float64Array(buffer, sumOffset, F),
-    idxOffset,
-    sumOffset,
-    features,
-    sumRows: (phiAt, rowBytes, idx, count, sum, featureBytes) => sumRows(phiAt + phiOffset, rowBytes, idx, count, sum, featureBytes),
+  const ident = new Int32Array(buffer, identOffset, N);
+  for (let i = 0; i < N; i++) ident[i] = i * ROW_BYTES;
+  const stats = new Float64Array(buffer, statsOffset, B + 1);
+  const statistics = (count: number, rest: number, draws: number) => {
+    stats.fill(0);
+    for (let c = 0; c < blocks; c++) {
+      const block = phiOffset + c * N * ROW_BYTES;
+      const totals = totalsOffset + c * ROW_BYTES;
+      // The block's totals over all rows in order (sumDraws' sums of one list of all rows), then every row list's statistic terms.
+      sumDraws(block, identOffset, N, 1, 1, totals, scratchOffset + ROW_BYTES, totals);
+      sumDraws(block, rowsOffset, count, rest, draws, totals, statsOffset, scratchOffset);
+    }
+    return stats.slice(0, draws);
   };
+  return { pooled: new Float64Array(buffer, pooledOffset, N * p), rows: new Int32Array(buffer, rowsOffset, (B + 1) * k + N), features, statistics };
 }
 
-function compileMmd(): { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots: Dots } | null {
+function compileMmd(): { memory: WasmMemory; sumDraws: SumDraws; dots: Dots } | null {
   const m = instantiate(mmdWasm());
-  return m ? { memory: m.memory, sumRows: m.exports.sumRows as MmdKernel['sumRows'], dots: m.exports.dots as Dots } : null;
+  return m ? { memory: m.memory, sumDraws: m.exports.sumDraws as SumDraws, dots: m.exports.dots as Dots } : null;
 }
 
 /**
  * The module: imports memory m.mem, exports (addresses in bytes; f64x2 = two float64 lanes)
- *   sumRows(phi, rowBytes, idx, k, sum, fBytes):
- *     t = 0
- *     while t + 4 <= k:            // four rows per pass, then one
- *       o_r = phi + i32[idx + 4 (t + r)] * rowBytes   (r = 0..3)
- *       for f = 0; f < fBytes; f += 8:                // two float32 features per step
- *         f64x2[sum + 2 f] = f64x2[sum + 2 f] + promote(f32x2[o_0 + f]) + ... + promote(f32x2[o_3 + f])
- *       t += 4
- *     the same with one row while t + 1 <= k
+ *   sumDraws(phi, rows, k, rest, draws, totals, stats, sum):   // one block of BLOCK features
+ *     for b < draws:
+ *       sum = 0 (BLOCK float64)
+ *       for t < k, four rows at a time, then one:   // the rows of list b, in order
+ *         o_r = phi + i32[rows + 4 (b k + t + r)]
+ *         for f < BLOCK, two at a time: f64x2 sum[f] = sum[f] + phi[o_0 + f] + ... + phi[o_3 + f]
+ *       s = f64[stats + 8 b]
+ *       for f < BLOCK, two at a time:                // the block's features in order
+ *         d = sum[f] / k - (totals[f] - sum[f]) / rest
+ *         s = s + lane 0 of d d; s = s + lane 1 of d d
+ *       f64[stats + 8 b] = s
  *   dots(x, p, rows, wp, pairs, out):
  *     i = 0
  *     while i + 4 <= rows:         // four rows per pass, then one
@@ -391,21 +469,50 @@ function compileMmd(): { memory: WasmMemory; sumRows: MmdKernel['sumRows']; dots
  *       i += 4
  */
 function mmdWasm(): Uint8Array {
-  const load64Zero = [0xfd, ...uleb(93), 3, 0];
-  const promoteLow = [0xfd, ...uleb(95)];
-
-  // sumRows. Parameters 0..5: phi, rowBytes, idx, k, sum, fBytes; i32 locals 6: t, 7..10: o_0..o_3, 11: f.
-  const S = { phi: 0, rowBytes: 1, idx: 2, k: 3, sum: 4, fBytes: 5, t: 6, o: 7, f: 11 };
-  const rowOffset = (r: number) => [...get(S.phi), ...get(S.idx), ...get(S.t), ...i32(2), ...shl, ...add, ...loadI32(4 * r), ...get(S.rowBytes), ...mul, ...add, ...set(S.o + r)];
-  const sumAddress = [...get(S.sum), ...get(S.f), ...i32(1), ...shl, ...add];
-  const addRow = (r: number) => [...get(S.o + r), ...get(S.f), ...add, ...load64Zero, ...promoteLow, ...addF64x2];
+  // sumDraws. Parameters 0..7: phi, rows, k, rest, draws, totals, stats, sum; i32 locals 8: b, 9: t, 10: at, 11: f,
+  // 12..15: o_0..o_3, 16: the bytes of a block row; f64 locals 17: k, 18: rest, 19: s; v128 local 20: d.
+  const S = { phi: 0, rows: 1, k: 2, rest: 3, draws: 4, totals: 5, stats: 6, sum: 7, b: 8, t: 9, at: 10, f: 11, o: 12, rb: 16, kf: 17, rf: 18, s: 19, d: 20 };
+  const statAddress = [...get(S.stats), ...get(S.b), ...i32(3), ...shl, ...add];
+  const rowOffset = (r: number) => [...get(S.phi), ...get(S.at), ...loadI32(4 * r), ...add, ...set(S.o + r)];
+  const sumAddress = [...get(S.sum), ...get(S.f), ...add];
   const sumPass = (rows: number) =>
     whileFits(S.t, rows, S.k, [
       ...Array.from({ length: rows }, (_, r) => rowOffset(r)).flat(),
+      ...get(S.at), ...i32(4 * rows), ...add, ...set(S.at),
       ...i32(0), ...set(S.f),
-      ...whileFits(S.f, 8, S.fBytes, [...sumAddress, ...sumAddress, ...loadV128, ...Array.from({ length: rows }, (_, r) => addRow(r)).flat(), ...storeV128]),
+      ...whileFits(S.f, 16, S.rb, [
+        ...sumAddress, ...sumAddress, ...loadV128,
+        ...Array.from({ length: rows }, (_, r) => [...get(S.o + r), ...get(S.f), ...add, ...loadV128, ...addF64x2]).flat(),
+        ...storeV128,
+      ]),
     ]);
-  const sumRowsBody = [...vec([[6, 0x7f]]), ...sumPass(4), ...sumPass(1), ...end];
+  const term = [
+    ...sumAddress, ...loadV128, ...set(S.d),
+    ...get(S.d), ...get(S.kf), ...splatF64x2, ...divF64x2,
+    ...get(S.totals), ...get(S.f), ...add, ...loadV128, ...get(S.d), ...subF64x2, ...get(S.rf), ...splatF64x2, ...divF64x2,
+    ...subF64x2, ...set(S.d),
+    ...get(S.d), ...get(S.d), ...mulF64x2, ...set(S.d),
+    ...get(S.s), ...get(S.d), ...extractLaneF64x2(0), ...addF64, ...get(S.d), ...extractLaneF64x2(1), ...addF64, ...set(S.s),
+  ];
+  const sumDrawsBody = [
+    ...vec([[9, 0x7f], [3, 0x7c], [1, 0x7b]]),
+    ...i32(ROW_BYTES), ...set(S.rb),
+    ...get(S.k), ...convertI32ToF64, ...set(S.kf),
+    ...get(S.rest), ...convertI32ToF64, ...set(S.rf),
+    ...get(S.rows), ...set(S.at),
+    ...whileFits(S.b, 1, S.draws, [
+      ...i32(0), ...set(S.f),
+      ...whileFits(S.f, 16, S.rb, [...sumAddress, ...zeroV128, ...storeV128]),
+      ...i32(0), ...set(S.t),
+      ...sumPass(4),
+      ...sumPass(1),
+      ...statAddress, ...loadF64, ...set(S.s),
+      ...i32(0), ...set(S.f),
+      ...whileFits(S.f, 16, S.rb, term),
+      ...statAddress, ...get(S.s), ...storeF64,
+    ]),
+    ...end,
+  ];
 
   // dots. Parameters 0..5: x, p, rows, wp, pairs, out; i32 locals 6: i, 7: q, 8: c, 9: wq, 10..13: o_0..o_3;
   // v128 locals 14: wv, 15..18: acc_0..acc_3.
@@ -427,14 +534,14 @@ function mmdWasm(): Uint8Array {
     ]);
   const dotsBody = [...vec([[8, 0x7f], [5, 0x7b]]), ...i32(0), ...set(P.i), ...dotPass(4), ...dotPass(1), ...end];
 
-  const i32x6 = Array.from({ length: 6 }, () => [0x7f]);
+  const i32s = (k: number) => Array.from({ length: k }, () => [0x7f]);
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, vec([[0x60, ...vec(i32x6), 0]])), // type 0: (i32 x 6) -> ()
+    ...section(1, vec([[0x60, ...vec(i32s(8)), 0], [0x60, ...vec(i32s(6)), 0]])), // type 0: (i32 x 8) -> (), type 1: (i32 x 6) -> ()
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [0]])), // two functions of type 0
-    ...section(7, vec([[...name('sumRows'), 0x00, 0], [...name('dots'), 0x00, 1]])),
-    ...section(10, vec([[...uleb(sumRowsBody.length), ...sumRowsBody], [...uleb(dotsBody.length), ...dotsBody]])),
+    ...section(3, vec([[0], [1]])), // sumDraws: type 0, dots: type 1
+    ...section(7, vec([[...name('sumDraws'), 0x00, 0], [...name('dots'), 0x00, 1]])),
+    ...section(10, vec([[...uleb(sumDrawsBody.length), ...sumDrawsBody], [...uleb(dotsBody.length), ...dotsBody]])),
   ]);
 }
 

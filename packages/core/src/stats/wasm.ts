@@ -85,3 +85,10 @@ export const whileFits = (counter: number, step: number, limit: number, body: nu
   ...get(counter), ...i32(step), ...add, ...set(counter), ...br(0),
   ...end, ...end,
 ];
+
+// Instructions added for the MMD kernels (mmd.ts).
+export const storeF64 = [0x39, 3, 0];
+export const addF64 = [0xa0];
+export const convertI32ToF64 = [0xb7];
+export const divF64x2 = [0xfd, ...uleb(243)];
+export const extractLaneF64x2 = (lane: number) => [0xfd, ...uleb(33), lane];
