@@ -174,6 +174,7 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
   const topRows = foldRows.map((r) => Math.min(r.length, Math.max(1, opts.topMinRows ?? 1, Math.round(topFraction * r.length))));
   // Rows per chunk: a chunk of U (about 256 KiB) stays in cache while every draw of the block uses it.
   const chunk = Math.max(4, (Math.floor(32768 / Math.max(1, f)) >> 2) << 2);
+  wasm?.foldStats?.setFpr(fpr);
   for (let b0 = 0; b0 <= B; b0 += P) {
     const nb = Math.min(P, B + 1 - b0);
     draws.length = 0;
@@ -188,6 +189,8 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
         draws.push(Uint8Array.from(labels));
       }
     }
+    const countsWasm = wasm?.foldStats;
+    if (countsWasm) for (let p = 0; p < nb; p++) wasm.labels.set(draws[p], p * N);
     // Class sums of each fold's Y rows, row chunk by row chunk, every draw adding its Y rows of
     // the chunk in ascending order.
     sumY.fill(0, 0, nb * K * f);
@@ -246,6 +249,11 @@ export function domainClassifierTest(x: Matrix, y: Matrix, opts: DomainClassifie
           let j = 0;
           for (; j + 2 <= pairs; j += 2) wasm.score4(k * largestFold + r0, r1 - r0, j, r0);
           if (j < pairs) wasm.score(k * largestFold + r0, r1 - r0, j, r0);
+        }
+        if (countsWasm) {
+          // The fold statistics in the module, on the scores where score/score4 left them: draw fit[q] in lane q & 1 of pair slot q >> 1.
+          for (let q = 0; q < nFit; q++) countsWasm.run(q >> 1, q & 1, fit[q], k, len, topRows[k], acc, fit[q] * 6);
+          continue;
         }
         const out = wasm.out;
         for (let j = 0; j < pairs; j++) deinterleave(out, j * largestFold * 2, scores, fit[2 * j] * largestFold, fit[Math.min(2 * j + 1, nFit - 1)] * largestFold, len);
@@ -371,7 +379,8 @@ export function foldStatsWork(size: number): FoldStatsWork {
  * a score's bucket non-decreasing in the score, each bucket then in order by insertion), linear
  * in the fold's size for the scores' smooth spread, where TypedArray sort took two thirds of the
  * time of the classifier's statistics (a runtime call per side and a comparison sort). The
- * insertion pass sorts any input, so the bucketing only sets its cost.
+ * insertion pass sorts any input, so the bucketing only sets its cost. Where the WebAssembly
+ * kernels run, classifier-wasm.ts foldCounts does the same on the module's scores.
  */
 export function foldStats(scores: Float64Array, at: number, rows: Int32Array, isY: Uint8Array, work: FoldStatsWork, topK: number, fpr: number, acc: Float64Array, a: number): void {
   const len = rows.length;

@@ -232,10 +232,14 @@ describe('fold statistics: the counts of sorting each class apart and merging', 
     acc[a + 1] += pos.length * neg.length;
   };
 
-  it('equal on random folds: ties within and across classes, odd sizes, one class empty, topK beyond a class and beyond the fold, extreme ranges', () => {
+  it('equal on random folds (JS and WebAssembly): ties within and across classes, odd sizes, one class empty, topK beyond a class and beyond the fold, extreme ranges', () => {
     const rng = new Mulberry32(2024);
     const N = 400;
     const work = foldStatsWork(N);
+    // The module's version reads the scores in one lane of a pair slot of out, the rows from rowIdx, the labels from draw slot 0.
+    setClassifierWasm(true);
+    const w = classifierWasm(N, 1, 160, 1, 1);
+    expect(w?.foldStats).toBeTruthy();
     const kinds = ['continuous', 'three values', 'ten values', 'signed zeros', 'all equal', 'huge range', 'subnormal steps'] as const;
     let cases = 0;
     for (let rep = 0; rep < 3000; rep++) {
@@ -245,7 +249,9 @@ describe('fold statistics: the counts of sorting each class apart and merging', 
       const all = shuffleInPlace(Int32Array.from({ length: N }, (_, i) => i), rng);
       const rows = Int32Array.from(all.subarray(0, len)).sort();
       const yShare = rep % 11 === 0 ? 0 : rep % 13 === 0 ? 1 : rng.next();
-      const isY = Uint8Array.from({ length: N }, () => (rng.next() < yShare ? 1 : 0));
+      // Labels: 0/1, in some folds any nonzero byte for Y.
+      const yByte = rep % 17 === 0 ? () => 1 + Math.floor(rng.next() * 255) : () => 1;
+      const isY = Uint8Array.from({ length: N }, () => (rng.next() < yShare ? yByte() : 0));
       const at = Math.floor(rng.next() * 7);
       const scores = new Float64Array(at + len + 3).fill(123);
       for (let t = 0; t < len; t++) {
@@ -263,9 +269,20 @@ describe('fold statistics: the counts of sorting each class apart and merging', 
       const fpr = [0.1, 0.05, 0.2, 0.5, 0.9, 0.999][rep % 6];
       const acc = Float64Array.from({ length: 8 }, () => Math.round(rng.next() * 100) / 4);
       const expected = Float64Array.from(acc);
+      const accWasm = Float64Array.from(acc);
       foldStats(scores, at, rows, isY, work, topK, fpr, acc, 1);
       referenceFoldStats(scores, at, rows, isY, topK, fpr, expected, 1);
       expect(Array.from(acc)).toStrictEqual(Array.from(expected));
+      if (w?.foldStats) {
+        const lane = rep & 1;
+        w.out.fill(-7);
+        for (let t = 0; t < len; t++) w.out[2 * t + lane] = scores[at + t];
+        w.rowIdx.set(rows);
+        w.labels.set(isY);
+        w.foldStats.setFpr(fpr);
+        w.foldStats.run(0, lane, 0, 0, len, topK, accWasm, 1);
+        expect(Array.from(accWasm)).toStrictEqual(Array.from(expected));
+      }
       cases++;
     }
     expect(cases).toBe(3000);
