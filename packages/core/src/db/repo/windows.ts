@@ -40,8 +40,8 @@ export function windowsFor(now: Date, baselineDays: number, currentDays: number)
  * grows (geometrically, aimed by the count it found) until at least `limit` rows are in
  * range, so the search reads a small multiple of `limit` index entries whether the window
  * holds 10 thousand rows or 10 million, and history outside the window is never touched
- * (other days are other index ranges). Only then are the chosen rows' vectors or texts
- * read, by primary key. The alternative considered, a stored reservoir per model and day
+ * (other days are other index ranges). Only the chosen rows' vectors or texts are
+ * read, by primary key, in the same statement. The alternative considered, a stored reservoir per model and day
  * kept at ingest, needs every writer (gateway, ingest API, SDK, direct SQL) to maintain it;
  * this needs nothing from them.
  */
@@ -83,8 +83,79 @@ export interface SampleStats {
 }
 
 /**
+ * A uniform sample of at most `limit` rows of a window, in sample order (see above), with
+ * the columns `payload` names read for the chosen rows only. `source` is the
+ * embeddings_log source; null for interaction_log.
+ *
+ * Each round is one statement: the key range's index entries (both arcs when the range
+ * wraps round 1), their count, the first `limit` of them in sample order (offset from s,
+ * then id, as the JS order below would put them) and only those rows' payload, fetched
+ * by primary key. A round that finds too few rows and has to widen the range wasted the
+ * payload of the few rows it found; the round that ends the search, usually the first once
+ * the density is known, returns the sample itself.
+ */
+async function sampleRows<R extends { id: number }>(
+  db: Queryable,
+  table: 'embeddings_log' | 'interaction_log',
+  model: string,
+  w: TimeWindow,
+  limit: number,
+  seed: number,
+  stats: SampleStats | undefined,
+  payload: string,
+): Promise<R[]> {
+  if (limit <= 0 || w.end <= w.start) return [];
+  const s = sampleStart(seed, model);
+  const days = windowDays(w);
+  const sourceCond = table === 'embeddings_log' ? `AND source = 'query'` : '';
+  const arc = (lo: string, hi: string) => `SELECT id, sample_key AS k FROM ${table}
+      WHERE model = $1 ${sourceCond} AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])
+        AND sample_key >= ${lo} AND sample_key < ${hi} AND ts >= $5 AND ts < $6`;
+  // offset(k) = (k - s) mod 1, computed as the JS comparator of sampleIds did: the same doubles, the same order.
+  const sql = `WITH r AS (${arc('$3', '$4')} UNION ALL ${arc('$7', '$8')}),
+      top AS (SELECT id, CASE WHEN k >= $9 THEN k - $9 ELSE k - $9 + 1 END AS o FROM r ORDER BY o, id LIMIT $10)
+    SELECT top.id, (SELECT count(*) FROM r)::int AS n${payload ? `, ${payload}` : ''}
+      FROM top JOIN ${table} AS t ON t.id = top.id ORDER BY top.o, top.id`;
+  // The first guess: from how dense this model's rows were in its last sampled window (a run
+  // samples the baseline, then the current window; a daily run finds yesterday's), else FIRST_TAU.
+  // Whatever the guess, the sample is the same: the `limit` rows nearest after s in key order.
+  const memoKey = `${table}|${model}`;
+  const span = w.end.getTime() - w.start.getTime();
+  const known = density.get(memoKey);
+  let tau = Math.min(1, known !== undefined && known > 0 ? (1.5 * limit) / (known * span) : limit * FIRST_TAU);
+  let rounds = 0;
+  let scanned = 0;
+  let found: number;
+  let rows: (R & { n: number })[];
+  for (;;) {
+    rounds++;
+    const hi = s + tau;
+    // One arc [s, s + tau), or two when it passes 1: [s, 1] and [0, s + tau - 1); an empty second arc otherwise.
+    const [a, b]: [number, number][] = tau >= 1 ? [[0, 1.0000001], [0, 0]] : hi <= 1 ? [[s, hi], [0, 0]] : [[s, 1.0000001], [0, hi - 1]];
+    rows = (await db.query<R & { n: number }>(sql, [model, days, a[0], a[1], w.start, w.end, b[0], b[1], s, limit])).rows;
+    found = rows.length ? rows[0].n : 0;
+    scanned += found;
+    if (found >= limit || tau >= 1) break;
+    // Aim for 1.5x the rows needed (counts are Poisson: this usually ends the search in one more round).
+    // None found: the window holds about 3 / tau rows or fewer (95%), so tau x limit reads about
+    // 3 x limit entries at most and ends the search (a small window: all of it) in one more round.
+    tau = Math.min(1, found > 0 ? tau * Math.max(2, (1.5 * limit) / found) : tau * Math.max(64, limit));
+  }
+  // Rows per ms of window: the whole window when it was read whole, else what the key range read implies.
+  density.delete(memoKey);
+  if (density.size >= DENSITY_MEMO_MAX) density.delete(density.keys().next().value!);
+  density.set(memoKey, found / Math.max(tau, 1e-12) / Math.max(span, 1));
+  if (stats) {
+    stats.rounds = rounds;
+    stats.scanned = scanned;
+  }
+  for (const r of rows) delete (r as { n?: number }).n;
+  return rows;
+}
+
+/**
  * The ids of a uniform sample of at most `limit` rows of a window, in sample order (see
- * above). `source` is the embeddings_log source; null for interaction_log.
+ * above and sampleRows).
  */
 export async function sampleIds(
   db: Queryable,
@@ -95,62 +166,16 @@ export async function sampleIds(
   seed = 0,
   stats?: SampleStats,
 ): Promise<number[]> {
-  if (limit <= 0 || w.end <= w.start) return [];
-  const s = sampleStart(seed, model);
-  const days = windowDays(w);
-  const sourceCond = table === 'embeddings_log' ? `AND source = 'query'` : '';
-  const sql = `SELECT id, sample_key AS k FROM ${table}
-      WHERE model = $1 ${sourceCond} AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])
-        AND sample_key >= $3 AND sample_key < $4 AND ts >= $5 AND ts < $6`;
-  // The first guess: from how dense this model's rows were in its last sampled window (a run
-  // samples the baseline, then the current window; a daily run finds yesterday's), else FIRST_TAU.
-  // Whatever the guess, the sample is the same: the `limit` rows nearest after s in key order.
-  const memoKey = `${table}|${model}`;
-  const span = w.end.getTime() - w.start.getTime();
-  const known = density.get(memoKey);
-  let tau = Math.min(1, known !== undefined && known > 0 ? (1.5 * limit) / (known * span) : limit * FIRST_TAU);
-  let rounds = 0;
-  let scanned = 0;
-  let rows: { id: number; k: number }[];
-  for (;;) {
-    rounds++;
-    const hi = s + tau;
-    const ranges: [number, number][] = tau >= 1 ? [[0, 1.0000001]] : hi <= 1 ? [[s, hi]] : [[s, 1.0000001], [0, hi - 1]];
-    rows = [];
-    for (const [lo, up] of ranges) {
-      const r = await db.query<{ id: number; k: number }>(sql, [model, days, lo, up, w.start, w.end]);
-      rows.push(...r.rows);
-    }
-    scanned += rows.length;
-    if (rows.length >= limit || tau >= 1) break;
-    // Aim for 1.5x the rows needed (counts are Poisson: this usually ends the search in one more round).
-    // None found: the window holds about 3 / tau rows or fewer (95%), so tau x limit reads about
-    // 3 x limit entries at most and ends the search (a small window: all of it) in one more round.
-    tau = Math.min(1, rows.length > 0 ? tau * Math.max(2, (1.5 * limit) / rows.length) : tau * Math.max(64, limit));
-  }
-  // Rows per ms of window: the whole window when it was read whole, else what the key range read implies.
-  density.delete(memoKey);
-  if (density.size >= DENSITY_MEMO_MAX) density.delete(density.keys().next().value!);
-  density.set(memoKey, rows.length / Math.max(tau, 1e-12) / Math.max(span, 1));
-  if (stats) {
-    stats.rounds = rounds;
-    stats.scanned = scanned;
-  }
-  const offset = (k: number) => (k >= s ? k - s : k - s + 1);
-  rows.sort((a, b) => offset(a.k) - offset(b.k) || a.id - b.id);
-  return rows.slice(0, limit).map((r) => r.id);
+  return (await sampleRows<{ id: number }>(db, table, model, w, limit, seed, stats, '')).map((r) => r.id);
 }
 
 /**
  * A uniform sample of at most `limit` query embeddings of a model in a window (see
- * sampleIds: the ids first, from the index, then the vectors by primary key).
+ * sampleRows: the ids from the index, the chosen rows' vectors by primary key).
  */
 export async function sampleEmbeddings(db: Queryable, model: string, w: TimeWindow, limit: number, seed = 0, stats?: SampleStats): Promise<Matrix> {
-  const ids = await sampleIds(db, 'embeddings_log', model, w, limit, seed, stats);
-  if (ids.length === 0) return sendHexToMatrix([]);
-  const { rows } = await db.query<{ id: number; e: string }>(`SELECT id, encode(vector_send(embedding), 'hex') AS e FROM embeddings_log WHERE id = ANY($1::bigint[])`, [ids]);
-  const byId = new Map(rows.map((r) => [r.id, r.e]));
-  return sendHexToMatrix(ids.map((id) => byId.get(id)!));
+  const rows = await sampleRows<{ id: number; e: string }>(db, 'embeddings_log', model, w, limit, seed, stats, `encode(vector_send(t.embedding), 'hex') AS e`);
+  return sendHexToMatrix(rows.map((r) => r.e));
 }
 
 /** A uniform sample of at most `limit` interactions of a model in a window, in sample order. */
@@ -162,14 +187,7 @@ export async function sampleInteractions(
   seed = 0,
   stats?: SampleStats,
 ): Promise<(InteractionRecord & { id: number })[]> {
-  const ids = await sampleIds(db, 'interaction_log', model, w, limit, seed, stats);
-  if (ids.length === 0) return [];
-  const { rows } = await db.query<{ id: number; query: string; response: string; error: string | null; latency_ms: number | null; toxic: boolean | null; cost_usd: number | null }>(
-    `SELECT id, query, response, error, latency_ms, toxic, cost_usd FROM interaction_log WHERE id = ANY($1::bigint[])`,
-    [ids],
-  );
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.map((id) => byId.get(id)!);
+  return sampleRows<InteractionRecord & { id: number }>(db, 'interaction_log', model, w, limit, seed, stats, 't.query, t.response, t.error, t.latency_ms, t.toxic, t.cost_usd');
 }
 
 /** Stores moderation verdicts so that an interaction is moderated once. */
