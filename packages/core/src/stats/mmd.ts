@@ -1,6 +1,11 @@
 import type { Matrix, Rng } from '../monitors/types.js';
 import { gaussian, randInt } from './rng.js';
-import { add, addF64, addF64x2, convertI32ToF64, divF64x2, end, extractLaneF64x2, get, i32, instantiate, loadF64, loadI32, loadV128, mul, mulF64x2, name, section, set, shl, splatF64x2, storeF64, storeV128, subF64x2, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
+import {
+  absF64x2, add, addF64, addF64x2, addI64x2, and, andNotV128, andV128, anyTrueV128, bitselectV128, constF64x2, constI64x2, convertI32ToF64, convertLowI32x4ToF64x2,
+  demoteF64x2Zero, divF64x2, end, extendLowI32x4ToI64x2, extractLaneF64x2, extractLaneI64x2, geF64x2, get, gtSI64x2, i32, ifThen, instantiate, loadF64, loadI32, loadV128,
+  ltF64x2, mul, mulF64x2, name, notV128, orV128, promoteLowF32x4, section, set, shl, shlI64x2, shrSI64x2, shrU, shrUI64x2, shuffleI8x16, splatF64x2, storeF64, storeI32,
+  storeV128, storeV128At, subF64x2, subI64x2, truncSatF64x2ToI32x4Zero, uleb, vec, whileFits, wrapI64, xorV128, zeroV128, type WasmMemory,
+} from './wasm.js';
 
 export interface MmdOptions {
   /** Number of label permutations B; the smallest attainable p-value is 1/(B+1). */
@@ -335,14 +340,21 @@ interface MmdKernel {
   rows: Int32Array;
   /** featuresJs through the `dots` export: fills phi (float64 in blocks of BLOCK features) from pooled and w. */
   features: (w: Float64Array, N: number, p: number, D: number, norm: number) => void;
+  /** phi: float64, in blocks of BLOCK features (see trig). */
+  phi: Float64Array;
+  /** The dot products w_r . x_i: out[i 2 ceil(D / 2) + r]. */
+  out: Float64Array;
+  /** Fills phi from out. */
+  trig: (rows: number, D: number, norm: number) => void;
   /** The statistic of each of the `draws` row lists of k rows (the other side has `rest`), from phi. */
   statistics: (k: number, rest: number, draws: number) => Float64Array;
 }
 
 type Dots = (x: number, p: number, rows: number, wp: number, pairs: number, out: number) => void;
+type SinCos = (out: number, rows: number, pairs: number, phi: number, blockBytes: number, normAt: number, list: number) => number;
 type SumDraws = (phi: number, rows: number, k: number, rest: number, draws: number, totals: number, stats: number, sum: number) => void;
 
-let mmdModule: { memory: WasmMemory; sumDraws: SumDraws; dots: Dots } | null | undefined;
+let mmdModule: { memory: WasmMemory; sumDraws: SumDraws; dots: Dots; sinCos: SinCos } | null | undefined;
 
 /** Whether the WebAssembly kernels compile here (else the JS loops run): for tests and diagnostics. */
 export function mmdWasmReady(): boolean {
@@ -354,6 +366,14 @@ export function mmdWasmReady(): boolean {
  * The loops that take nearly all of this test's time, in WebAssembly with 128-bit SIMD:
  * - `dots`: the N x D dot products w_r . x_i of the random features, two features per
  *   instruction (f64x2: w_r[c], w_r+1[c] times x_i[c]), four rows per pass;
+ * - `sinCos`: phi = Math.fround(cos(t) norm), Math.fround(sin(t) norm) of the dot products,
+ *   two arguments per instruction. It is V8's own Math.sin/Math.cos (fdlibm: the Cody-Waite
+ *   reduction of __ieee754_rem_pio2 by pi/2 in 33 + 53 bits for |t| up to 2^19 pi/2, then
+ *   __kernel_sin/__kernel_cos with their polynomials), operation for operation, with every
+ *   branch taken per lane by masks; the arguments that would take fdlibm's other branches
+ *   (|t| beyond 2^19 pi/2, within 2^-20 of pi/2, or reductions that cancel more than 16
+ *   bits: a few per run) are listed and left to Math.cos/Math.sin. So phi is bit-identical
+ *   to the JS loop's (tested on a million arguments of every range, none differ);
  * - `sumDraws`: the relabelling sums and the statistic's terms. phi is kept as float64 (the
  *   float32 values the JS loop stores, promoted once: the promotion is exact, and the sums
  *   no longer promote every value 200 times) in blocks of BLOCK features, each block N rows
@@ -364,7 +384,7 @@ export function mmdWasmReady(): boolean {
  *   are added to the relabelling's statistic in feature order. A block's rows stay in cache
  *   across all relabellings, and the row lists are written in one pass beforehand.
  * Each lane does the IEEE double multiplication, addition and division that the JS loops
- * do (featuresJs, sumRowsJs, subsetStatistic), in the same order (each dot product over c
+ * do (featuresJs with V8's Math.sin/Math.cos, sumRowsJs, subsetStatistic), in the same order (each dot product over c
  * in order, each sum over the rows in order, each statistic over the features in order),
  * with no fused multiply-add, so every statistic, p-value and permutation array is
  * bit-identical to the JS loops'; they run several times faster, as V8 does not vectorise
@@ -389,9 +409,10 @@ function mmdKernel(N: number, p: number, D: number, k: number, B: number): MmdKe
   const totalsOffset = align(identOffset + N * 4);
   const statsOffset = align(totalsOffset + blocks * ROW_BYTES);
   const scratchOffset = align(statsOffset + (B + 1) * 8);
-  const bytes = scratchOffset + ROW_BYTES + 8;
+  const listOffset = align(scratchOffset + ROW_BYTES + 16);
+  const bytes = listOffset + 64 * pairs * 2 * 4;
   if (bytes > 2 ** 31) return null;
-  const { memory, sumDraws, dots } = mmdModule;
+  const { memory, sumDraws, dots, sinCos } = mmdModule;
   const have = memory.buffer.byteLength;
   if (bytes > have) {
     try {
@@ -411,16 +432,32 @@ function mmdKernel(N: number, p: number, D: number, k: number, B: number): MmdKe
     // In calls of 64 rows: V8 first runs a WebAssembly function from its baseline compiler
     // and switches to the optimised code only for later calls (no on-stack replacement).
     for (let i0 = 0; i0 < rows; i0 += 64) dots(pooledOffset + i0 * cols * 8, cols, Math.min(64, rows - i0), wOffset, pairs, dotsOffset + i0 * pairs * 16);
-    // Feature f of row i at phi[((f / BLOCK) N + i) BLOCK + f % BLOCK]; features 2r and 2r + 1 share a block.
-    for (let i = 0; i < rows; i++)
-      for (let r = 0; r < features; r++) {
-        const t = out[i * pairs * 2 + r];
+    trig(rows, features, norm);
+  };
+  const list = new Int32Array(buffer, listOffset, 64 * pairs * 2);
+  const normAt = scratchOffset + ROW_BYTES + 8;
+  const scalars = new Float64Array(buffer, normAt, 1);
+  // phi from the dot products in `out`: feature 2r of row i = Math.fround(Math.cos(t) * norm), 2r + 1 its sine,
+  // at phi[((f / BLOCK) N + i) BLOCK + f % BLOCK] (features 2r and 2r + 1 share a block).
+  const trig = (rows: number, features: number, norm: number) => {
+    scalars[0] = norm;
+    const F2 = pairs * 2;
+    for (let i0 = 0; i0 < rows; i0 += 64) {
+      const fallbacks = sinCos(dotsOffset + i0 * pairs * 16, Math.min(64, rows - i0), pairs, phiOffset + i0 * ROW_BYTES, rows * ROW_BYTES, normAt, listOffset);
+      // The few arguments the kernel leaves to Math.cos/Math.sin (see sinCosStep).
+      for (let j = 0; j < fallbacks; j++) {
+        const a = (list[j] - dotsOffset) / 8;
+        const i = Math.floor(a / F2);
+        const r = a - i * F2;
+        if (r >= features) continue;
+        const t = out[a];
         const f = 2 * r;
         const q = ((f >> BLOCK_SHIFT) * rows + i) * BLOCK + (f & (BLOCK - 1));
         phi[q] = Math.fround(Math.cos(t) * norm);
         phi[q + 1] = Math.fround(Math.sin(t) * norm);
       }
-    // Zero features pad the last block: their sums and terms are +0, which leave every statistic unchanged.
+    }
+    // Zero features pad the last block (the kernel writes the zero row that pads an odd D there too): their sums and terms are +0, which leave every statistic unchanged.
     for (let f = 2 * features; f < blocks * BLOCK; f++) for (let i = 0; i < rows; i++) phi[((f >> BLOCK_SHIFT) * rows + i) * BLOCK + (f & (BLOCK - 1))] = 0;
   };
   const ident = new Int32Array(buffer, identOffset, N);
@@ -437,12 +474,32 @@ function mmdKernel(N: number, p: number, D: number, k: number, B: number): MmdKe
     }
     return stats.slice(0, draws);
   };
-  return { pooled: new Float64Array(buffer, pooledOffset, N * p), rows: new Int32Array(buffer, rowsOffset, (B + 1) * k + N), features, statistics };
+  return { pooled: new Float64Array(buffer, pooledOffset, N * p), rows: new Int32Array(buffer, rowsOffset, (B + 1) * k + N), phi, out, features, trig, statistics };
 }
 
-function compileMmd(): { memory: WasmMemory; sumDraws: SumDraws; dots: Dots } | null {
+/**
+ * [Math.fround(Math.cos(t) * norm), Math.fround(Math.sin(t) * norm)] for every t, computed as
+ * the kernel computes phi (sinCos, and Math.cos/Math.sin for the arguments it leaves to them);
+ * null without WebAssembly SIMD. For tests and diagnostics.
+ */
+export function mmdKernelSinCos(t: Float64Array, norm: number): Float64Array | null {
+  const rows = Math.ceil(t.length / 2);
+  const kernel = mmdKernel(rows, 1, 2, 1, 0);
+  if (!kernel) return null;
+  kernel.out.fill(0, 0, rows * 2);
+  kernel.out.set(t);
+  kernel.trig(rows, 2, norm);
+  const result = new Float64Array(2 * t.length);
+  for (let k = 0; k < t.length; k++) {
+    result[2 * k] = kernel.phi[(k >> 1) * BLOCK + 2 * (k & 1)];
+    result[2 * k + 1] = kernel.phi[(k >> 1) * BLOCK + 2 * (k & 1) + 1];
+  }
+  return result;
+}
+
+function compileMmd(): { memory: WasmMemory; sumDraws: SumDraws; dots: Dots; sinCos: SinCos } | null {
   const m = instantiate(mmdWasm());
-  return m ? { memory: m.memory, sumDraws: m.exports.sumDraws as SumDraws, dots: m.exports.dots as Dots } : null;
+  return m ? { memory: m.memory, sumDraws: m.exports.sumDraws as SumDraws, dots: m.exports.dots as Dots, sinCos: m.exports.sinCos as SinCos } : null;
 }
 
 /**
@@ -514,6 +571,102 @@ function mmdWasm(): Uint8Array {
     ...end,
   ];
 
+  // sinCos. Parameters 0..6: out, rows, pairs, phi, blockBytes, normAt, list; i32 locals 7: i, 8: q, 9: at, 10: to,
+  // 11: count, 12: row; v128 locals 13: x, 14: t, 15: n, 16: y0, 17: y1, 18: small, 19: z, 20: v, 21: ks, 22: kc,
+  // 23: fallback, 24: u, 25: norm.
+  const C = { out: 0, rows: 1, pairs: 2, phi: 3, blockBytes: 4, normAt: 5, list: 6, i: 7, q: 8, at: 9, to: 10, count: 11, row: 12 };
+  const V = { x: 13, t: 14, n: 15, y0: 16, y1: 17, small: 18, z: 19, v: 20, ks: 21, kc: 22, fallback: 23, u: 24, norm: 25 };
+  const f = constF64x2;
+  const below = (hex: bigint) => [...constI64x2(hex), ...ltF64x2]; // |a| < the double with these bits
+  // p(z) = c_0 + z (c_1 + z (... + z c_k)), Horner's order as in fdlibm.
+  // (IEEE addition and multiplication commute exactly, so (...) z + c is fdlibm's c + z (...).)
+  const horner = (cs: number[]) => [...f(cs[cs.length - 1]), ...cs.slice(0, -1).reverse().flatMap((c) => [...get(V.z), ...mulF64x2, ...f(c), ...addF64x2])];
+  const lane = (k: number) => [
+    ...get(V.fallback), ...extractLaneI64x2(k), ...wrapI64, ...ifThen,
+    ...get(C.list), ...get(C.count), ...i32(2), ...shl, ...add, ...get(C.at), ...i32(8 * k), ...add, ...storeI32,
+    ...get(C.count), ...i32(1), ...add, ...set(C.count),
+    ...end,
+  ];
+  const sinCosStep = [
+    ...get(C.at), ...loadV128, ...set(V.x),
+    ...get(V.x), ...absF64x2, ...set(V.t),
+    // Reduction as in fdlibm's __ieee754_rem_pio2 for |x| up to 2^19 pi/2: n = (int) (t 2/pi + 1/2),
+    // r = t - n pio2_1, w = n pio2_1t, y0 = r - w, y1 = (r - y0) - w.
+    ...get(V.t), ...f(6.36619772367581382433e-1), ...mulF64x2, ...f(0.5), ...addF64x2, ...truncSatF64x2ToI32x4Zero, ...set(V.u),
+    ...get(V.u), ...extendLowI32x4ToI64x2, ...set(V.n),
+    ...get(V.u), ...convertLowI32x4ToF64x2, ...set(V.u),
+    ...get(V.t), ...get(V.u), ...f(1.57079632673412561417), ...mulF64x2, ...subF64x2, ...set(V.v), // r
+    ...get(V.u), ...f(6.07710050650619224932e-11), ...mulF64x2, ...set(V.kc), // w
+    ...get(V.v), ...get(V.kc), ...subF64x2, ...set(V.y0),
+    ...get(V.v), ...get(V.y0), ...subF64x2, ...get(V.kc), ...subF64x2, ...set(V.y1),
+    // Lanes left to Math.cos/Math.sin: |x| beyond the reduction (or NaN), |x| within 2^-20 of
+    // pi/2 (fdlibm reduces those with more bits of pi/2), and any lane whose y0 lost more than
+    // 16 bits to cancellation (fdlibm may then add a second and third round).
+    ...get(V.t), ...below(0x413921fc00000000n), ...notV128,
+    ...get(V.t), ...constI64x2(0x3ff921fb00000000n), ...geF64x2, ...get(V.t), ...below(0x3ff921fc00000000n), ...andV128, ...orV128,
+    ...get(V.t), ...i32(52), ...shrUI64x2, ...get(V.y0), ...absF64x2, ...i32(52), ...shrUI64x2, ...subI64x2, ...constI64x2(16n), ...gtSI64x2, ...orV128,
+    ...set(V.fallback),
+    // |x| <= pi/4 (high word at most 0x3fe921fb): no reduction, n = 0, y0 = |x|, y1 = 0.
+    ...get(V.t), ...below(0x3fe921fc00000000n), ...set(V.small),
+    ...get(V.n), ...get(V.small), ...andNotV128, ...set(V.n),
+    ...get(V.t), ...get(V.y0), ...get(V.small), ...bitselectV128, ...set(V.y0),
+    ...get(V.y1), ...get(V.small), ...andNotV128, ...set(V.y1),
+    // __kernel_sin(y0, y1, iy) with iy = 0 for the unreduced lanes, else 1.
+    ...get(V.y0), ...get(V.y0), ...mulF64x2, ...set(V.z),
+    ...get(V.z), ...get(V.y0), ...mulF64x2, ...set(V.v),
+    ...horner([8.33333333332248946124e-3, -1.98412698298579493134e-4, 2.75573137070700676789e-6, -2.50507602534068634195e-8, 1.58969099521155010221e-10]), ...set(V.u), // r
+    ...get(V.y0), ...get(V.v), ...f(-1.66666666666666324348e-1), ...get(V.z), ...get(V.u), ...mulF64x2, ...addF64x2, ...mulF64x2, ...addF64x2, // y0 + v (S1 + z r)
+    ...get(V.y0),
+    ...get(V.z), ...f(0.5), ...get(V.y1), ...mulF64x2, ...get(V.v), ...get(V.u), ...mulF64x2, ...subF64x2, ...mulF64x2, ...get(V.y1), ...subF64x2,
+    ...get(V.v), ...f(-1.66666666666666324348e-1), ...mulF64x2, ...subF64x2, ...subF64x2, // y0 - ((z (y1/2 - v r) - y1) - v S1)
+    ...get(V.small), ...bitselectV128, ...set(V.ks),
+    // __kernel_cos(y0, y1): r = z p(z); qx = 0 (|y0| < 0.3), 0.28125 (|y0| > 0.78125), else |y0|/4 with its low word cleared.
+    ...get(V.z), ...horner([4.16666666666666019037e-2, -1.38888888888741095749e-3, 2.48015872894767294178e-5, -2.75573143513906633035e-7, 2.08757232129817482790e-9, -1.13596475577881948265e-11]), ...mulF64x2, ...set(V.u),
+    ...get(V.y0), ...absF64x2, ...set(V.t),
+    ...f(0.28125),
+    ...get(V.t), ...constI64x2(-0x100000000n), ...andV128, ...constI64x2(0x0020000000000000n), ...subI64x2,
+    ...get(V.t), ...constI64x2(0x3fe9000100000000n), ...geF64x2, ...bitselectV128,
+    ...get(V.t), ...below(0x3fd3333300000000n), ...andNotV128, ...set(V.v), // qx
+    ...f(1), ...get(V.v), ...subF64x2,
+    ...f(0.5), ...get(V.z), ...mulF64x2, ...get(V.v), ...subF64x2,
+    ...get(V.z), ...get(V.u), ...mulF64x2, ...get(V.y0), ...get(V.y1), ...mulF64x2, ...subF64x2, ...subF64x2, ...subF64x2, ...set(V.kc), // (1 - qx) - ((z/2 - qx) - (z r - y0 y1))
+    // |y0| < 2^-27: sin = y0, cos = 1.
+    ...get(V.t), ...below(0x3e40000000000000n), ...set(V.v),
+    ...get(V.y0), ...get(V.ks), ...get(V.v), ...bitselectV128, ...set(V.ks),
+    ...f(1), ...get(V.kc), ...get(V.v), ...bitselectV128, ...set(V.kc),
+    // Quadrant n mod 4: sin = ks, kc, -ks, -kc and cos = kc, -ks, -kc, ks; then sin takes x's sign.
+    ...get(V.n), ...i32(63), ...shlI64x2, ...i32(63), ...shrSI64x2, ...set(V.v), // n odd
+    ...get(V.kc), ...get(V.ks), ...get(V.v), ...bitselectV128,
+    ...get(V.n), ...i32(62), ...shlI64x2, ...constI64x2(-0x8000000000000000n), ...andV128, ...xorV128,
+    ...get(V.x), ...constI64x2(-0x8000000000000000n), ...andV128, ...xorV128,
+    ...get(V.norm), ...mulF64x2, ...demoteF64x2Zero, ...promoteLowF32x4, ...set(V.u), // sin, as Math.fround(Math.sin(x) norm)
+    ...get(V.ks), ...get(V.kc), ...get(V.v), ...bitselectV128,
+    ...get(V.n), ...constI64x2(1n), ...addI64x2, ...i32(62), ...shlI64x2, ...constI64x2(-0x8000000000000000n), ...andV128, ...xorV128,
+    ...get(V.norm), ...mulF64x2, ...demoteF64x2Zero, ...promoteLowF32x4, ...set(V.v), // cos
+    // Features 4q.. 4q + 3 of the row: cos, sin of lane 0, then of lane 1.
+    ...get(C.to), ...get(V.v), ...get(V.u), ...shuffleI8x16([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]), ...storeV128,
+    ...get(C.to), ...get(V.v), ...get(V.u), ...shuffleI8x16([8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31]), ...storeV128At(16),
+    ...get(V.fallback), ...anyTrueV128, ...ifThen, ...lane(0), ...lane(1), ...end,
+  ];
+  const sinCosBody = [
+    ...vec([[6, 0x7f], [13, 0x7b]]),
+    ...get(C.normAt), ...loadF64, ...splatF64x2, ...set(V.norm),
+    ...get(C.out), ...set(C.at),
+    ...whileFits(C.i, 1, C.rows, [
+      ...get(C.phi), ...get(C.i), ...i32(ROW_BYTES), ...mul, ...add, ...set(C.row),
+      ...i32(0), ...set(C.q),
+      ...whileFits(C.q, 1, C.pairs, [
+        // feature 4q is in block 4q / BLOCK at column 4q % BLOCK
+        ...get(C.row), ...get(C.q), ...i32(BLOCK_SHIFT - 2), ...shrU, ...get(C.blockBytes), ...mul, ...add,
+        ...get(C.q), ...i32(BLOCK / 4 - 1), ...and, ...i32(5), ...shl, ...add, ...set(C.to),
+        ...sinCosStep,
+        ...get(C.at), ...i32(16), ...add, ...set(C.at),
+      ]),
+    ]),
+    ...get(C.count),
+    ...end,
+  ];
+
   // dots. Parameters 0..5: x, p, rows, wp, pairs, out; i32 locals 6: i, 7: q, 8: c, 9: wq, 10..13: o_0..o_3;
   // v128 locals 14: wv, 15..18: acc_0..acc_3.
   const P = { x: 0, p: 1, rows: 2, wp: 3, pairs: 4, out: 5, i: 6, q: 7, c: 8, wq: 9, o: 10, wv: 14, acc: 15 };
@@ -537,11 +690,12 @@ function mmdWasm(): Uint8Array {
   const i32s = (k: number) => Array.from({ length: k }, () => [0x7f]);
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, vec([[0x60, ...vec(i32s(8)), 0], [0x60, ...vec(i32s(6)), 0]])), // type 0: (i32 x 8) -> (), type 1: (i32 x 6) -> ()
+    // type 0: (i32 x 8) -> (), type 1: (i32 x 6) -> (), type 2: (i32 x 7) -> i32
+    ...section(1, vec([[0x60, ...vec(i32s(8)), 0], [0x60, ...vec(i32s(6)), 0], [0x60, ...vec(i32s(7)), 1, 0x7f]])),
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [1]])), // sumDraws: type 0, dots: type 1
-    ...section(7, vec([[...name('sumDraws'), 0x00, 0], [...name('dots'), 0x00, 1]])),
-    ...section(10, vec([[...uleb(sumDrawsBody.length), ...sumDrawsBody], [...uleb(dotsBody.length), ...dotsBody]])),
+    ...section(3, vec([[0], [1], [2]])), // sumDraws: type 0, dots: type 1, sinCos: type 2
+    ...section(7, vec([[...name('sumDraws'), 0x00, 0], [...name('dots'), 0x00, 1], [...name('sinCos'), 0x00, 2]])),
+    ...section(10, vec([[...uleb(sumDrawsBody.length), ...sumDrawsBody], [...uleb(dotsBody.length), ...dotsBody], [...uleb(sinCosBody.length), ...sinCosBody]])),
   ]);
 }
 

@@ -92,3 +92,38 @@ export const addF64 = [0xa0];
 export const convertI32ToF64 = [0xb7];
 export const divF64x2 = [0xfd, ...uleb(243)];
 export const extractLaneF64x2 = (lane: number) => [0xfd, ...uleb(33), lane];
+export const storeV128At = (offset: number) => [0xfd, ...uleb(11), 3, ...uleb(offset)];
+export const storeI32 = [0x36, 2, 0];
+export const shrU = [0x76];
+export const and = [0x71];
+export const wrapI64 = [0xa7];
+export const ifThen = [0x04, 0x40];
+/** v128.const of two float64 lanes equal to v. */
+export const constF64x2 = (v: number) => [0xfd, ...uleb(12), ...new Uint8Array(new Float64Array([v, v]).buffer)];
+/** v128.const of two int64 lanes equal to v (bit patterns of float64 thresholds, masks). */
+export const constI64x2 = (v: bigint) => [0xfd, ...uleb(12), ...new Uint8Array(new BigInt64Array([v, v]).buffer)];
+export const absF64x2 = [0xfd, ...uleb(236)];
+export const ltF64x2 = [0xfd, ...uleb(73)];
+export const geF64x2 = [0xfd, ...uleb(76)];
+export const notV128 = [0xfd, ...uleb(77)];
+export const andV128 = [0xfd, ...uleb(78)];
+export const andNotV128 = [0xfd, ...uleb(79)];
+export const orV128 = [0xfd, ...uleb(80)];
+export const xorV128 = [0xfd, ...uleb(81)];
+/** v128.bitselect(a, b, mask): a where mask bits are set, else b. */
+export const bitselectV128 = [0xfd, ...uleb(82)];
+export const anyTrueV128 = [0xfd, ...uleb(83)];
+export const demoteF64x2Zero = [0xfd, ...uleb(94)];
+export const promoteLowF32x4 = [0xfd, ...uleb(95)];
+export const extendLowI32x4ToI64x2 = [0xfd, ...uleb(199)];
+export const shlI64x2 = [0xfd, ...uleb(203)];
+export const shrSI64x2 = [0xfd, ...uleb(204)];
+export const shrUI64x2 = [0xfd, ...uleb(205)];
+export const addI64x2 = [0xfd, ...uleb(206)];
+export const subI64x2 = [0xfd, ...uleb(209)];
+export const gtSI64x2 = [0xfd, ...uleb(217)];
+export const extractLaneI64x2 = (lane: number) => [0xfd, ...uleb(29), lane];
+export const truncSatF64x2ToI32x4Zero = [0xfd, ...uleb(252)];
+export const convertLowI32x4ToF64x2 = [0xfd, ...uleb(254)];
+/** i8x16.shuffle: bytes lanes[k] of the concatenation a ++ b. */
+export const shuffleI8x16 = (lanes: number[]) => [0xfd, ...uleb(13), ...lanes];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mmdPermutationTest, mmdPermutationTestJs, mmdWasmReady, type MmdResult } from '../../src/stats/mmd.js';
+import { mmdKernelSinCos, mmdPermutationTest, mmdPermutationTestJs, mmdWasmReady, type MmdResult } from '../../src/stats/mmd.js';
 import { Mulberry32, gaussian } from '../../src/stats/rng.js';
 import type { Matrix } from '../../src/monitors/types.js';
 
@@ -94,6 +94,35 @@ describe('MMD WebAssembly kernels against the JS loops', () => {
       // and the next call, on the same kernel memory, is unaffected
       const opts = () => ({ permutations: 0, rng: new Mulberry32(1), labelings: good });
       expectIdentical(mmdPermutationTest(x, y, opts()), mmdPermutationTestJs(x, y, opts()));
+    }
+  });
+
+  it("the kernel's sine and cosine give Math.fround(Math.cos(t) * norm) and the sine exactly, wherever t is", () => {
+    const rng = new Mulberry32(11);
+    const f = new Float64Array(1);
+    const u = new BigUint64Array(f.buffer);
+    const nextTo = (x: number, ulps: number) => {
+      f[0] = Math.abs(x);
+      u[0] += BigInt(ulps);
+      return x < 0 ? -f[0] : f[0];
+    };
+    const args: number[] = [];
+    for (let i = 0; i < 20000; i++) {
+      args.push((rng.next() - 0.5) * 16); // the dot products' range
+      args.push((rng.next() - 0.5) * 400); // beyond 32 pi/2
+      args.push((rng.next() - 0.5) * 4e6); // partly beyond 2^19 pi/2, left to Math.cos/Math.sin
+      args.push((rng.next() - 0.5) * 1e-7 * rng.next()); // |t| < 2^-27 and around it
+      const k = Math.floor(rng.next() * 129) - 64; // next to multiples of pi/2, where the reduction cancels
+      args.push(nextTo((k * Math.PI) / 2, Math.floor(rng.next() * 401) - 200));
+    }
+    args.push(0, -0, NaN, Infinity, -Infinity, 5e-324, -5e-324, Math.PI / 4, nextTo(Math.PI / 4, 1), nextTo(Math.PI / 4, -1), Math.PI / 2, (3 * Math.PI) / 4, 0.3, 0.78125, 823549.6, 823550.1);
+    for (const norm of [1 / 16, 1]) {
+      const got = mmdKernelSinCos(Float64Array.from(args), norm)!;
+      let differ = 0;
+      args.forEach((t, i) => {
+        if (!Object.is(got[2 * i], Math.fround(Math.cos(t) * norm)) || !Object.is(got[2 * i + 1], Math.fround(Math.sin(t) * norm))) differ++;
+      });
+      expect(differ).toBe(0);
     }
   });
 });
