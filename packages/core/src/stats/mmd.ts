@@ -3,7 +3,7 @@ import { gaussian, randInt } from './rng.js';
 import {
   absF64x2, add, addF64, addF64x2, addI64x2, and, andNotV128, andV128, anyTrueV128, bitselectV128, constF64x2, constI64x2, convertI32ToF64, convertLowI32x4ToF64x2,
   demoteF64x2Zero, divF64x2, end, extendLowI32x4ToI64x2, extractLaneF64x2, extractLaneI64x2, geF64x2, get, gtSI64x2, i32, ifThen, instantiate, loadF64, loadI32, loadV128,
-  ltF64x2, mul, mulF64x2, name, notV128, orV128, promoteLowF32x4, section, set, shl, shlI64x2, shrSI64x2, shrU, shrUI64x2, shuffleI8x16, splatF64x2, storeF64, storeI32,
+  loadV128At, ltF64x2, mul, mulF64x2, name, notV128, orV128, promoteLowF32x4, section, set, shl, shlI64x2, shrSI64x2, shrU, shrUI64x2, shuffleI8x16, splatF64x2, storeF64, storeI32,
   storeV128, storeV128At, subF64x2, subI64x2, truncSatF64x2ToI32x4Zero, uleb, vec, whileFits, wrapI64, xorV128, zeroV128, type WasmMemory,
 } from './wasm.js';
 
@@ -331,6 +331,8 @@ function sumRowsJs(phi: Float32Array, F: number, idx: Int32Array, k: number, sum
 /** Features per block of phi in the kernel's memory (a block's N rows, 77 kB at N = 300 + 300, stay in cache across all relabellings), and a block row's bytes. */
 const BLOCK_SHIFT = 5;
 const BLOCK = 1 << BLOCK_SHIFT;
+/** Rows added per pass over a block's sums in sumDraws. */
+const PASS_ROWS = 8;
 const ROW_BYTES = BLOCK * 8;
 
 interface MmdKernel {
@@ -378,9 +380,9 @@ export function mmdWasmReady(): boolean {
  *   float32 values the JS loop stores, promoted once: the promotion is exact, and the sums
  *   no longer promote every value 200 times) in blocks of BLOCK features, each block N rows
  *   of BLOCK values. For one block and every relabelling in turn, the rows of the
- *   relabelling are added in order to the block's sums, two features per instruction, four
- *   rows per pass over the sums (more rows per pass, or the sums held in registers, ran
- *   slower: V8 spills the extra locals), then the block's terms (sum/k - (total - sum)/rest)^2
+ *   relabelling are added in order to the block's sums, two features per instruction,
+ *   PASS_ROWS rows per pass over the sums, the pass unrolled over the block's features (the
+ *   sums held in registers instead ran slower), then the block's terms (sum/k - (total - sum)/rest)^2
  *   are added to the relabelling's statistic in feature order. A block's rows stay in cache
  *   across all relabellings, and the row lists are written in one pass beforehand.
  * Each lane does the IEEE double multiplication, addition and division that the JS loops
@@ -507,9 +509,9 @@ function compileMmd(): { memory: WasmMemory; sumDraws: SumDraws; dots: Dots; sin
  *   sumDraws(phi, rows, k, rest, draws, totals, stats, sum):   // one block of BLOCK features
  *     for b < draws:
  *       sum = 0 (BLOCK float64)
- *       for t < k, four rows at a time, then one:   // the rows of list b, in order
+ *       for t < k, PASS_ROWS rows at a time, then one:   // the rows of list b, in order
  *         o_r = phi + i32[rows + 4 (b k + t + r)]
- *         for f < BLOCK, two at a time: f64x2 sum[f] = sum[f] + phi[o_0 + f] + ... + phi[o_3 + f]
+ *         for f < BLOCK, two at a time (unrolled): f64x2 sum[f] = sum[f] + phi[o_0 + f] + ... + phi[o_R-1 + f]
  *       s = f64[stats + 8 b]
  *       for f < BLOCK, two at a time:                // the block's features in order
  *         d = sum[f] / k - (totals[f] - sum[f]) / rest
@@ -527,8 +529,9 @@ function compileMmd(): { memory: WasmMemory; sumDraws: SumDraws; dots: Dots; sin
  */
 function mmdWasm(): Uint8Array {
   // sumDraws. Parameters 0..7: phi, rows, k, rest, draws, totals, stats, sum; i32 locals 8: b, 9: t, 10: at, 11: f,
-  // 12..15: o_0..o_3, 16: the bytes of a block row; f64 locals 17: k, 18: rest, 19: s; v128 local 20: d.
-  const S = { phi: 0, rows: 1, k: 2, rest: 3, draws: 4, totals: 5, stats: 6, sum: 7, b: 8, t: 9, at: 10, f: 11, o: 12, rb: 16, kf: 17, rf: 18, s: 19, d: 20 };
+  // 12..12 + R - 1: o_0..o_R-1 (R rows per pass), then the bytes of a block row; f64 locals k, rest, s; v128 local d.
+  const R = PASS_ROWS;
+  const S = { phi: 0, rows: 1, k: 2, rest: 3, draws: 4, totals: 5, stats: 6, sum: 7, b: 8, t: 9, at: 10, f: 11, o: 12, rb: 12 + R, kf: 13 + R, rf: 14 + R, s: 15 + R, d: 16 + R };
   const statAddress = [...get(S.stats), ...get(S.b), ...i32(3), ...shl, ...add];
   const rowOffset = (r: number) => [...get(S.phi), ...get(S.at), ...loadI32(4 * r), ...add, ...set(S.o + r)];
   const sumAddress = [...get(S.sum), ...get(S.f), ...add];
@@ -536,12 +539,12 @@ function mmdWasm(): Uint8Array {
     whileFits(S.t, rows, S.k, [
       ...Array.from({ length: rows }, (_, r) => rowOffset(r)).flat(),
       ...get(S.at), ...i32(4 * rows), ...add, ...set(S.at),
-      ...i32(0), ...set(S.f),
-      ...whileFits(S.f, 16, S.rb, [
-        ...sumAddress, ...sumAddress, ...loadV128,
-        ...Array.from({ length: rows }, (_, r) => [...get(S.o + r), ...get(S.f), ...add, ...loadV128, ...addF64x2]).flat(),
-        ...storeV128,
-      ]),
+      // The block's features two at a time, unrolled: constant offsets instead of address arithmetic.
+      ...Array.from({ length: BLOCK / 2 }, (_, j) => [
+        ...get(S.sum), ...get(S.sum), ...loadV128At(16 * j),
+        ...Array.from({ length: rows }, (_, r) => [...get(S.o + r), ...loadV128At(16 * j), ...addF64x2]).flat(),
+        ...storeV128At(16 * j),
+      ]).flat(),
     ]);
   const term = [
     ...sumAddress, ...loadV128, ...set(S.d),
@@ -552,7 +555,7 @@ function mmdWasm(): Uint8Array {
     ...get(S.s), ...get(S.d), ...extractLaneF64x2(0), ...addF64, ...get(S.d), ...extractLaneF64x2(1), ...addF64, ...set(S.s),
   ];
   const sumDrawsBody = [
-    ...vec([[9, 0x7f], [3, 0x7c], [1, 0x7b]]),
+    ...vec([[5 + R, 0x7f], [3, 0x7c], [1, 0x7b]]),
     ...i32(ROW_BYTES), ...set(S.rb),
     ...get(S.k), ...convertI32ToF64, ...set(S.kf),
     ...get(S.rest), ...convertI32ToF64, ...set(S.rf),
@@ -561,7 +564,7 @@ function mmdWasm(): Uint8Array {
       ...i32(0), ...set(S.f),
       ...whileFits(S.f, 16, S.rb, [...sumAddress, ...zeroV128, ...storeV128]),
       ...i32(0), ...set(S.t),
-      ...sumPass(4),
+      ...sumPass(R),
       ...sumPass(1),
       ...statAddress, ...loadF64, ...set(S.s),
       ...i32(0), ...set(S.f),

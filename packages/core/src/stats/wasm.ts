@@ -127,3 +127,5 @@ export const truncSatF64x2ToI32x4Zero = [0xfd, ...uleb(252)];
 export const convertLowI32x4ToF64x2 = [0xfd, ...uleb(254)];
 /** i8x16.shuffle: bytes lanes[k] of the concatenation a ++ b. */
 export const shuffleI8x16 = (lanes: number[]) => [0xfd, ...uleb(13), ...lanes];
+/** v128.load with a constant byte offset added to the address on the stack. */
+export const loadV128At = (offset: number) => [0xfd, ...uleb(0), 3, ...uleb(offset)];
