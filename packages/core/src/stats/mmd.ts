@@ -165,7 +165,7 @@ function jsStatistics(pd: Float64Array, w: Float64Array, n: number, m: number, p
 }
 
 /**
- * The same statistics through the SIMD kernel: phi promoted to float64 in blocks of W
+ * The same statistics through the SIMD kernel: phi promoted to float64 in blocks of BLOCK
  * features (mmdKernel), every relabelling's row list written first, then per block of
  * features the sums and the statistic's terms of all relabellings (`sumDraws`), so that a
  * block's rows stay in cache across the relabellings. The additions per (relabelling,
