@@ -14,29 +14,133 @@ export interface Clustering {
 }
 
 /**
- * KMeans (k-means++ initialisation, Lloyd iterations) through ml-kmeans, seeded.
+ * KMeans (k-means++ initialisation, Lloyd iterations) as ml-kmeans 7 computes it, seeded.
  * k is capped at rows - 1.
- *
- * ml-kmeans measures with its `distanceFunction` option (default: ml-distance-euclidean's
- * squaredEuclidean, a call per row and centre on arrays of numbers); here that function
- * answers from a table of every row's squared distance to each centre, filled once per
- * centre by descriptive-wasm.ts's SIMD kernel (or a JS loop), each distance summed as
- * squaredEuclidean sums it, so the clustering is unchanged: a fit on 300 x 64 rows took
- * 10 ms, two thirds of it in those calls and in copying the rows into arrays. The rows
- * ml-kmeans averages (updateCenters) are views of m's rows, not copies.
  */
 export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 50): Clustering {
   k = Math.max(1, Math.min(k, m.rows - 1));
-  const distances = centreDistances(m);
-  const rows = Array.from({ length: m.rows }, (_, i) => m.data.subarray(i * m.cols, (i + 1) * m.cols));
-  const res = mlKmeans(rows as unknown as number[][], k, {
-    seed,
-    maxIterations,
-    initialization: kmeansPlusPlus(m, k, seed, distances),
-    distanceFunction: tabulatedDistance(rows, k, distances),
-  });
-  const labels = Int32Array.from(res.clusters);
+  const { labels } = kmeansLloyd(m, k, seed, maxIterations);
   return { k, labels, ...clusterMeans(m, labels, k) };
+}
+
+/** What ml-kmeans's `kmeans(rows, k, { seed, maxIterations })` returns: clusters, centroids (k x cols), iterations, converged. */
+export interface LloydResult {
+  labels: Int32Array;
+  centres: Float64Array;
+  iterations: number;
+  converged: boolean;
+}
+
+/**
+ * ml-kmeans 7's `kmeans(rows, k, { seed, maxIterations })` (k-means++ start, then Lloyd
+ * steps with its squared Euclidean distance and tolerance 1e-6), computed here with the
+ * same arithmetic in the same order, so every label, centre and iteration count is the
+ * library's; the tests compare the two on many inputs. The library's own loop is not used
+ * because of its CPU cost across a fleet of a thousand models: its updateCenters and
+ * updateClusterID on arrays of arrays were two thirds of the monitor's k-means time. Each
+ * step (ml-kmeans utils.js step):
+ * - every row goes to the centre at the smallest squared distance (ml-nearest-vector:
+ *   the first centre strictly below the running minimum, starting from Number.MAX_VALUE);
+ *   a centre that did not move keeps last step's distances (the same sums), the others
+ *   get a column of the distance table from the SIMD kernel (or the JS loop);
+ * - each centre becomes the mean of its rows: their sum in row order from 0, each
+ *   dimension divided by the count; an empty cluster keeps its centre (updateCenters). A
+ *   cluster whose rows did not change keeps last step's mean (the same sum, the same
+ *   quotient);
+ * - converged when no centre moved by a squared distance above the tolerance (hasConverged).
+ * Where a row has no centre below Number.MAX_VALUE (NaN or infinite entries) or k is not
+ * one the library accepts, the library itself runs (it rejects the input).
+ */
+export function kmeansLloyd(m: Matrix, k: number, seed: number, maxIterations = 50): LloydResult {
+  const { rows: n, cols, data } = m;
+  if (k <= 0 || k > n || !Number.isInteger(k)) return library(m, k, seed, maxIterations);
+  const distances = centreDistances(m);
+  const start = kmeansPlusPlus(m, k, seed, distances);
+  const limit = maxIterations === 0 ? Number.MAX_VALUE : maxIterations;
+  let centres = new Float64Array(k * cols);
+  for (let c = 0; c < k; c++) centres.set(start[c], c * cols);
+  let next = new Float64Array(k * cols);
+  const table: Float64Array[] = new Array<Float64Array>(k);
+  const moved = new Uint8Array(k).fill(1);
+  const changed = new Uint8Array(k);
+  const counts = new Int32Array(k);
+  const labels = new Int32Array(n);
+  let converged = false;
+  let iterations = 0;
+  while (!converged && iterations < limit) {
+    iterations++;
+    for (let c = 0; c < k; c++) if (moved[c]) table[c] = distances.toPoint(centres.subarray(c * cols, (c + 1) * cols));
+    // Assignment; a cluster whose rows change is marked (all of them on the first step: the
+    // k-means++ centres are rows, not means).
+    changed.fill(iterations === 1 ? 1 : 0);
+    for (let i = 0; i < n; i++) {
+      let best = -1;
+      let bestD = Number.MAX_VALUE;
+      for (let c = 0; c < k; c++) {
+        const d = table[c][i];
+        if (d < bestD) {
+          bestD = d;
+          best = c;
+        }
+      }
+      if (best < 0) return library(m, k, seed, maxIterations);
+      const was = labels[i];
+      if (was !== best) {
+        changed[was] = 1;
+        changed[best] = 1;
+        labels[i] = best;
+      }
+    }
+    // Means of the changed clusters (sums from 0 in row order); the others stay.
+    next.set(centres);
+    for (let c = 0; c < k; c++)
+      if (changed[c]) {
+        next.fill(0, c * cols, (c + 1) * cols);
+        counts[c] = 0;
+      }
+    for (let i = 0; i < n; i++) {
+      const c = labels[i];
+      if (!changed[c]) continue;
+      counts[c]++;
+      const o = c * cols;
+      const r = i * cols;
+      for (let j = 0; j < cols; j++) next[o + j] += data[r + j];
+    }
+    for (let c = 0; c < k; c++) {
+      if (!changed[c]) continue;
+      const o = c * cols;
+      const size = counts[c];
+      if (size) for (let j = 0; j < cols; j++) next[o + j] /= size;
+      else for (let j = 0; j < cols; j++) next[o + j] = centres[o + j];
+    }
+    // hasConverged(new, old): squaredEuclidean of each pair > tolerance; which centres moved.
+    converged = true;
+    for (let c = 0; c < k; c++) {
+      const o = c * cols;
+      let d = 0;
+      let same = true;
+      for (let j = 0; j < cols; j++) {
+        const a = next[o + j];
+        const b = centres[o + j];
+        d += (a - b) * (a - b);
+        if (a !== b) same = false;
+      }
+      if (d > 1e-6) converged = false;
+      moved[c] = same ? 0 : 1;
+    }
+    const old = centres;
+    centres = next;
+    next = old;
+  }
+  return { labels, centres, iterations, converged };
+}
+
+/** ml-kmeans itself, for the inputs it rejects (see kmeansLloyd). */
+function library(m: Matrix, k: number, seed: number, maxIterations: number): LloydResult {
+  const { rows: n, cols, data } = m;
+  const rows = Array.from({ length: n }, (_, i) => Array.from(data.subarray(i * cols, (i + 1) * cols)));
+  const res = mlKmeans(rows, k, { seed, maxIterations, initialization: 'kmeans++' });
+  return { labels: Int32Array.from(res.clusters), centres: Float64Array.from(res.centroids.flat()), iterations: res.iterations, converged: res.converged };
 }
 
 interface CentreDistances {
@@ -64,51 +168,6 @@ function centreDistances(m: Matrix): CentreDistances {
     return out;
   };
   return { toPoint, toRow: (r) => toPoint(data.subarray(r * cols, (r + 1) * cols)) };
-}
-
-/**
- * ml-kmeans's distanceFunction: squaredEuclidean(p, q), looked up in a table when p is one
- * of `rows` (by identity; ml-kmeans asks for each row's distance to every centre, row by
- * row, centre by centre). The first question about a centre fills its column of the table
- * for all rows; the columns of the last 2k centres are kept (ml-kmeans makes k new centre
- * arrays per iteration). Any other question (the centres' moves) is computed as asked.
- */
-function tabulatedDistance(rows: ArrayLike<number>[], k: number, distances: CentreDistances): (p: ArrayLike<number>, q: ArrayLike<number>) => number {
-  const n = rows.length;
-  const size = 2 * k;
-  const centres: (ArrayLike<number> | null)[] = new Array<ArrayLike<number> | null>(size).fill(null);
-  const tables: Float64Array[] = new Array<Float64Array>(size);
-  let next = 0;
-  let slot = 0;
-  let rowStart = 0;
-  let row = -1;
-  let lastP: ArrayLike<number> | null = null;
-  return (p, q) => {
-    const newRow = p !== lastP;
-    if (newRow) {
-      lastP = p;
-      row = row + 1 < n && rows[row + 1] === p ? row + 1 : rows[0] === p ? 0 : -1;
-    }
-    // The centre that the last row started with, or the one after the last centre.
-    let s = newRow ? rowStart : slot + 1 === size ? 0 : slot + 1;
-    if (row < 0) {
-      let d = 0;
-      for (let i = 0; i < p.length; i++) d += (p[i] - q[i]) * (p[i] - q[i]);
-      return d;
-    }
-    if (centres[s] !== q) {
-      s = centres.indexOf(q);
-      if (s < 0) {
-        s = next;
-        next = next + 1 === size ? 0 : next + 1;
-        centres[s] = q;
-        tables[s] = distances.toPoint(q);
-      }
-    }
-    if (newRow) rowStart = s;
-    slot = s;
-    return tables[s][row];
-  };
 }
 
 /**
