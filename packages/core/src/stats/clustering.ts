@@ -1,7 +1,7 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { Random } from 'ml-random';
 import type { Matrix, Rng } from '../monitors/types.js';
-import { centreDistancesWasm, descriptiveWasmReady, distanceRowsWasm, pairwiseDistancesWasm } from './descriptive-wasm.js';
+import { descriptiveWasmReady, distanceRowsWasm, kmeansStepsWasm, pairwiseDistancesWasm, type KmeansSteps } from './descriptive-wasm.js';
 import { sampleIndices } from './rng.js';
 
 export interface Clustering {
@@ -42,7 +42,8 @@ export interface LloydResult {
  * - every row goes to the centre at the smallest squared distance (ml-nearest-vector:
  *   the first centre strictly below the running minimum, starting from Number.MAX_VALUE);
  *   a centre that did not move keeps last step's distances (the same sums), the others
- *   get a column of the distance table from the SIMD kernel (or the JS loop);
+ *   get a column of the distance table (descriptive-wasm.ts kmeansStepsWasm, or the JS
+ *   loops of kmeansSteps);
  * - each centre becomes the mean of its rows: their sum in row order from 0, each
  *   dimension divided by the count; an empty cluster keeps its centre (updateCenters). A
  *   cluster whose rows did not change keeps last step's mean (the same sum, the same
@@ -52,15 +53,15 @@ export interface LloydResult {
  * one the library accepts, the library itself runs (it rejects the input).
  */
 export function kmeansLloyd(m: Matrix, k: number, seed: number, maxIterations = 50): LloydResult {
-  const { rows: n, cols, data } = m;
+  const { rows: n, cols } = m;
   if (k <= 0 || k > n || !Number.isInteger(k)) return library(m, k, seed, maxIterations);
-  const distances = centreDistances(m);
-  const start = kmeansPlusPlus(m, k, seed, distances);
+  const steps = kmeansSteps(m, k);
+  const start = kmeansPlusPlus(m, k, seed, steps);
   const limit = maxIterations === 0 ? Number.MAX_VALUE : maxIterations;
   let centres = new Float64Array(k * cols);
   for (let c = 0; c < k; c++) centres.set(start[c], c * cols);
   let next = new Float64Array(k * cols);
-  const table: Float64Array[] = new Array<Float64Array>(k);
+  const nearest = new Int32Array(n);
   const moved = new Uint8Array(k).fill(1);
   const changed = new Uint8Array(k);
   const counts = new Int32Array(k);
@@ -69,20 +70,12 @@ export function kmeansLloyd(m: Matrix, k: number, seed: number, maxIterations = 
   let iterations = 0;
   while (!converged && iterations < limit) {
     iterations++;
-    for (let c = 0; c < k; c++) if (moved[c]) table[c] = distances.toPoint(centres.subarray(c * cols, (c + 1) * cols));
     // Assignment; a cluster whose rows change is marked (all of them on the first step: the
     // k-means++ centres are rows, not means).
+    steps.nearest(centres, moved, nearest);
     changed.fill(iterations === 1 ? 1 : 0);
     for (let i = 0; i < n; i++) {
-      let best = -1;
-      let bestD = Number.MAX_VALUE;
-      for (let c = 0; c < k; c++) {
-        const d = table[c][i];
-        if (d < bestD) {
-          bestD = d;
-          best = c;
-        }
-      }
+      const best = nearest[i];
       if (best < 0) return library(m, k, seed, maxIterations);
       const was = labels[i];
       if (was !== best) {
@@ -93,19 +86,7 @@ export function kmeansLloyd(m: Matrix, k: number, seed: number, maxIterations = 
     }
     // Means of the changed clusters (sums from 0 in row order); the others stay.
     next.set(centres);
-    for (let c = 0; c < k; c++)
-      if (changed[c]) {
-        next.fill(0, c * cols, (c + 1) * cols);
-        counts[c] = 0;
-      }
-    for (let i = 0; i < n; i++) {
-      const c = labels[i];
-      if (!changed[c]) continue;
-      counts[c]++;
-      const o = c * cols;
-      const r = i * cols;
-      for (let j = 0; j < cols; j++) next[o + j] += data[r + j];
-    }
+    steps.sums(labels, changed, next, counts);
     for (let c = 0; c < k; c++) {
       if (!changed[c]) continue;
       const o = c * cols;
@@ -143,15 +124,9 @@ function library(m: Matrix, k: number, seed: number, maxIterations: number): Llo
   return { labels: Int32Array.from(res.clusters), centres: Float64Array.from(res.centroids.flat()), iterations: res.iterations, converged: res.converged };
 }
 
-interface CentreDistances {
-  /** Squared distance of every row to q (sum over the columns in order of (x - q)^2). */
-  toPoint: (q: ArrayLike<number>) => Float64Array;
-  /** The same to row r. */
-  toRow: (r: number) => Float64Array;
-}
-
-function centreDistances(m: Matrix): CentreDistances {
-  const kernel = centreDistancesWasm(m);
+/** The SIMD kernels' k-means steps, or the same arithmetic in JS loops. */
+function kmeansSteps(m: Matrix, k: number): KmeansSteps {
+  const kernel = kmeansStepsWasm(m, k);
   if (kernel) return kernel;
   const { rows, cols, data } = m;
   const toPoint = (q: ArrayLike<number>) => {
@@ -167,7 +142,41 @@ function centreDistances(m: Matrix): CentreDistances {
     }
     return out;
   };
-  return { toPoint, toRow: (r) => toPoint(data.subarray(r * cols, (r + 1) * cols)) };
+  const table: Float64Array[] = new Array<Float64Array>(k);
+  return {
+    toPoint,
+    toRow: (r) => toPoint(data.subarray(r * cols, (r + 1) * cols)),
+    nearest: (centres, moved, labels) => {
+      for (let c = 0; c < k; c++) if (moved[c]) table[c] = toPoint(centres.subarray(c * cols, (c + 1) * cols));
+      for (let i = 0; i < rows; i++) {
+        let best = -1;
+        let bestD = Number.MAX_VALUE;
+        for (let c = 0; c < k; c++) {
+          const d = table[c][i];
+          if (d < bestD) {
+            bestD = d;
+            best = c;
+          }
+        }
+        labels[i] = best;
+      }
+    },
+    sums: (labels, changed, sums, counts) => {
+      for (let c = 0; c < k; c++)
+        if (changed[c]) {
+          sums.fill(0, c * cols, (c + 1) * cols);
+          counts[c] = 0;
+        }
+      for (let i = 0; i < rows; i++) {
+        const c = labels[i];
+        if (!changed[c]) continue;
+        counts[c]++;
+        const o = c * cols;
+        const r = i * cols;
+        for (let j = 0; j < cols; j++) sums[o + j] += data[r + j];
+      }
+    },
+  };
 }
 
 /**
@@ -179,7 +188,7 @@ function centreDistances(m: Matrix): CentreDistances {
  * in every distance): that was 70 % of a fit on 300 rows, more than the Lloyd iterations.
  * Each candidate's squared distances to all rows come from `distances` at once.
  */
-function kmeansPlusPlus(m: Matrix, k: number, seed: number, distances: CentreDistances): number[][] {
+function kmeansPlusPlus(m: Matrix, k: number, seed: number, distances: Pick<KmeansSteps, 'toRow'>): number[][] {
   const { rows: n, cols, data } = m;
   const random = new Random(seed);
   const trials = 2 + Math.floor(Math.log(k));

@@ -6,6 +6,8 @@
  *   f64x2 (the rows stored transposed), eight per pass;
  * - `centre`: squared Euclidean distances of every row to one point (k-means: ml-kmeans's
  *   distance to each centre, k-means++), the same layout;
+ * - `nearest`, `clusterSums`: clustering.ts's k-means steps (each row's nearest centre, two
+ *   rows per f64x2; each cluster's sum of rows, two columns per f64x2);
  * - `ksWalk` (with `steps`, its table from the labels): the KS walks of many relabellings at
  *   once (ks.ts ksMaxPermutation), four relabellings per i32x4, sixteen per pass over a
  *   column's sorted order;
@@ -28,7 +30,7 @@
  */
 
 import type { Matrix } from '../monitors/types.js';
-import { add, addF64x2, end, get, i32, instantiate, loadI32, mul, mulF64x2, name, section, set, shl, subF64x2, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
+import { add, addF64x2, addI64x2, bitselectV128, constF64x2, constI64x2, end, get, i32, instantiate, loadI32, ltF64x2, mul, mulF64x2, name, section, set, shl, subF64x2, uleb, vec, whileFits, zeroV128, type WasmMemory } from './wasm.js';
 
 type Fn = (...args: number[]) => void;
 interface Kernels {
@@ -41,6 +43,8 @@ interface Kernels {
   cov: Fn;
   project: Fn;
   rotate: Fn;
+  nearest: Fn;
+  clusterSums: Fn;
 }
 let compiled: Kernels | null | undefined;
 let enabled = true;
@@ -313,11 +317,107 @@ export function accumulateWasm(v: Float64Array, n: number, d: Float64Array): boo
   return true;
 }
 
+/** The steps of clustering.ts's k-means on the rows of one matrix (see kmeansStepsWasm). */
+export interface KmeansSteps {
+  /** Squared distance of every row to q (sum over the columns in order of (x - q)^2): a new array. */
+  toPoint: (q: ArrayLike<number>) => Float64Array;
+  /** The same to row r. */
+  toRow: (r: number) => Float64Array;
+  /**
+   * labels[i] = the first centre c (rows of `centres`, k x cols) whose squared distance to row
+   * i is below every earlier one's and below Number.MAX_VALUE, -1 where none is. The
+   * distances to the centres with moved[c] = 0 are last call's.
+   */
+  nearest: (centres: Float64Array, moved: Uint8Array, labels: Int32Array) => void;
+  /** For each c with changed[c] = 1: sums[c] = 0 + the rows labelled c in row order (k x cols), counts[c] = their number; the others untouched. */
+  sums: (labels: Int32Array, changed: Uint8Array, sums: Float64Array, counts: Int32Array) => void;
+}
+
+/**
+ * k-means steps on the rows of m with k centres (clustering.ts kmeansLloyd): the distances
+ * of `centre` into a table of k columns, the nearest centre of two rows per f64x2 (strict
+ * f64x2.lt against the running minimum from Number.MAX_VALUE, the centres in order, as
+ * ml-nearest-vector compares), and the clusters' sums of rows in row order, two columns per
+ * f64x2 (each entry's additions those of the JS loop). Null without the kernels.
+ */
+export function kmeansStepsWasm(m: Matrix, k: number): KmeansSteps | null {
+  const { rows, cols, data } = m;
+  const npad = Math.ceil(rows / 8) * 8;
+  const cp = cols + (cols & 1);
+  const qAt = align(cols * npad * 8);
+  const outAt = align(qAt + cols * 8);
+  const cAt = align(outAt + npad * 8);
+  const dAt = align(cAt + k * cols * 8);
+  const xAt = align(dAt + k * npad * 8);
+  const sAt = align(xAt + rows * cp * 8);
+  const nearestAt = align(sAt + k * cp * 8);
+  const labelsAt = align(nearestAt + npad * 8);
+  const changedAt = align(labelsAt + rows * 4);
+  const countsAt = align(changedAt + k * 4);
+  const buf = buffer(countsAt + k * 4);
+  if (!buf || !compiled) return null;
+  transpose(m, buf, npad);
+  const x = new Float64Array(buf, xAt, rows * cp);
+  if (cp === cols) x.set(data);
+  else for (let i = 0; i < rows; i++) {
+    x.set(data.subarray(i * cols, (i + 1) * cols), i * cp);
+    x[i * cp + cols] = 0;
+  }
+  const { centre, nearest, clusterSums } = compiled;
+  const q = new Float64Array(buf, qAt, cols);
+  const out = new Float64Array(buf, outAt, rows);
+  const c64 = new Float64Array(buf, cAt, k * cols);
+  const s64 = new Float64Array(buf, sAt, k * cp);
+  const near = new Int32Array(buf, nearestAt, 2 * rows); // i64 lanes: the low word of row i at 2 i
+  const lab = new Int32Array(buf, labelsAt, rows);
+  const chg = new Int32Array(buf, changedAt, k);
+  const cnt = new Int32Array(buf, countsAt, k);
+  const run = () => {
+    centre(0, npad, cols, qAt, outAt);
+    return out.slice();
+  };
+  return {
+    toPoint: (point) => {
+      for (let c = 0; c < cols; c++) q[c] = point[c];
+      return run();
+    },
+    toRow: (r) => {
+      q.set(data.subarray(r * cols, (r + 1) * cols));
+      return run();
+    },
+    nearest: (centres, moved, labels) => {
+      for (let c = 0; c < k; c++)
+        if (moved[c]) {
+          c64.set(centres.subarray(c * cols, (c + 1) * cols), c * cols);
+          centre(0, npad, cols, cAt + c * cols * 8, dAt + c * npad * 8);
+        }
+      nearest(dAt, npad, k, nearestAt);
+      for (let i = 0; i < rows; i++) labels[i] = near[2 * i];
+    },
+    sums: (labels, changed, sums, counts) => {
+      lab.set(labels);
+      for (let c = 0; c < k; c++) {
+        chg[c] = changed[c];
+        if (changed[c]) {
+          cnt[c] = 0;
+          s64.fill(0, c * cp, (c + 1) * cp);
+        }
+      }
+      clusterSums(xAt, rows, cp, labelsAt, changedAt, sAt, countsAt);
+      for (let c = 0; c < k; c++)
+        if (changed[c]) {
+          counts[c] = cnt[c];
+          sums.set(s64.subarray(c * cp, c * cp + cols), c * cols);
+        }
+    },
+  };
+}
+
 function compile(): Kernels | null {
   const m = instantiate(moduleBytes());
   if (!m) return null;
   const x = m.exports;
-  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, accumulate: x.accumulate as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn };
+  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, accumulate: x.accumulate as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn, nearest: x.nearest as Fn, clusterSums: x.clusterSums as Fn };
 }
 
 /**
@@ -336,6 +436,14 @@ function compile(): Kernels | null {
  *     for j = 0; j + 8 <= npad; j += 8:
  *       a_q = 0;  for c < cols: a_q = a_q + (f64x2[T + 8 (c npad + j + 2 q)] - splat(f64[q + 8 c]))^2
  *       f64x2[out + 8 (j + 2 q)] = a_q
+ *   nearest(D, npad, k, out):   // D: k columns of npad squared distances
+ *     for j = 0; j + 2 <= npad; j += 2:   // rows j, j + 1
+ *       best = splat(MAX_VALUE); idx = splat(-1) (i64x2)
+ *       for c < k: d = f64x2[D + 8 (c npad + j)]; lt = d < best; best = lt ? d : best; idx = lt ? c : idx
+ *       i64x2[out + 8 j] = idx
+ *   clusterSums(X, rows, cp, labels, changed, S, counts):   // X: rows x cp row-major, cp even
+ *     for i < rows: c = i32[labels + 4 i]
+ *       if i32[changed + 4 c]: i32[counts + 4 c] += 1; f64x2[S + 8 (c cp + b)] += f64x2[X + 8 (i cp + b)] (b = 0, 2, ..)
  *   steps(L, N, B, S, n, m):   // L: B labellings of N bytes, one after the other
  *     i32[S + 64 ((b >> 4) N + r) + 4 (b & 15)] = u8[L + b N + r] ? -n : m   (b < B, r < N)
  *   ksWalk(S, N, blocks, orders, ties, cols, out):   // S: i32 steps, (block N + row) x 16 lanes
@@ -635,12 +743,69 @@ function moduleBytes(): Uint8Array {
     ]),
     ...end,
   ];
+
+  // nearest. Parameters 0..3: D, npad, k, out; i32 locals 4: j, 5: c, 6: col, 7: stride (8 npad);
+  // v128 locals 8: best, 9: idx, 10: cv (c in both i64 lanes), 11: d, 12: mask.
+  const N = { D: 0, npad: 1, k: 2, out: 3, j: 4, c: 5, col: 6, stride: 7, best: 8, idx: 9, cv: 10, d: 11, mask: 12 };
+  const nearestBody = [
+    ...vec([[4, 0x7f], [5, 0x7b]]),
+    ...get(N.npad), ...i32(3), ...shl, ...set(N.stride),
+    ...i32(0), ...set(N.j),
+    ...whileFits(N.j, 2, N.npad, [
+      ...constF64x2(Number.MAX_VALUE), ...set(N.best),
+      ...constI64x2(-1n), ...set(N.idx),
+      ...zeroV128, ...set(N.cv),
+      ...get(N.D), ...get(N.j), ...i32(3), ...shl, ...add, ...set(N.col),
+      ...i32(0), ...set(N.c),
+      ...whileFits(N.c, 1, N.k, [
+        ...get(N.col), ...loadAt(0), ...set(N.d),
+        ...get(N.d), ...get(N.best), ...ltF64x2, ...set(N.mask),
+        ...get(N.d), ...get(N.best), ...get(N.mask), ...bitselectV128, ...set(N.best),
+        ...get(N.cv), ...get(N.idx), ...get(N.mask), ...bitselectV128, ...set(N.idx),
+        ...get(N.cv), ...constI64x2(1n), ...addI64x2, ...set(N.cv),
+        ...get(N.col), ...get(N.stride), ...add, ...set(N.col),
+      ]),
+      ...get(N.out), ...get(N.j), ...i32(3), ...shl, ...add, ...get(N.idx), ...storeAt(0),
+    ]),
+    ...end,
+  ];
+
+  // clusterSums. Parameters 0..6: X, rows, cp, labels, changed, S, counts; i32 locals 7: i, 8: c,
+  // 9: src, 10: dst, 11: b, 12: row bytes (8 cp), 13: label address, 14: count address.
+  const U = { X: 0, rows: 1, cp: 2, labels: 3, changed: 4, S: 5, counts: 6, i: 7, c: 8, src: 9, dst: 10, b: 11, rb: 12, lab: 13, cnt: 14 };
+  const clusterSumsBody = [
+    ...vec([[8, 0x7f]]),
+    ...get(U.cp), ...i32(3), ...shl, ...set(U.rb),
+    ...get(U.X), ...set(U.src),
+    ...get(U.labels), ...set(U.lab),
+    ...i32(0), ...set(U.i),
+    ...whileFits(U.i, 1, U.rows, [
+      ...get(U.lab), ...loadI32(0), ...set(U.c),
+      ...get(U.changed), ...get(U.c), ...i32(2), ...shl, ...add, ...loadI32(0),
+      ...ifThen([
+        ...get(U.counts), ...get(U.c), ...i32(2), ...shl, ...add, ...set(U.cnt),
+        ...get(U.cnt), ...get(U.cnt), ...loadI32(0), ...i32(1), ...add, ...storeI32,
+        ...get(U.S), ...get(U.c), ...get(U.rb), ...mul, ...add, ...set(U.dst),
+        ...i32(0), ...set(U.b),
+        ...whileFits(U.b, 16, U.rb, [
+          ...get(U.dst), ...get(U.b), ...add,
+          ...get(U.dst), ...get(U.b), ...add, ...loadAt(0),
+          ...get(U.src), ...get(U.b), ...add, ...loadAt(0),
+          ...addF64x2, ...storeAt(0),
+        ]),
+      ]),
+      ...get(U.src), ...get(U.rb), ...add, ...set(U.src),
+      ...get(U.lab), ...i32(4), ...add, ...set(U.lab),
+    ]),
+    ...end,
+  ];
+
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [0x7f])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec([params(9), params(5), params(7), params(6), params(4)])),
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3], [4]])),
+    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3], [4], [4], [2]])),
     ...section(
       7,
       vec([
@@ -652,8 +817,10 @@ function moduleBytes(): Uint8Array {
         [...name('rotate'), 0x00, 5],
         [...name('steps'), 0x00, 6],
         [...name('accumulate'), 0x00, 7],
+        [...name('nearest'), 0x00, 8],
+        [...name('clusterSums'), 0x00, 9],
       ]),
     ),
-    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody, accumulateBody].map((b) => [...uleb(b.length), ...b]))),
+    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody, accumulateBody, nearestBody, clusterSumsBody].map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
