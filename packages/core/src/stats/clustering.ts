@@ -1,7 +1,7 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { Random } from 'ml-random';
 import type { Matrix, Rng } from '../monitors/types.js';
-import { descriptiveWasmReady, distanceRowsWasm, kmeansStepsWasm, pairwiseDistancesWasm, type KmeansSteps } from './descriptive-wasm.js';
+import { clusterDistanceSumsWasm, descriptiveWasmReady, distanceRowsWasm, kmeansStepsWasm, pairwiseDistancesWasm, type KmeansSteps } from './descriptive-wasm.js';
 import { sampleIndices } from './rng.js';
 
 export interface Clustering {
@@ -301,6 +301,16 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
       : null;
   if (full) {
     const { dist, stride } = full;
+    // With the kernels: each row's sums over its cluster's rows j in ascending order (the
+    // order of the loop below), eight rows per pass, from the rows listed cluster by cluster.
+    const bySums = descriptiveWasmReady() ? clusterDistanceSumsWasm(dist, stride, rows, ...clusterOrder(labels, sizes, rows), k) : null;
+    if (bySums) {
+      for (let i = 0; i < rows; i++) {
+        for (let c = 0; c < k; c++) sums[c] = bySums[c * stride + i];
+        total += coefficient(i, 0);
+      }
+      return total / rows;
+    }
     for (let i = 0; i < rows; i++) {
       sums.fill(0);
       const oi = i * stride;
@@ -383,6 +393,22 @@ export function silhouette(m: Matrix, labels: ArrayLike<number>, k: number, rng?
     total += coefficient(i, 0);
   }
   return total / sample.length;
+}
+
+/** The rows listed cluster by cluster (ascending within each) and where each cluster's list ends. */
+function clusterOrder(labels: ArrayLike<number>, sizes: Int32Array, rows: number): [Int32Array, Int32Array] {
+  const k = sizes.length;
+  const ends = new Int32Array(k);
+  const at = new Int32Array(k);
+  let acc = 0;
+  for (let c = 0; c < k; c++) {
+    at[c] = acc;
+    acc += sizes[c];
+    ends[c] = acc;
+  }
+  const order = new Int32Array(rows);
+  for (let j = 0; j < rows; j++) order[at[labels[j]]++] = j;
+  return [order, ends];
 }
 
 /** Euclidean distances between all rows (rows x rows, symmetric), each pair computed once, as silhouette sums them (sum over columns of (x_i - x_j)^2). */

@@ -8,6 +8,8 @@
  *   distance to each centre, k-means++), the same layout;
  * - `nearest`, `clusterSums`: clustering.ts's k-means steps (each row's nearest centre, two
  *   rows per f64x2; each cluster's sum of rows, two columns per f64x2);
+ * - `distanceSums`: silhouette's sums of each row's distances over each cluster's rows, from
+ *   the matrix of `pairRows`, two rows per f64x2, eight per pass;
  * - `ksWalk` (with `steps`, its table from the labels): the KS walks of many relabellings at
  *   once (ks.ts ksMaxPermutation), four relabellings per i32x4, sixteen per pass over a
  *   column's sorted order;
@@ -45,6 +47,7 @@ interface Kernels {
   rotate: Fn;
   nearest: Fn;
   clusterSums: Fn;
+  distanceSums: Fn;
 }
 let compiled: Kernels | null | undefined;
 let enabled = true;
@@ -413,11 +416,36 @@ export function kmeansStepsWasm(m: Matrix, k: number): KmeansSteps | null {
   };
 }
 
+/**
+ * silhouette's sums for every row i of a distance matrix from pairwiseDistancesWasm (dist,
+ * stride): out[c stride + i] = 0 + the distances dist[j stride + i] (= dist[i stride + j])
+ * of the rows j in `order` from ends[c - 1] to ends[c] (cluster c's rows, ascending), in
+ * that order, eight rows i per pass. The diagonal is set to 0 first (adding +0 to these
+ * sums, which are never -0, leaves them as they are: the row itself is left out). A view
+ * into the module's memory (see above), valid until the next call; null without the kernels.
+ */
+export function clusterDistanceSumsWasm(dist: Float64Array, stride: number, rows: number, order: Int32Array, ends: Int32Array, k: number): Float64Array | null {
+  if (!compiled || dist.buffer !== compiled.memory.buffer) return null;
+  const distAt = dist.byteOffset;
+  const orderAt = align(distAt + stride * stride * 8);
+  const endsAt = align(orderAt + rows * 4);
+  const outAt = align(endsAt + k * 4);
+  // Growing the memory detaches dist's buffer; the matrix stays at the same address.
+  const buf = buffer(outAt + k * stride * 8);
+  if (!buf) return null;
+  const d = new Float64Array(buf, distAt, stride * stride);
+  for (let i = 0; i < rows; i++) d[i * stride + i] = 0;
+  new Int32Array(buf, orderAt, rows).set(order.subarray(0, rows));
+  new Int32Array(buf, endsAt, k).set(ends.subarray(0, k));
+  compiled.distanceSums(distAt, stride, orderAt, endsAt, k, outAt);
+  return new Float64Array(buf, outAt, k * stride);
+}
+
 function compile(): Kernels | null {
   const m = instantiate(moduleBytes());
   if (!m) return null;
   const x = m.exports;
-  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, accumulate: x.accumulate as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn, nearest: x.nearest as Fn, clusterSums: x.clusterSums as Fn };
+  return { memory: m.memory, pairRows: x.pairRows as Fn, centre: x.centre as Fn, ksWalk: x.ksWalk as Fn, steps: x.steps as Fn, accumulate: x.accumulate as Fn, cov: x.cov as Fn, project: x.project as Fn, rotate: x.rotate as Fn, nearest: x.nearest as Fn, clusterSums: x.clusterSums as Fn, distanceSums: x.distanceSums as Fn };
 }
 
 /**
@@ -444,6 +472,12 @@ function compile(): Kernels | null {
  *   clusterSums(X, rows, cp, labels, changed, S, counts):   // X: rows x cp row-major, cp even
  *     for i < rows: c = i32[labels + 4 i]
  *       if i32[changed + 4 c]: i32[counts + 4 c] += 1; f64x2[S + 8 (c cp + b)] += f64x2[X + 8 (i cp + b)] (b = 0, 2, ..)
+ *   distanceSums(D, npad, order, ends, k, out):   // D: npad x npad distances, order: rows by cluster
+ *     for i = 0; i + 8 <= npad; i += 8:   // rows i..i+7, two per f64x2
+ *       pos = 0
+ *       for c < k: a_q = 0 (q = 0..3)
+ *         for ; pos < i32[ends + 4 c]; pos++: j = i32[order + 4 pos]; a_q = a_q + f64x2[D + 8 (j npad + i + 2 q)]
+ *         f64x2[out + 8 (c npad + i + 2 q)] = a_q
  *   steps(L, N, B, S, n, m):   // L: B labellings of N bytes, one after the other
  *     i32[S + 64 ((b >> 4) N + r) + 4 (b & 15)] = u8[L + b N + r] ? -n : m   (b < B, r < N)
  *   ksWalk(S, N, blocks, orders, ties, cols, out):   // S: i32 steps, (block N + row) x 16 lanes
@@ -800,12 +834,35 @@ function moduleBytes(): Uint8Array {
     ...end,
   ];
 
+  // distanceSums. Parameters 0..5: D, npad, order, ends, k, out; i32 locals 6: i, 7: c, 8: pos, 9: end,
+  // 10: base (D + 8 i), 11: stride (8 npad), 12: addr; v128 locals 13..16: acc_q.
+  const W = { D: 0, npad: 1, order: 2, ends: 3, k: 4, out: 5, i: 6, c: 7, pos: 8, end: 9, base: 10, stride: 11, addr: 12, acc: 13 };
+  const distanceSumsBody = [
+    ...vec([[7, 0x7f], [4, 0x7b]]),
+    ...get(W.npad), ...i32(3), ...shl, ...set(W.stride),
+    ...i32(0), ...set(W.i),
+    ...whileFits(W.i, 8, W.npad, [
+      ...get(W.D), ...get(W.i), ...i32(3), ...shl, ...add, ...set(W.base),
+      ...i32(0), ...set(W.pos),
+      ...i32(0), ...set(W.c),
+      ...whileFits(W.c, 1, W.k, [
+        ...times(4, (q) => [...zeroV128, ...set(W.acc + q)]),
+        ...get(W.ends), ...get(W.c), ...i32(2), ...shl, ...add, ...loadI32(0), ...set(W.end),
+        ...whileFits(W.pos, 1, W.end, [
+          ...get(W.base), ...get(W.order), ...get(W.pos), ...i32(2), ...shl, ...add, ...loadI32(0), ...get(W.stride), ...mul, ...add, ...set(W.addr),
+          ...times(4, (q) => [...get(W.acc + q), ...get(W.addr), ...loadAt(16 * q), ...addF64x2, ...set(W.acc + q)]),
+        ]),
+        ...times(4, (q) => [...get(W.out), ...get(W.c), ...get(W.npad), ...mul, ...get(W.i), ...add, ...i32(3), ...shl, ...add, ...get(W.acc + q), ...storeAt(16 * q)]),
+      ]),
+    ]),
+    ...end,
+  ];
   const params = (n: number) => [0x60, ...vec(Array.from({ length: n }, () => [0x7f])), 0];
   return Uint8Array.from([
     0x00, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
     ...section(1, vec([params(9), params(5), params(7), params(6), params(4)])),
     ...section(2, vec([[...name('m'), ...name('mem'), 0x02, 0x00, 1]])), // import memory m.mem, min 1 page
-    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3], [4], [4], [2]])),
+    ...section(3, vec([[0], [1], [2], [3], [0], [1], [3], [4], [4], [2], [3]])),
     ...section(
       7,
       vec([
@@ -819,8 +876,9 @@ function moduleBytes(): Uint8Array {
         [...name('accumulate'), 0x00, 7],
         [...name('nearest'), 0x00, 8],
         [...name('clusterSums'), 0x00, 9],
+        [...name('distanceSums'), 0x00, 10],
       ]),
     ),
-    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody, accumulateBody, nearestBody, clusterSumsBody].map((b) => [...uleb(b.length), ...b]))),
+    ...section(10, vec([pairBody, centreBody, ksBody, covBody, projectBody, rotateBody, stepsBody, accumulateBody, nearestBody, clusterSumsBody, distanceSumsBody].map((b) => [...uleb(b.length), ...b]))),
   ]);
 }
