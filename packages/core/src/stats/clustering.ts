@@ -19,8 +19,14 @@ export interface Clustering {
  */
 export function kmeansFit(m: Matrix, k: number, seed: number, maxIterations = 50): Clustering {
   k = Math.max(1, Math.min(k, m.rows - 1));
-  const { labels } = kmeansLloyd(m, k, seed, maxIterations);
-  return { k, labels, ...clusterMeans(m, labels, k) };
+  const { labels, centres } = kmeansLloyd(m, k, seed, maxIterations);
+  // The last step's centres are clusterMeans(m, labels, k) already (each cluster's rows
+  // summed from 0 in row order, divided by their number), but for the empty clusters, which
+  // keep an earlier centre where clusterMeans gives 0.
+  const sizes = new Int32Array(k);
+  for (let i = 0; i < labels.length; i++) sizes[labels[i]]++;
+  for (let c = 0; c < k; c++) if (!sizes[c]) centres.fill(0, c * m.cols, (c + 1) * m.cols);
+  return { k, labels, centroids: centres, sizes };
 }
 
 /** What ml-kmeans's `kmeans(rows, k, { seed, maxIterations })` returns: clusters, centroids (k x cols), iterations, converged. */

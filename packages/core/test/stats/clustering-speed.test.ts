@@ -1,6 +1,6 @@
 import { kmeans as mlKmeans } from 'ml-kmeans';
 import { describe, expect, it } from 'vitest';
-import { kmeansFit, kmeansLloyd, silhouette } from '../../src/stats/clustering.js';
+import { clusterMeans, kmeansFit, kmeansLloyd, silhouette } from '../../src/stats/clustering.js';
 import { setDescriptiveWasm } from '../../src/stats/descriptive-wasm.js';
 import { Mulberry32, gaussian } from '../../src/stats/rng.js';
 
@@ -73,6 +73,22 @@ describe('kmeansLloyd: ml-kmeans\'s result, bit for bit', () => {
       const fit = kmeansFit(m, 8, s * 7919);
       expect(Array.from(fit.labels)).toEqual(ref.clusters);
     }
+  });
+
+  it('kmeansFit\'s centroids and sizes: clusterMeans of its labels (empty clusters at 0)', () => {
+    const rng = new Mulberry32(99);
+    let empty = 0;
+    for (let t = 0; t < 150; t++) {
+      const rows = 2 + Math.floor(rng.next() * 80);
+      const cols = 1 + Math.floor(rng.next() * 12);
+      const m = sample(t % 6, rows, cols, t);
+      const fit = kmeansFit(m, 1 + Math.floor(rng.next() * 10), t);
+      const means = clusterMeans(m, fit.labels, fit.k);
+      expect(bits(fit.centroids)).toEqual(bits(means.centroids));
+      expect(Array.from(fit.sizes)).toEqual(Array.from(means.sizes));
+      if (fit.sizes.includes(0)) empty++;
+    }
+    expect(empty).toBeGreaterThan(5);
   });
 
   it('inputs ml-kmeans rejects: the same error', () => {
