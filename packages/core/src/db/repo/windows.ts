@@ -83,14 +83,13 @@ export interface SampleStats {
 }
 
 /**
- * A uniform sample of at most `limit` rows of a window, in sample order (see above), with
- * the columns `payload` names read for the chosen rows only. `source` is the
- * embeddings_log source; null for interaction_log.
+ * A uniform sample of at most `limit` rows of a window (embeddings_log: query embeddings
+ * only), in sample order (see above), with the columns `payload` names (of `t`, the
+ * table) read for the chosen rows only.
  *
  * Each round is one statement: the key range's index entries (both arcs when the range
  * wraps round 1), their count, the first `limit` of them in sample order (offset from s,
- * then id, as the JS order below would put them) and only those rows' payload, fetched
- * by primary key. A round that finds too few rows and has to widen the range wasted the
+ * ties by id) and only those rows' payload, fetched by primary key. A round that finds too few rows and has to widen the range wasted the
  * payload of the few rows it found; the round that ends the search, usually the first once
  * the density is known, returns the sample itself.
  */
@@ -111,7 +110,7 @@ async function sampleRows<R extends { id: number }>(
   const arc = (lo: string, hi: string) => `SELECT id, sample_key AS k FROM ${table}
       WHERE model = $1 ${sourceCond} AND (ts AT TIME ZONE 'UTC')::date = ANY($2::date[])
         AND sample_key >= ${lo} AND sample_key < ${hi} AND ts >= $5 AND ts < $6`;
-  // offset(k) = (k - s) mod 1, computed as the JS comparator of sampleIds did: the same doubles, the same order.
+  // offset(k) = (k - s) mod 1 in double precision, as (k - s) + 1 below s: the order of the sample does not depend on the round.
   const sql = `WITH r AS (${arc('$3', '$4')} UNION ALL ${arc('$7', '$8')}),
       top AS (SELECT id, CASE WHEN k >= $9 THEN k - $9 ELSE k - $9 + 1 END AS o FROM r ORDER BY o, id LIMIT $10)
     SELECT top.id, (SELECT count(*) FROM r)::int AS n${payload ? `, ${payload}` : ''}
