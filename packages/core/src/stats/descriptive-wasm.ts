@@ -151,7 +151,12 @@ export function centreDistancesWasm(m: Matrix): { toPoint: (q: ArrayLike<number>
   const buf = buffer(outAt + npad * 8);
   if (!buf || !compiled) return null;
   transpose(m, buf, npad);
-  const { centre } = compiled;
+  return pointDistances(m, buf, npad, qAt, outAt, compiled.centre);
+}
+
+/** toPoint and toRow of centreDistancesWasm over m transposed into buf (the point at qAt, the distances written at outAt). */
+function pointDistances(m: Matrix, buf: ArrayBuffer, npad: number, qAt: number, outAt: number, centre: Fn): { toPoint: (q: ArrayLike<number>) => Float64Array; toRow: (r: number) => Float64Array } {
+  const { rows, cols, data } = m;
   const q = new Float64Array(buf, qAt, cols);
   const out = new Float64Array(buf, outAt, rows);
   const run = () => {
@@ -367,7 +372,6 @@ export function kmeansStepsWasm(m: Matrix, k: number): KmeansSteps | null {
     x[i * cp + cols] = 0;
   }
   const { centre, nearest, clusterSums } = compiled;
-  const q = new Float64Array(buf, qAt, cols);
   const out = new Float64Array(buf, outAt, rows);
   const c64 = new Float64Array(buf, cAt, k * cols);
   const s64 = new Float64Array(buf, sAt, k * cp);
@@ -375,19 +379,8 @@ export function kmeansStepsWasm(m: Matrix, k: number): KmeansSteps | null {
   const lab = new Int32Array(buf, labelsAt, rows);
   const chg = new Int32Array(buf, changedAt, k);
   const cnt = new Int32Array(buf, countsAt, k);
-  const run = () => {
-    centre(0, npad, cols, qAt, outAt);
-    return out.slice();
-  };
   return {
-    toPoint: (point) => {
-      for (let c = 0; c < cols; c++) q[c] = point[c];
-      return run();
-    },
-    toRow: (r) => {
-      q.set(data.subarray(r * cols, (r + 1) * cols));
-      return run();
-    },
+    ...pointDistances(m, buf, npad, qAt, outAt, centre),
     nearest: (centres, moved, labels) => {
       for (let c = 0; c < k; c++)
         if (moved[c]) {
