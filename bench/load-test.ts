@@ -62,8 +62,13 @@ const stop = async () => {
 };
 process.on('exit', () => child.kill('SIGKILL'));
 await stage('start (driftwatch start ready)', async () => {
-  for await (const line of createInterface({ input: child.stdout! })) if (line.includes('"event":"ready"')) return;
-  throw new Error('driftwatch start exited before it was ready');
+  // Its stdout is read to the end: a pipe left unread fills up and blocks the writer, and one
+  // closed (as leaving a for-await over it does) fails any later write with EPIPE.
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => line.includes('"event":"ready"') && resolve());
+    lines.on('close', () => reject(new Error('driftwatch start exited before it was ready')));
+  });
 });
 const base = `http://127.0.0.1:${port}`;
 const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
