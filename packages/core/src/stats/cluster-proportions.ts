@@ -3,22 +3,44 @@ import { centreDistancesWasm } from './descriptive-wasm.js';
 
 /** Index of the nearest of k centroids (rows of `centroids`, m.cols wide) for each row of m. */
 export function assignNearest(m: Matrix, centroids: Float64Array, k: number): Int32Array {
+  return nearestIn(distanceTable(m, centroids, k), m.rows);
+}
+
+/**
+ * Every row's squared distance to each of the k centroids (one array per centroid, each sum
+ * over the columns in order of (x - centroid)^2): from descriptive-wasm.ts's SIMD kernel
+ * where it runs, else from the same sums here.
+ */
+function distanceTable(m: Matrix, centroids: Float64Array, k: number): Float64Array[] {
   const { rows, cols, data } = m;
+  const kernel = k > 0 ? centreDistancesWasm(m) : null;
+  return Array.from({ length: k }, (_, c) => {
+    const q = centroids.subarray(c * cols, (c + 1) * cols);
+    if (kernel) return kernel.toPoint(q);
+    const out = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) {
+      let d = 0;
+      for (let j = 0; j < cols; j++) {
+        const x = data[i * cols + j] - q[j];
+        d += x * x;
+      }
+      out[i] = d;
+    }
+    return out;
+  });
+}
+
+/** For each row, the first centroid at the smallest distance in the table. */
+function nearestIn(table: Float64Array[], rows: number): Int32Array {
   const out = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     let best = 0;
     let bestD = Infinity;
-    for (let c = 0; c < k; c++) {
-      let d = 0;
-      for (let j = 0; j < cols; j++) {
-        const x = data[i * cols + j] - centroids[c * cols + j];
-        d += x * x;
-      }
-      if (d < bestD) {
-        bestD = d;
+    for (let c = 0; c < table.length; c++)
+      if (table[c][i] < bestD) {
+        bestD = table[c][i];
         best = c;
       }
-    }
     out[i] = best;
   }
   return out;
@@ -64,29 +86,10 @@ export function clusterProportions(baseline: Matrix, baselineLabels: ArrayLike<n
   };
   const db = Array.from({ length: baseline.rows }, (_, i) => dist(baseline, i, baselineLabels[i]));
   const radius = Array.from({ length: k }, (_, c) => quantile(db.filter((_, i) => baselineLabels[i] === c), 0.95));
-  // Every current row's squared distance to each centroid from the SIMD kernel when there is
-  // one (the sums of assignNearest and dist, in their order): the nearest, then its distance.
-  const kernel = k > 0 ? centreDistancesWasm(current) : null;
-  let cur: Int32Array;
-  let dc: number[];
-  if (kernel) {
-    const table = Array.from({ length: k }, (_, c) => kernel.toPoint(centroids.subarray(c * current.cols, (c + 1) * current.cols)));
-    cur = new Int32Array(current.rows);
-    for (let i = 0; i < current.rows; i++) {
-      let best = 0;
-      let bestD = Infinity;
-      for (let c = 0; c < k; c++)
-        if (table[c][i] < bestD) {
-          bestD = table[c][i];
-          best = c;
-        }
-      cur[i] = best;
-    }
-    dc = Array.from({ length: current.rows }, (_, i) => Math.sqrt(table[cur[i]][i]));
-  } else {
-    cur = assignNearest(current, centroids, k);
-    dc = Array.from({ length: current.rows }, (_, i) => dist(current, i, cur[i]));
-  }
+  // Each current row's nearest centroid and its distance, from one table of squared distances.
+  const table = distanceTable(current, centroids, k);
+  const cur = nearestIn(table, current.rows);
+  const dc = Array.from({ length: current.rows }, (_, i) => Math.sqrt(table[cur[i]]?.[i] ?? NaN));
   const share = (labels: ArrayLike<number>, d: number[], n: number) => {
     const p = new Array<number>(k + 1).fill(0);
     for (let i = 0; i < labels.length; i++) p[d[i] > radius[labels[i]] ? k : labels[i]]++;
