@@ -32,7 +32,6 @@ let nextTx = 1;
 /** Messages waiting for the transaction in progress to end. */
 const waiting: Msg[] = [];
 
-
 function replyBytes(id: number, bytes: Uint8Array, extra: Record<string, unknown> = {}): void {
   // execProtocolRaw returns a copy of Postgres's output: its buffer can be handed over, not copied again.
   const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes : bytes.slice();

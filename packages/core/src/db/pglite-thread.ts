@@ -211,7 +211,7 @@ const DDL = /^\s*(?:CREATE|ALTER|DROP|TRUNCATE|COMMENT|GRANT|REVOKE|REINDEX|CLUS
  */
 function extendedQuery(close: string[], sql: string, params: readonly unknown[], name = '', parse = true): Uint8Array {
   return ownBytes([
-    ...close.map((statement) => serialize.close({ type: 'S', name: statement })),
+    ...closeStatements(close),
     ...(parse ? [serialize.parse({ name, text: sql, types: [] })] : []),
     serialize.bind({ statement: name, values: params as unknown[], valueMapper: prepareValue }),
     serialize.describe({ type: 'P' }),
@@ -222,7 +222,12 @@ function extendedQuery(close: string[], sql: string, params: readonly unknown[],
 
 /** A simple-protocol Query (a script of statements), after a Close (and Sync) of each statement in `close`. */
 function simpleQuery(close: string[], sql: string): Uint8Array {
-  return ownBytes([...(close.length ? [...close.map((statement) => serialize.close({ type: 'S', name: statement })), serialize.sync()] : []), serialize.query(sql)]);
+  return ownBytes([...(close.length ? [...closeStatements(close), serialize.sync()] : []), serialize.query(sql)]);
+}
+
+/** A Close message for each named statement. */
+function closeStatements(names: string[]): Uint8Array[] {
+  return names.map((name) => serialize.close({ type: 'S', name }));
 }
 
 /**
