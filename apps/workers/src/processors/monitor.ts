@@ -11,6 +11,7 @@ import {
   storeModeration,
   windowsFor,
   servedCurrentWindow,
+  servedWindow,
   type AppContext,
   type DriftConfig,
   type Db,
@@ -54,11 +55,13 @@ export async function computeMonitor(
   const tf = performance.now();
   // A version promoted inside the current window: judge only the traffic it served (a promotion is not drift).
   // Both questions in one query where the baselines table exists (migration 000006).
-  const refs = (await baselinesReady(deps.db)) ? await runReferences(deps.db, model, monitor, windows.current) : { baseline: null, ...(await servedCurrentWindow(deps.db, model, windows.current)) };
+  const refs = (await baselinesReady(deps.db))
+    ? await runReferences(deps.db, model, monitor, windows.current)
+    : { baseline: null, promotion: (await servedCurrentWindow(deps.db, model, windows.current)).promotion };
   const frozen = refs.baseline;
   if (frozen) windows.baseline = { start: frozen.window_start, end: frozen.window_end };
-  const served = { promotion: refs.promotion };
-  if (served.promotion) windows.current = { start: served.promotion.promoted_at, end: windows.current.end };
+  const served = servedWindow(windows.current, refs.promotion);
+  windows.current = served.window;
   const settings = { min_samples: cfg.min_samples, alpha: cfg.alpha, seed: cfg.seed };
   const timings: Record<string, number> = {};
   const lap = (name: string, since: number) => (timings[name] = Math.round(performance.now() - since));

@@ -197,6 +197,13 @@ export async function servedCurrentWindow(
     [model, current.start, current.end],
   );
   const p = r.rows[0];
-  if (!p) return { window: current, promotion: null };
-  return { window: { start: new Date(p.promoted_at), end: current.end }, promotion: { version: p.version, promoted_at: new Date(p.promoted_at) } };
+  return servedWindow(current, p ? { version: p.version, promoted_at: new Date(p.promoted_at) } : null);
+}
+
+/** servedCurrentWindow's answer for a promotion already looked up (inside the current window, or null). */
+export function servedWindow(
+  current: { start: Date; end: Date },
+  promotion: { version: string; promoted_at: Date } | null,
+): { window: { start: Date; end: Date }; promotion: { version: string; promoted_at: Date } | null } {
+  return { window: promotion ? { start: promotion.promoted_at, end: current.end } : current, promotion };
 }

@@ -91,17 +91,11 @@ export async function storeBaseline(db: Queryable, model: string, w: TimeWindow,
   return fromRow(rows[0], false);
 }
 
-/** The baseline in force for (model, monitor), with its sample; null: runs use the rolling baseline window. */
-export async function baselineInForce(db: Queryable, model: string, monitor: MonitorKind): Promise<FrozenBaseline | null> {
-  const { rows } = await db.query<Row>(`SELECT * FROM baselines WHERE model = $1 AND monitor = $2 AND replaced_at IS NULL`, [model, monitor]);
-  return rows[0] ? fromRow(rows[0], true) : null;
-}
-
 /**
  * What a monitor run reads before it samples, in one query: the baseline in force for
- * (model, monitor) with its sample (as baselineInForce), and the version promoted inside
- * the current window, if any (as servedCurrentWindow asks: a run then judges only the
- * traffic that version served).
+ * (model, monitor) with its sample (null: the run uses the rolling baseline window), and
+ * the version promoted inside the current window, if any (as servedCurrentWindow asks: a
+ * run then judges only the traffic that version served; servedWindow gives that window).
  */
 export async function runReferences(
   db: Queryable,
